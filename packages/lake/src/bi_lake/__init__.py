@@ -1,0 +1,1 @@
+"""Shared core of Business Insights: settings, lake layout, storage, run bookkeeping and the workflow."""

@@ -1,0 +1,13 @@
+"""Errors a user can act on.
+
+Anything raised as a `UserError` is shown as one line on stderr with a non-zero exit status and no
+traceback; everything else is a bug and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """A mistake or an environment problem the user can fix; the message is the whole story."""
+
+
+class LakeLocked(UserError):
+    """Another run holds the lake's lock."""

@@ -1,0 +1,45 @@
+"""Where everything lives in the lake: one place for every key pattern of DESIGN.md's lake layout."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bi_lake.settings import Settings
+from bi_lake.storage import Storage, open_storage
+
+WATERMARKS_KEY = "_state/watermarks.json"
+MANIFESTS_PREFIX = "_manifests"
+RUNS_PREFIX = "_runs"
+LOCK_KEY = "_lock.json"
+
+
+def bronze_partition(table: str, ingest_date: dt.date, run_id: str) -> str:
+    return f"{table}/ingest_date={ingest_date.isoformat()}/run_id={run_id}"
+
+
+def manifest_key(run_id: str) -> str:
+    return f"{MANIFESTS_PREFIX}/{run_id}.json"
+
+
+def run_report_key(run_id: str) -> str:
+    return f"{RUNS_PREFIX}/{run_id}.json"
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The storages of one lake: its root (run reports, lock) and each layer."""
+
+    root: Storage
+    bronze: Storage
+    silver: Storage
+    gold: Storage
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        return cls(
+            root=open_storage(settings.lake),
+            bronze=open_storage(settings.bronze),
+            silver=open_storage(settings.silver),
+            gold=open_storage(settings.gold),
+        )

@@ -1,0 +1,147 @@
+"""One run at a time per lake: an exclusive lock object with a heartbeat.
+
+The lock is created with an exclusive create (O_EXCL locally). A lock is stale when its process is
+gone (same host) or its heartbeat is older than `stale_after_s` (another host); a stale lock is taken
+over with a message, a live one makes the second run exit at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+from bi_lake.errors import LakeLocked
+from bi_lake.layout import LOCK_KEY
+from bi_lake.storage import Storage
+
+HEARTBEAT_EVERY_S = 30.0
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    run_id: str
+    token: str
+    pid: int
+    host: str
+    started_at: str
+    heartbeat_at: str
+
+    def describe(self) -> str:
+        return f"run {self.run_id} (pid {self.pid} on {self.host}, started {self.started_at})"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LakeLock:
+    """Context manager holding the lake lock for one run."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        run_id: str,
+        stale_after_s: int = 600,
+        on_takeover: Callable[[str], None] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.run_id = run_id
+        self.stale_after_s = stale_after_s
+        self.on_takeover = on_takeover or (lambda message: None)
+        self.token = uuid.uuid4().hex
+        self.started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def _payload(self) -> bytes:
+        holder = {
+            "run_id": self.run_id,
+            "token": self.token,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": self.started_at,
+            "heartbeat_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        return json.dumps(holder).encode()
+
+    def current_holder(self) -> LockHolder | None:
+        try:
+            return LockHolder(**json.loads(self.storage.read_bytes(LOCK_KEY)))
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError):
+            # A lock file cut short by a crash holds no usable owner: treat it as stale.
+            return LockHolder("unknown", "", -1, "", "unknown", "1970-01-01T00:00:00+00:00")
+
+    def _stale_reason(self, holder: LockHolder) -> str | None:
+        if holder.pid == -1:
+            return "its lock file is unreadable"
+        if holder.host == socket.gethostname() and not _pid_alive(holder.pid):
+            return f"process {holder.pid} is no longer running"
+        heartbeat = dt.datetime.fromisoformat(holder.heartbeat_at)
+        age = (dt.datetime.now(dt.UTC) - heartbeat).total_seconds()
+        if age > self.stale_after_s:
+            return f"its heartbeat is {int(age)} s old"
+        return None
+
+    def acquire(self) -> None:
+        for _ in range(3):
+            if self.storage.create_exclusive(LOCK_KEY, self._payload()):
+                self._start_heartbeat()
+                return
+            holder = self.current_holder()
+            if holder is None:
+                continue
+            reason = self._stale_reason(holder)
+            if reason is None:
+                raise LakeLocked(
+                    f"the lake is locked by {holder.describe()}; wait for it to finish "
+                    f"(a lock is taken over once {self.stale_after_s} s pass without its heartbeat)"
+                )
+            self.on_takeover(f"taking over a stale lock from {holder.describe()}: {reason}")
+            self.storage.delete(LOCK_KEY)
+        raise LakeLocked("could not take the lake lock: another run keeps taking it")
+
+    def _start_heartbeat(self) -> None:
+        def beat() -> None:
+            while not self._stop.wait(HEARTBEAT_EVERY_S):
+                holder = self.current_holder()
+                if holder is None or holder.token != self.token:
+                    return
+                self.storage.write_bytes(LOCK_KEY, self._payload())
+
+        self._heartbeat = threading.Thread(target=beat, name="lake-lock-heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=5)
+        holder = self.current_holder()
+        if holder is not None and holder.token == self.token:
+            self.storage.delete(LOCK_KEY)
+
+    def __enter__(self) -> LakeLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

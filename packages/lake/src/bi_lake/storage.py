@@ -1,0 +1,179 @@
+"""Storage behind one interface: objects addressed by `/`-separated keys under a root URI.
+
+Every layer of the lake (and the run bookkeeping) goes through `Storage`, so no code outside this
+module knows whether the lake is a local folder or an object store. Writes are atomic per object: a
+reader sees the old object or the new one, never a partial one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from bi_lake.errors import UserError
+
+_TMP_PREFIX = ".tmp-"
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith(("s3://", "s3a://"))
+
+
+def validate_uri(uri: str) -> str:
+    """Check a lake location is a folder path, file:// URI or s3://bucket[/prefix]."""
+    if not uri.strip():
+        raise ValueError("must not be empty")
+    if "://" in uri and not uri.startswith(("file://", "s3://", "s3a://")):
+        raise ValueError(f"unsupported scheme in {uri!r}: use a folder path or s3://bucket/prefix")
+    if is_s3(uri) and not uri.split("://", 1)[1].split("/", 1)[0]:
+        raise ValueError(f"{uri!r} names no bucket")
+    return uri
+
+
+def join_uri(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *(part.strip("/") for part in parts)])
+
+
+class Storage(ABC):
+    """Objects under one root. Keys are relative, `/`-separated, and never start with `/`."""
+
+    uri: str
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes:
+        """The object's bytes; `FileNotFoundError` when it does not exist."""
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Create or replace the object atomically and durably."""
+
+    @abstractmethod
+    def open_write(self, key: str) -> contextlib.AbstractContextManager[BinaryIO]:
+        """A stream whose bytes become the object when the block exits cleanly, and nothing otherwise."""
+
+    @abstractmethod
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Create the object only if it does not exist; False when it already did."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Every object key under `prefix` (recursively), sorted; in-flight temporary objects excluded."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; no error when it is already gone."""
+
+    @abstractmethod
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under `prefix`; the number removed."""
+
+    def uri_of(self, key: str) -> str:
+        return join_uri(self.uri, key)
+
+
+class LocalStorage(Storage):
+    """A folder on the local filesystem; atomicity through write-to-temporary, fsync and rename."""
+
+    def __init__(self, root: str | Path) -> None:
+        text = str(root)
+        self.root = Path(text.removeprefix("file://")).expanduser().resolve()
+        self.uri = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        clean = key.strip("/")
+        if any(part in {"..", "."} for part in clean.split("/")):
+            raise ValueError(f"invalid storage key {key!r}")
+        return self.root / clean if clean else self.root
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with self.open_write(key) as stream:
+            stream.write(data)
+
+    @contextlib.contextmanager
+    def open_write(self, key: str) -> Iterator[BinaryIO]:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}-{target.name}")
+        try:
+            with temporary.open("wb") as stream:
+                yield stream
+                stream.flush()
+                os.fsync(stream.fileno())
+            temporary.replace(target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        return True
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        base = self._path(prefix)
+        if base.is_file():
+            return [prefix.strip("/")]
+        if not base.is_dir():
+            return []
+        keys = [
+            path.relative_to(self.root).as_posix()
+            for path in base.rglob("*")
+            if path.is_file() and not path.name.startswith(_TMP_PREFIX)
+        ]
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> int:
+        base = self._path(prefix)
+        if base == self.root:
+            raise ValueError("refusing to delete a whole storage root")
+        if base.is_file():
+            base.unlink()
+            return 1
+        if not base.is_dir():
+            return 0
+        count = sum(1 for path in base.rglob("*") if path.is_file())
+        shutil.rmtree(base)
+        return count
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def open_storage(uri: str) -> Storage:
+    """The storage for a lake location."""
+    validate_uri(uri)
+    if is_s3(uri):
+        raise UserError(f"cannot open {uri}: S3 lakes are not available in this version; use a local folder")
+    return LocalStorage(uri)

@@ -1,0 +1,151 @@
+"""The workflow, declared once as data.
+
+The local runner executes `WORKFLOW`; the deployment turns the same declaration into Glue jobs, a
+Glue Workflow and its triggers. A job names its entrypoint (`module:function`, called with a
+`JobContext`), its upstream jobs, and how it runs on Glue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from bi_lake.errors import UserError
+from bi_lake.layout import Lake
+from bi_lake.runs import JobReport
+from bi_lake.settings import Settings
+
+
+@dataclass(frozen=True)
+class GlueSizing:
+    """How a job runs on AWS Glue: a Python shell job (DPU capacity) or a Spark job (workers)."""
+
+    job_type: Literal["pythonshell", "glueetl"]
+    max_capacity: float | None = None
+    worker_type: str | None = None
+    workers: int | None = None
+    flex: bool = False
+    timeout_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    entrypoint: str
+    description: str
+    runtime: Literal["python", "spark"]
+    glue: GlueSizing
+    depends_on: tuple[str, ...] = ()
+
+
+class ProgressTask(Protocol):
+    def advance(self, amount: int) -> None: ...
+
+    def finish(self, summary: str) -> None: ...
+
+
+class Progress(Protocol):
+    """Where jobs report progress; the command line draws it, tests and Glue may ignore it."""
+
+    def task(self, description: str, total: int | None = None) -> ProgressTask: ...
+
+    def warn(self, message: str) -> None: ...
+
+
+class _SilentTask:
+    def advance(self, amount: int) -> None:
+        pass
+
+    def finish(self, summary: str) -> None:
+        pass
+
+
+class SilentProgress:
+    def task(self, description: str, total: int | None = None) -> ProgressTask:
+        return _SilentTask()
+
+    def warn(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class JobContext:
+    """Everything a job needs from the run that calls it."""
+
+    run_id: str
+    run_started_at: dt.datetime
+    settings: Settings
+    lake: Lake
+    full_refresh: bool = False
+    start: dt.date | None = None
+    end: dt.date | None = None
+    progress: Progress = field(default_factory=SilentProgress)
+
+
+JobFunction = Callable[[JobContext], JobReport]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    jobs: tuple[JobSpec, ...]
+
+    def __post_init__(self) -> None:
+        names = [job.name for job in self.jobs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate job names in {names}")
+        for job in self.jobs:
+            unknown = set(job.depends_on) - set(names)
+            if unknown:
+                raise ValueError(f"job {job.name} depends on unknown jobs {sorted(unknown)}")
+        self.ordered()
+
+    @property
+    def names(self) -> list[str]:
+        return [job.name for job in self.jobs]
+
+    def get(self, name: str) -> JobSpec:
+        for job in self.jobs:
+            if job.name == name:
+                return job
+        raise UserError(f"unknown job {name!r}; jobs are: {', '.join(self.names)}")
+
+    def ordered(self) -> list[JobSpec]:
+        """Jobs in dependency order (declaration order among independent jobs)."""
+        done: list[JobSpec] = []
+        pending = list(self.jobs)
+        while pending:
+            ready = [job for job in pending if set(job.depends_on) <= {d.name for d in done}]
+            if not ready:
+                raise ValueError(f"dependency cycle among {[job.name for job in pending]}")
+            done.append(ready[0])
+            pending.remove(ready[0])
+        return done
+
+    def select(self, only: Iterable[str] | None) -> list[JobSpec]:
+        """The jobs to run, in order: all of them, or just those named."""
+        if only is None:
+            return self.ordered()
+        wanted = {self.get(name).name for name in only}
+        return [job for job in self.ordered() if job.name in wanted]
+
+
+def load_entrypoint(job: JobSpec) -> JobFunction:
+    module_name, _, function_name = job.entrypoint.partition(":")
+    function: JobFunction = getattr(importlib.import_module(module_name), function_name)
+    return function
+
+
+WORKFLOW = Workflow(
+    jobs=(
+        JobSpec(
+            name="ingest",
+            entrypoint="bi_ingest.job:run",
+            description="Extract the source tables incrementally into Bronze Parquet",
+            runtime="python",
+            glue=GlueSizing(job_type="pythonshell", max_capacity=1.0, timeout_minutes=60),
+        ),
+    )
+)
