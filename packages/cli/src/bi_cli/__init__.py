@@ -1,0 +1,1 @@
+"""The `bi` command line and the local workflow runner."""

@@ -1,0 +1,1 @@
+"""Extraction from the ordering database (any SQLAlchemy URL) into the Bronze layer."""

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     @classmethod
     def _looks_like_url(cls, value: str) -> str:
         if "://" not in value:
-            raise ValueError("expected a SQLAlchemy URL such as sqlite:///path/to.db or mssql+pymssql://host/db")
+            raise ValueError(
+                "expected a SQLAlchemy URL such as sqlite:///path/to.db or mssql+pymssql://host/db"
+            )
         return value
 
     @field_validator("lake", "bronze_uri", "silver_uri", "gold_uri")

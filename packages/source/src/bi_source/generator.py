@@ -139,8 +139,15 @@ class Population:
 
     @classmethod
     def empty(cls) -> Population:
-        return cls([], np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64),
-                   np.zeros(0, dtype=bool), [])
+        return cls(
+            [],
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=bool),
+            [],
+        )
 
     def extend(self, other: Population) -> Population:
         return Population(
@@ -155,7 +162,11 @@ class Population:
 
 
 def _new_customers(
-    rng: np.random.Generator, count: int, joined_from: float, joined_to: float, restaurants: Restaurants,
+    rng: np.random.Generator,
+    count: int,
+    joined_from: float,
+    joined_to: float,
+    restaurants: Restaurants,
     trend_at: Callable[[np.ndarray], np.ndarray],
 ) -> Population:
     active_from = rng.uniform(joined_from, joined_to, count)
@@ -203,7 +214,9 @@ def _simulate_orders(
     app_weights = np.array([weight for _, weight in APPS])
     app_weights = app_weights / app_weights.sum()
     epoch = dt.date(1970, 1, 1)
-    parts: dict[str, list[np.ndarray]] = {key: [] for key in ("time", "restaurant", "customer", "app", "staff")}
+    parts: dict[str, list[np.ndarray]] = {
+        key: [] for key in ("time", "restaurant", "customer", "app", "staff")
+    }
     for offset, day in enumerate(days):
         number = first_day_number + offset
         count = int(rng.poisson(orders_per_day * day_factor(day, us_holidays)))
@@ -229,7 +242,8 @@ def _simulate_orders(
         # Lunch and dinner peaks in local time; the simulated day is the UTC day.
         peak = rng.random(count)
         local_hour = np.where(
-            peak < 0.45, rng.normal(12.3, 0.9, count),
+            peak < 0.45,
+            rng.normal(12.3, 0.9, count),
             np.where(peak < 0.9, rng.normal(18.5, 1.2, count), rng.uniform(7, 22, count)),
         )
         offsets = np.array([restaurant_utc_offset(rid) for rid in restaurants.ids])[restaurant]
@@ -252,8 +266,9 @@ def _simulate_orders(
     )
 
 
-def _loyalty_by_order(rng: np.random.Generator, orders: _Orders, population: Population,
-                      switch_rate: float) -> np.ndarray:
+def _loyalty_by_order(
+    rng: np.random.Generator, orders: _Orders, population: Population, switch_rate: float
+) -> np.ndarray:
     """Each order's loyalty flag: the customer's status at that time.
 
     `switch_rate` of the customers seen change status between two of their orders (mostly joining the
@@ -342,37 +357,53 @@ def _build_rows(
             user_id = staff_ids[int(orders.staff[o])]
         app = TEST_APP if orders.app[o] < 0 else APPS[int(orders.app[o])][0]
         line_id = line_ids[index]
-        lines.append({
-            "app_name": app,
-            "restaurant_id": restaurants.ids[int(orders.restaurant[o])],
-            "creation_time_utc": times[index],
-            "order_id": orders.ids[o],
-            "user_id": user_id,
-            "printed_card_number": "************" + population.card4[customer] if is_loyal else None,
-            "is_loyalty": is_loyal,
-            "currency": "USD",
-            "lineitem_id": None if index in null_line_id else line_id,
-            "item_category": JUNK_CATEGORIES[int(junk_value[index])] if junk[index] else menu_item.category,
-            "item_name": name,
-            "item_price": _cents(price_cents),
-            "item_quantity": qty,
-        })
+        lines.append(
+            {
+                "app_name": app,
+                "restaurant_id": restaurants.ids[int(orders.restaurant[o])],
+                "creation_time_utc": times[index],
+                "order_id": orders.ids[o],
+                "user_id": user_id,
+                "printed_card_number": "************" + population.card4[customer] if is_loyal else None,
+                "is_loyalty": is_loyal,
+                "currency": "USD",
+                "lineitem_id": None if index in null_line_id else line_id,
+                "item_category": JUNK_CATEGORIES[int(junk_value[index])]
+                if junk[index]
+                else menu_item.category,
+                "item_name": name,
+                "item_price": _cents(price_cents),
+                "item_quantity": qty,
+            }
+        )
         if has_options[index] and qty > 0:
             # Two add-ons on one line are two different add-ons: the only exact copies are the export's.
-            choices = [(group, option) for group in menu_item.option_groups for option in OPTION_GROUPS[group]]
+            choices = [
+                (group, option) for group in menu_item.option_groups for option in OPTION_GROUPS[group]
+            ]
             picks = rng.choice(len(choices), size=2 if extra_option[index] else 1, replace=False)
             for pick in picks:
                 group, (option_name, option_cents) = choices[int(pick)]
-                options.append({
-                    "order_id": orders.ids[o], "lineitem_id": line_id, "option_group_name": group,
-                    "option_name": option_name, "option_price": _cents(option_cents),
-                    "option_quantity": 1 if rng.random() < 0.9 else 2,
-                })
+                options.append(
+                    {
+                        "order_id": orders.ids[o],
+                        "lineitem_id": line_id,
+                        "option_group_name": group,
+                        "option_name": option_name,
+                        "option_price": _cents(option_cents),
+                        "option_quantity": 1 if rng.random() < 0.9 else 2,
+                    }
+                )
         if line_rank[index] == 0 and discounted[o] and qty > 0:
-            options.append({
-                "order_id": orders.ids[o], "lineitem_id": line_id, "option_group_name": PROMO_GROUP,
-                **_promo(rng, price_cents, is_loyal), "option_quantity": 1,
-            })
+            options.append(
+                {
+                    "order_id": orders.ids[o],
+                    "lineitem_id": line_id,
+                    "option_group_name": PROMO_GROUP,
+                    **_promo(rng, price_cents, is_loyal),
+                    "option_quantity": 1,
+                }
+            )
     return lines, _with_option_quirks(rng, options, orders.ids, n_lines)
 
 
@@ -407,8 +438,14 @@ def _with_option_quirks(
     for number, line_id in enumerate(_hex_ids(rng, orphans)):
         # Half point into a real order at a line it does not have; half at an order that does not exist.
         order_id = order_ids[int(rng.integers(0, len(order_ids)))] if number % 2 == 0 else _hex_ids(rng, 1)[0]
-        orphan = {"order_id": order_id, "lineitem_id": line_id, "option_group_name": "Toppings",
-                  "option_name": "Extra Cheese", "option_price": _cents(100), "option_quantity": 1}
+        orphan = {
+            "order_id": order_id,
+            "lineitem_id": line_id,
+            "option_group_name": "Toppings",
+            "option_name": "Extra Cheese",
+            "option_price": _cents(100),
+            "option_quantity": 1,
+        }
         result.insert(int(rng.integers(0, len(result) + 1)), orphan)
     return result
 
@@ -420,16 +457,18 @@ def date_dim_rows(year: int) -> list[dict[str, Any]]:
     rows = []
     while day.year == year:
         name = us_holidays.get(day)
-        rows.append({
-            "date_key": day,
-            "day_of_week": day.strftime("%A"),
-            "week": day.isocalendar().week,
-            "month": day.month,
-            "year": day.year,
-            "is_weekend": day.weekday() >= 5,
-            "is_holiday": name is not None,
-            "holiday_name": name,
-        })
+        rows.append(
+            {
+                "date_key": day,
+                "day_of_week": day.strftime("%A"),
+                "week": day.isocalendar().week,
+                "month": day.month,
+                "year": day.year,
+                "is_weekend": day.weekday() >= 5,
+                "is_holiday": name is not None,
+                "holiday_name": name,
+            }
+        )
         day += dt.timedelta(days=1)
     return rows
 
@@ -437,15 +476,18 @@ def date_dim_rows(year: int) -> list[dict[str, Any]]:
 _INSERT_BATCH = 20_000
 
 
-def _insert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
-            progress: ProgressCallback) -> None:
+def _insert(
+    connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], progress: ProgressCallback
+) -> None:
     for begin in range(0, len(rows), _INSERT_BATCH):
         batch = rows[begin : begin + _INSERT_BATCH]
         connection.execute(table.insert(), batch)
         progress(table.name, len(batch))
 
 
-def _trend_function(restaurants: Restaurants, year_start_day_number: int) -> Callable[[np.ndarray], np.ndarray]:
+def _trend_function(
+    restaurants: Restaurants, year_start_day_number: int
+) -> Callable[[np.ndarray], np.ndarray]:
     slopes = np.array([restaurant_trend(rid) for rid in restaurants.ids])
 
     def trend_at(day_numbers: np.ndarray) -> np.ndarray:
@@ -481,6 +523,9 @@ class SourceMissing(Exception):
 
 def seed(engine: sa.Engine, config: SeedConfig, progress: ProgressCallback = _no_progress) -> SeedSummary:
     """Create the source tables and fill them with `config.days` days from `config.start`."""
+    with engine.begin() as connection:
+        order_items.metadata.create_all(connection)
+        _check_empty(connection)
     rng = np.random.default_rng(config.seed)
     restaurants = Restaurants(_hex_ids(rng, config.restaurants), rng.lognormal(0.0, 0.35, config.restaurants))
     trend_at = _trend_function(restaurants, 0)
@@ -490,20 +535,24 @@ def seed(engine: sa.Engine, config: SeedConfig, progress: ProgressCallback = _no
         _new_customers(rng, size - existing, 0.0, float(max(config.days, 1)), restaurants, trend_at)
     )
     staff_ids = _hex_ids(rng, STAFF_TEST_ACCOUNTS)
-    orders = _simulate_orders(rng, _days(config.start, config.days), 0, config.orders_per_day,
-                              restaurants, population, trend_at)
+    orders = _simulate_orders(
+        rng, _days(config.start, config.days), 0, config.orders_per_day, restaurants, population, trend_at
+    )
     loyalty = _loyalty_by_order(rng, orders, population, LOYALTY_SWITCH_RATE)
     lines, options = _build_rows(rng, orders, loyalty, restaurants, population, staff_ids)
     calendar = date_dim_rows(config.start.year)
     with engine.begin() as connection:
-        order_items.metadata.create_all(connection)
         _check_empty(connection)
         _insert(connection, date_dim, calendar, progress)
         _insert(connection, order_items, lines, progress)
         _insert(connection, order_item_options, options, progress)
     return SeedSummary(
-        order_lines=len(lines), option_rows=len(options), date_rows=len(calendar), orders=len(orders.ids),
-        first_day=config.start, last_day=config.start + dt.timedelta(days=config.days - 1),
+        order_lines=len(lines),
+        option_rows=len(options),
+        date_rows=len(calendar),
+        orders=len(orders.ids),
+        first_day=config.start,
+        last_day=config.start + dt.timedelta(days=config.days - 1),
     )
 
 
@@ -535,14 +584,21 @@ def _read_state(connection: sa.Connection, rng: np.random.Generator) -> _SourceS
     restaurants = Restaurants(restaurant_ids, counts / max(counts.sum(), 1.0))
     home_index = {rid: index for index, rid in enumerate(restaurant_ids)}
     staff_ids = sorted(
-        user for (user,) in connection.execute(
+        user
+        for (user,) in connection.execute(
             sa.select(order_items.c.user_id).where(is_test, order_items.c.user_id.is_not(None)).distinct()
         )
     ) or _hex_ids(rng, STAFF_TEST_ACCOUNTS)
     habits: dict[str, list[Any]] = {}  # user -> [first, last, orders, home, loyal, card4]
     rows = connection.execute(
-        sa.select(order_items.c.user_id, order_items.c.order_id, order_items.c.creation_time_utc,
-                  order_items.c.restaurant_id, order_items.c.is_loyalty, order_items.c.printed_card_number)
+        sa.select(
+            order_items.c.user_id,
+            order_items.c.order_id,
+            order_items.c.creation_time_utc,
+            order_items.c.restaurant_id,
+            order_items.c.is_loyalty,
+            order_items.c.printed_card_number,
+        )
         .where(order_items.c.user_id.is_not(None), ~is_test)
         .order_by(order_items.c.creation_time_utc)
     )
@@ -579,8 +635,9 @@ def _read_state(connection: sa.Connection, rng: np.random.Generator) -> _SourceS
     return _SourceState(last_day, restaurants, population, staff_ids, orders_per_day)
 
 
-def add_days(engine: sa.Engine, days: int, seed_value: int,
-             progress: ProgressCallback = _no_progress) -> SeedSummary:
+def add_days(
+    engine: sa.Engine, days: int, seed_value: int, progress: ProgressCallback = _no_progress
+) -> SeedSummary:
     """Append `days` days after the source's last day, plus late rows for the days just before it."""
     with engine.begin() as connection:
         probe = sa.inspect(connection)
@@ -599,8 +656,12 @@ def add_days(engine: sa.Engine, days: int, seed_value: int,
         fresh = _simulate_orders(rng, new_days, 0, rate, state.restaurants, population, trend_at)
         late_days = _days(state.last_day - dt.timedelta(days=LATE_ARRIVAL_DAYS), LATE_ARRIVAL_DAYS + 1)
         late_rate = LATE_ARRIVAL_RATE * len(fresh.ids) / len(late_days)
-        late = _simulate_orders(rng, late_days, -len(late_days), late_rate, state.restaurants, population, trend_at)
-        summary = SeedSummary(first_day=new_days[0], last_day=new_days[-1], orders=len(fresh.ids) + len(late.ids))
+        late = _simulate_orders(
+            rng, late_days, -len(late_days), late_rate, state.restaurants, population, trend_at
+        )
+        summary = SeedSummary(
+            first_day=new_days[0], last_day=new_days[-1], orders=len(fresh.ids) + len(late.ids)
+        )
         for batch in (late, fresh):
             loyalty = _loyalty_by_order(rng, batch, population, LOYALTY_SWITCH_RATE / 4)
             lines, options = _build_rows(rng, batch, loyalty, state.restaurants, population, state.staff_ids)

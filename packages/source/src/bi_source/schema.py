@@ -12,7 +12,7 @@ from sqlalchemy.dialects import mssql
 
 metadata = sa.MetaData()
 
-_DATETIME2_3 = sa.DateTime().with_variant(mssql.DATETIME2(precision=3), "mssql")
+_DATETIME2_3 = sa.DateTime().with_variant(mssql.DATETIME2(precision=3), "mssql")  # type: ignore[no-untyped-call]
 _BIT = sa.Boolean().with_variant(mssql.BIT(), "mssql")
 _MONEY = sa.Numeric(10, 2)
 

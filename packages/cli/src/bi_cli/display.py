@@ -1,0 +1,118 @@
+"""What the command line shows: live progress, the end-of-run summary, and status tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bi_lake.runs import RunReport
+from bi_lake.workflow import ProgressTask
+
+
+class _BarTask:
+    def __init__(self, progress: Progress, task: TaskID, description: str) -> None:
+        self.progress, self.task, self.description = progress, task, description
+
+    def advance(self, amount: int) -> None:
+        self.progress.advance(self.task, amount)
+
+    def finish(self, summary: str) -> None:
+        self.progress.update(self.task, description=f"{self.description} [green]{summary}")
+
+
+class _LineTask:
+    def __init__(self, console: Console, description: str) -> None:
+        self.console, self.description = console, description
+
+    def advance(self, amount: int) -> None:
+        pass
+
+    def finish(self, summary: str) -> None:
+        self.console.print(f"{self.description}: {summary}", highlight=False)
+
+
+class ConsoleProgress:
+    """Progress bars on a terminal, one line per finished task elsewhere (logs, CI)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._bars: Progress | None = None
+        if console.is_terminal:
+            self._bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            )
+
+    def __enter__(self) -> ConsoleProgress:
+        if self._bars is not None:
+            self._bars.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+
+    def task(self, description: str, total: int | None = None) -> ProgressTask:
+        if self._bars is not None:
+            return _BarTask(self._bars, self._bars.add_task(description, total=total), description)
+        self.console.print(f"{description}: started", highlight=False)
+        return _LineTask(self.console, description)
+
+    def warn(self, message: str) -> None:
+        self.console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+
+def run_summary(report: RunReport) -> Table:
+    table = Table(
+        title=f"run {report.run_id}: {report.status} in {report.seconds:.1f} s", title_justify="left"
+    )
+    for column, justify in (
+        ("job", "left"),
+        ("status", "left"),
+        ("seconds", "right"),
+        ("table", "left"),
+        ("rows in", "right"),
+        ("rows out", "right"),
+        ("files", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for job in report.jobs:
+        if not job.tables:
+            table.add_row(job.job, job.status, f"{job.seconds:.1f}", "", "", "", "", job.error or "")
+        for index, counts in enumerate(job.tables):
+            first = index == 0
+            table.add_row(
+                job.job if first else "",
+                job.status if first else "",
+                f"{job.seconds:.1f}" if first else "",
+                counts.table,
+                f"{counts.rows_in:,}",
+                f"{counts.rows_out:,}",
+                str(counts.files),
+                counts.note,
+            )
+    return table
+
+
+def simple_table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    if not rows:
+        table.add_column("(none)")
+        return table
+    for name in rows[0]:
+        table.add_column(name, justify="right" if isinstance(rows[0][name], int | float) else "left")
+    for row in rows:
+        table.add_row(
+            *(
+                f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else ("" if v is None else str(v))
+                for v in row.values()
+            )
+        )
+    return table

@@ -1,0 +1,253 @@
+"""`bi`: seed the demo source, run the pipeline, and see what the lake holds.
+
+User mistakes end with one line on stderr and a non-zero exit status; only bugs show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import NoReturn
+
+from rich.console import Console
+
+from bi_cli.display import ConsoleProgress, run_summary, simple_table
+from bi_cli.runner import RunOptions, run_workflow
+from bi_cli.status import lake_status
+from bi_ingest.source import error_line, redact, sqlite_path
+from bi_lake.errors import UserError
+from bi_lake.layout import Lake
+from bi_lake.settings import DEFAULT_SOURCE_URL, Settings, load_settings
+from bi_lake.workflow import WORKFLOW
+from bi_source.generator import SeedConfig, SeedSummary, SourceMissing, SourceNotEmpty, add_days, seed
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            EXIT_USAGE,
+            f"bi: error: {message} (see bi {self.prog.partition(' ')[2]} --help)\n".replace(
+                "bi  --help", "bi --help"
+            ),
+        )
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than zero")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than zero")
+    return value
+
+
+def _job_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of jobs")
+    unknown = [name for name in names if name not in WORKFLOW.names]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown job {unknown[0]!r}; jobs are: {', '.join(WORKFLOW.names)}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bi", description="Business Insights: a batch lakehouse for restaurant orders.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    defaults = SeedConfig()
+    seed_cmd = commands.add_parser("seed", help="create (or extend) the synthetic source database")
+    seed_cmd.add_argument("--source", help=f"SQLAlchemy URL (default {DEFAULT_SOURCE_URL}, or BI_SOURCE_URL)")
+    seed_cmd.add_argument(
+        "--start", type=_date, default=defaults.start, help="first day (default %(default)s)"
+    )
+    seed_cmd.add_argument(
+        "--days", type=_positive, default=defaults.days, help="days of orders (default %(default)s)"
+    )
+    seed_cmd.add_argument(
+        "--restaurants",
+        type=_positive,
+        default=defaults.restaurants,
+        help="number of restaurants (default %(default)s)",
+    )
+    seed_cmd.add_argument(
+        "--orders-per-day",
+        type=_positive_float,
+        default=defaults.orders_per_day,
+        help="average orders per day (default %(default)s)",
+    )
+    seed_cmd.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default %(default)s)")
+    seed_cmd.add_argument(
+        "--add-days",
+        type=_positive,
+        metavar="N",
+        help="append N days after the source's last day, with some late-arriving rows",
+    )
+
+    run_cmd = commands.add_parser("run", help="run the workflow: " + " -> ".join(WORKFLOW.names))
+    run_cmd.add_argument("--source", help="SQLAlchemy URL of the source (or BI_SOURCE_URL)")
+    run_cmd.add_argument("--lake", help="lake folder or s3://bucket/prefix (or BI_LAKE; default ./lake)")
+    run_cmd.add_argument("--start", type=_date, help="re-extract from this date (inclusive)")
+    run_cmd.add_argument("--end", type=_date, help="re-extract up to this date (inclusive)")
+    run_cmd.add_argument(
+        "--full-refresh", action="store_true", help="ignore watermarks and extract everything"
+    )
+    run_cmd.add_argument("--only", type=_job_list, metavar="JOB,...", help="run only these jobs")
+
+    status_cmd = commands.add_parser("status", help="last runs, watermarks, freshness and row counts")
+    status_cmd.add_argument("--lake", help="lake folder or s3://bucket/prefix (or BI_LAKE; default ./lake)")
+    status_cmd.add_argument("--format", choices=("table", "json"), default="table")
+    return parser
+
+
+def _seed_summary_rows(summary: SeedSummary, seconds: float) -> list[dict[str, object]]:
+    return [
+        {"table": "order_items", "rows": summary.order_lines},
+        {"table": "order_item_options", "rows": summary.option_rows},
+        {"table": "date_dim", "rows": summary.date_rows},
+        {
+            "table": f"total: {summary.orders:,} orders, "
+            f"{summary.first_day}..{summary.last_day}, {seconds:.1f} s",
+            "rows": summary.order_lines + summary.option_rows + summary.date_rows,
+        },
+    ]
+
+
+def _seed(
+    settings: Settings, config: SeedConfig | None, extra_days: int | None, out: Console, err: Console
+) -> SeedSummary:
+    import sqlalchemy as sa
+
+    url = settings.source_url
+    database_file = sqlite_path(url)
+    if database_file is not None:
+        if extra_days is not None and not database_file.exists():
+            raise UserError(f"source database {database_file} does not exist; run bi seed first")
+        database_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(url)
+    except Exception as exc:
+        raise UserError(f"cannot use source {redact(url)}: {error_line(exc)}") from None
+    started = time.monotonic()
+    try:
+        with ConsoleProgress(err) as progress:
+            tasks: dict[str, object] = {}
+
+            def report(table: str, rows: int) -> None:
+                task = tasks.get(table) or tasks.setdefault(table, progress.task(f"seed {table}"))
+                task.advance(rows)  # type: ignore[attr-defined]
+
+            if extra_days is not None:
+                err.print(f"appending {extra_days} day(s) to {redact(url)}", highlight=False)
+                summary = add_days(engine, extra_days, (config or SeedConfig()).seed, report)
+            else:
+                assert config is not None
+                err.print(
+                    f"seeding {redact(url)}: {config.days} days from {config.start}, "
+                    f"{config.restaurants} restaurants, ~{config.orders_per_day:g} orders/day",
+                    highlight=False,
+                )
+                summary = seed(engine, config, report)
+    except (SourceNotEmpty, SourceMissing) as exc:
+        raise UserError(str(exc)) from None
+    except sa.exc.SQLAlchemyError as exc:
+        raise UserError(f"cannot seed {redact(url)}: {error_line(exc)}") from None
+    finally:
+        engine.dispose()
+    out.print(simple_table("source", _seed_summary_rows(summary, time.monotonic() - started)))
+    return summary
+
+
+def _command_seed(args: argparse.Namespace, out: Console, err: Console) -> int:
+    settings = load_settings(source_url=args.source)
+    config = SeedConfig(
+        start=args.start,
+        days=args.days,
+        restaurants=args.restaurants,
+        orders_per_day=args.orders_per_day,
+        seed=args.seed,
+    )
+    _seed(settings, config, args.add_days, out, err)
+    return 0
+
+
+def _command_run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    settings = load_settings(source_url=args.source, lake=args.lake)
+    options = RunOptions(full_refresh=args.full_refresh, start=args.start, end=args.end, only=args.only)
+    default_file = sqlite_path(DEFAULT_SOURCE_URL)
+    if settings.source_url == DEFAULT_SOURCE_URL and default_file is not None and not default_file.exists():
+        err.print(f"no source at {DEFAULT_SOURCE_URL}: creating the demo data set first", highlight=False)
+        _seed(settings, SeedConfig(), None, out, err)
+    with ConsoleProgress(err) as progress:
+        report = run_workflow(settings, options, progress)
+    out.print(run_summary(report))
+    out.print(
+        f"run report: {Lake.from_settings(settings).root.uri_of(f'_runs/{report.run_id}.json')}",
+        highlight=False,
+    )
+    if report.status != "succeeded":
+        print(f"bi: error: {report.error}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int:
+    settings = load_settings(lake=args.lake)
+    status = lake_status(Lake.from_settings(settings))
+    if args.format == "json":
+        print(json.dumps(status, indent=2))
+        return 0
+    if not status["runs"] and not status["bronze_tables"]:
+        out.print(f"the lake at {status['lake']} holds no runs yet: run `bi run` to fill it", highlight=False)
+        return 0
+    out.print(simple_table("last runs", status["runs"]))
+    out.print(simple_table("watermarks", status["watermarks"]))
+    out.print(simple_table("bronze tables", status["bronze_tables"]))
+    return 0
+
+
+COMMANDS = {"seed": _command_seed, "run": _command_run, "status": _command_status}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Logs and pipes get wide tables rather than columns cut to 80 characters.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except UserError as exc:
+        print(f"bi: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("bi: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The local workflow runner: executes the declared workflow on one lake, under its lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bi_lake.errors import UserError
+from bi_lake.layout import Lake
+from bi_lake.lock import LakeLock
+from bi_lake.runs import JobReport, RunReport, new_run_id, utc_now
+from bi_lake.settings import Settings
+from bi_lake.workflow import WORKFLOW, JobContext, JobSpec, Progress, Workflow, load_entrypoint
+from bi_transform.spark import require_java
+
+# What must hold before a job of each runtime starts.
+PREFLIGHT: dict[str, Callable[[], None]] = {"python": lambda: None, "spark": require_java}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    full_refresh: bool = False
+    start: dt.date | None = None
+    end: dt.date | None = None
+    only: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start > self.end:
+            raise UserError(f"--start {self.start} is after --end {self.end}")
+
+
+def run_workflow(
+    settings: Settings, options: RunOptions, progress: Progress, workflow: Workflow = WORKFLOW
+) -> RunReport:
+    """Run the selected jobs in order, under the lake lock; a failed job stops the jobs after it.
+
+    The run report is saved in the lake when the run starts, after each job, and at the end.
+    """
+    jobs = workflow.select(options.only)
+    for runtime in sorted({job.runtime for job in jobs}):
+        PREFLIGHT[runtime]()
+    lake = Lake.from_settings(settings)
+    started_at = utc_now()
+    run_id = new_run_id(started_at)
+    report = RunReport(
+        run_id=run_id,
+        status="running",
+        started_at=started_at,
+        options={
+            "full_refresh": options.full_refresh,
+            "start": options.start,
+            "end": options.end,
+            "only": list(options.only) if options.only else None,
+        },
+    )
+    with LakeLock(lake.root, run_id, settings.lock_stale_after_s, on_takeover=progress.warn):
+        report.save(lake.root)
+        context = JobContext(
+            run_id=run_id,
+            run_started_at=started_at,
+            settings=settings,
+            lake=lake,
+            full_refresh=options.full_refresh,
+            start=options.start,
+            end=options.end,
+            progress=progress,
+        )
+        failed: str | None = None
+        for job in jobs:
+            if failed is not None:
+                report.jobs.append(JobReport(job=job.name, status="skipped", error=f"{failed} failed"))
+                continue
+            try:
+                result = _run_job(job, context)
+            except BaseException as exc:
+                # A bug or an interruption: record it in the report, then let it surface as it is.
+                report.status, report.error = "failed", f"{job.name}: {type(exc).__name__}: {exc}"
+                report.finished_at = utc_now()
+                report.save(lake.root)
+                raise
+            report.jobs.append(result)
+            report.save(lake.root)
+            if result.status == "failed":
+                failed = job.name
+        finished_at = utc_now()
+        report.finished_at = finished_at
+        report.seconds = round((finished_at - started_at).total_seconds(), 3)
+        report.status = "failed" if failed else "succeeded"
+        if failed:
+            report.error = next(j.error for j in report.jobs if j.job == failed)
+        report.save(lake.root)
+    return report
+
+
+def _run_job(job: JobSpec, context: JobContext) -> JobReport:
+    started = utc_now()
+    clock = time.monotonic()
+    try:
+        result = load_entrypoint(job)(context)
+    except UserError as exc:
+        result = JobReport(job=job.name, status="failed", started_at=started, error=str(exc))
+    result.finished_at = result.finished_at or utc_now()
+    result.seconds = round(time.monotonic() - clock, 3)
+    return result

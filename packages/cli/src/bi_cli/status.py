@@ -1,0 +1,62 @@
+"""`bi status`: what the lake holds and how its last runs went, gathered from the lake alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bi_ingest.state import Watermarks, load_manifests
+from bi_lake.layout import Lake
+from bi_lake.runs import load_run_reports, utc_now
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def lake_status(lake: Lake, runs: int = 10) -> dict[str, Any]:
+    now = utc_now()
+    reports = load_run_reports(lake.root, limit=runs)
+    watermarks = Watermarks.load(lake.bronze)
+    bronze: dict[str, dict[str, Any]] = {}
+    for manifest in load_manifests(lake.bronze):
+        for entry in manifest.tables:
+            if entry.status != "committed":
+                continue
+            table = bronze.setdefault(
+                entry.table,
+                {"table": entry.table, "rows": 0, "partitions": 0, "bytes": 0, "last_extracted_at": None},
+            )
+            table["rows"] += entry.rows
+            table["partitions"] += 1 if entry.files else 0
+            table["bytes"] += entry.bytes
+            table["last_extracted_at"] = manifest.extracted_at
+    for table in bronze.values():
+        extracted = table.pop("last_extracted_at")
+        table["last_extracted_at"] = _iso(extracted)
+        table["age_hours"] = round((now - extracted).total_seconds() / 3600, 1) if extracted else None
+    return {
+        "lake": lake.root.uri,
+        "runs": [
+            {
+                "run_id": report.run_id,
+                "status": report.status,
+                "started_at": _iso(report.started_at),
+                "seconds": report.seconds,
+                "jobs": ", ".join(f"{job.job}:{job.status}" for job in report.jobs),
+                "error": report.error,
+            }
+            for report in reports
+        ],
+        "watermarks": [
+            {
+                "table": mark.table,
+                "cursor_column": mark.cursor_column,
+                "cursor_value": _iso(mark.cursor_value),
+                "last_run_id": mark.last_run_id,
+                "last_extracted_at": _iso(mark.last_extracted_at),
+            }
+            for mark in watermarks.tables.values()
+        ],
+        "bronze_tables": sorted(bronze.values(), key=lambda table: str(table["table"])),
+    }

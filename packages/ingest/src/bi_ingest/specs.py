@@ -1,0 +1,73 @@
+"""What to extract from each source table and how: declared once, one spec per table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+ExtractionMode = Literal["cursor", "parent", "full"]
+
+
+@dataclass(frozen=True)
+class ExtractionSpec:
+    """How one table is extracted.
+
+    - `cursor`: incremental on `cursor` (a timestamp column); each run re-reads `lookback` before the
+      watermark so rows that arrive late, dated inside that window, are picked up.
+    - `parent`: the table has no time column of its own; it follows its parent's window, taking the
+      rows whose `parent_key` matches a parent row in the window (everything on a full extraction).
+    - `full`: small reference table, extracted whole every run.
+    """
+
+    table: str
+    key: tuple[str, ...]
+    mode: ExtractionMode
+    cursor: str | None = None
+    lookback: dt.timedelta = dt.timedelta(0)
+    parent: str | None = None
+    parent_key: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.mode == "cursor") != (self.cursor is not None):
+            raise ValueError(f"{self.table}: a cursor column goes with mode 'cursor' only")
+        if (self.mode == "parent") != bool(self.parent and self.parent_key):
+            raise ValueError(f"{self.table}: mode 'parent' needs a parent table and key")
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.key, *((self.cursor,) if self.cursor else ()), *self.parent_key)))
+
+
+SPECS: tuple[ExtractionSpec, ...] = (
+    ExtractionSpec(
+        table="order_items",
+        key=("order_id", "lineitem_id"),
+        mode="cursor",
+        cursor="creation_time_utc",
+        lookback=dt.timedelta(days=3),
+    ),
+    ExtractionSpec(
+        table="order_item_options",
+        # No key in the source: identical rows are one option, so all six columns are the key.
+        key=(
+            "order_id",
+            "lineitem_id",
+            "option_group_name",
+            "option_name",
+            "option_price",
+            "option_quantity",
+        ),
+        mode="parent",
+        parent="order_items",
+        parent_key=("order_id",),
+    ),
+    ExtractionSpec(table="date_dim", key=("date_key",), mode="full"),
+)
+
+
+def spec_for(table: str) -> ExtractionSpec:
+    for spec in SPECS:
+        if spec.table == table:
+            return spec
+    raise KeyError(table)

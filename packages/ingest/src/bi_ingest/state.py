@@ -1,0 +1,111 @@
+"""Ingestion bookkeeping in Bronze: the per-table watermarks and the per-run manifests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from pydantic import BaseModel, Field
+
+from bi_lake.layout import MANIFESTS_PREFIX, WATERMARKS_KEY, manifest_key
+from bi_lake.storage import Storage
+
+
+class ColumnSchema(BaseModel):
+    name: str
+    type: str
+    nullable: bool
+
+
+def schema_fingerprint(columns: list[ColumnSchema]) -> str:
+    canonical = json.dumps([[c.name, c.type, c.nullable] for c in columns], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class TableWatermark(BaseModel):
+    table: str
+    cursor_column: str | None = None
+    cursor_value: dt.datetime | None = None
+    last_run_id: str
+    last_extracted_at: dt.datetime
+    columns: list[ColumnSchema]
+
+
+class Watermarks(BaseModel):
+    tables: dict[str, TableWatermark] = Field(default_factory=dict)
+
+    @classmethod
+    def load(cls, storage: Storage) -> Watermarks:
+        try:
+            return cls.model_validate_json(storage.read_bytes(WATERMARKS_KEY))
+        except FileNotFoundError:
+            return cls()
+
+    def save(self, storage: Storage) -> None:
+        storage.write_bytes(WATERMARKS_KEY, self.model_dump_json(indent=2).encode())
+
+
+class FileEntry(BaseModel):
+    key: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class SchemaDrift(BaseModel):
+    added: list[str] = Field(default_factory=list)
+    dropped: list[str] = Field(default_factory=list)
+    retyped: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.dropped or self.retyped)
+
+
+class TableManifest(BaseModel):
+    table: str
+    status: str
+    mode: str
+    rows: int = 0
+    chunks: int = 0
+    bytes: int = 0
+    files: list[FileEntry] = Field(default_factory=list)
+    partition: str | None = None
+    cursor_column: str | None = None
+    cursor_from: dt.datetime | None = None
+    cursor_from_inclusive: bool = False
+    cursor_to: dt.datetime | None = None
+    watermark_before: dt.datetime | None = None
+    watermark_after: dt.datetime | None = None
+    columns: list[ColumnSchema] = Field(default_factory=list)
+    schema_fingerprint: str = ""
+    schema_drift: SchemaDrift = Field(default_factory=SchemaDrift)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+class Manifest(BaseModel):
+    run_id: str
+    source: str
+    dialect: str
+    extracted_at: dt.datetime
+    finished_at: dt.datetime
+    tables: list[TableManifest]
+
+    def save(self, storage: Storage) -> None:
+        storage.write_bytes(manifest_key(self.run_id), self.model_dump_json(indent=2).encode())
+
+
+def load_manifests(storage: Storage) -> list[Manifest]:
+    """Every committed manifest, oldest first."""
+    keys = sorted(key for key in storage.list_keys(MANIFESTS_PREFIX) if key.endswith(".json"))
+    return [Manifest.model_validate_json(storage.read_bytes(key)) for key in keys]
+
+
+def committed_run_ids(storage: Storage) -> set[str]:
+    return {
+        key.removeprefix(f"{MANIFESTS_PREFIX}/").removesuffix(".json")
+        for key in storage.list_keys(MANIFESTS_PREFIX)
+        if key.endswith(".json")
+    }
