@@ -11,8 +11,10 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from bi_ingest.bronze import LINEAGE_FIELDS
+from bi_ingest.source import error_line
 from bi_ingest.specs import ExtractionSpec
 from bi_ingest.types import arrow_type, value_converter
+from bi_lake.errors import UserError
 
 WindowMode = Literal["full", "incremental", "range"]
 
@@ -142,17 +144,27 @@ def stream_chunks(
     source_table, run_id, extracted_at = lineage
     result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
     cursor_index = next((i for i, plan in enumerate(plans) if plan.name == cursor), None)
-    for rows in result.partitions(chunk_rows):
-        count = len(rows)
-        columns = list(zip(*rows, strict=True))
-        arrays: list[pa.Array] = []
-        for index, plan in enumerate(plans):
-            values = list(columns[index])
-            arrays.append(pa.array(plan.convert(values) if plan.convert else values, type=plan.arrow))
-        arrays.append(pa.array([source_table] * count, pa.string()))
-        arrays.append(pa.array([run_id] * count, pa.string()))
-        arrays.append(pa.array([extracted_at] * count, LINEAGE_FIELDS[2].type))
-        arrays.append(
-            arrays[cursor_index] if cursor_index is not None else pa.nulls(count, LINEAGE_FIELDS[3].type)
-        )
-        yield pa.Table.from_arrays(arrays, schema=schema)
+    try:
+        for rows in result.partitions(chunk_rows):
+            count = len(rows)
+            columns = list(zip(*rows, strict=True))
+            arrays = [_column_array(source_table, plan, list(columns[i])) for i, plan in enumerate(plans)]
+            arrays.append(pa.array([source_table] * count, pa.string()))
+            arrays.append(pa.array([run_id] * count, pa.string()))
+            arrays.append(pa.array([extracted_at] * count, LINEAGE_FIELDS[2].type))
+            arrays.append(
+                arrays[cursor_index] if cursor_index is not None else pa.nulls(count, LINEAGE_FIELDS[3].type)
+            )
+            yield pa.Table.from_arrays(arrays, schema=schema)
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        # The driver or SQLAlchemy could not turn a stored value into its declared type.
+        raise UserError(f"{source_table}: a source value could not be read: {error_line(exc)}") from None
+
+
+def _column_array(table: str, plan: ColumnPlan, values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(plan.convert(values) if plan.convert else values, type=plan.arrow)
+    except (pa.ArrowException, ArithmeticError, ValueError, TypeError) as exc:
+        raise UserError(
+            f"{table}: column {plan.name!r} holds a value that is not {plan.arrow}: {exc}"
+        ) from None

@@ -41,6 +41,7 @@ from bi_ingest.types import UnsupportedType, arrow_type
 from bi_lake.errors import UserError
 from bi_lake.layout import manifest_key
 from bi_lake.runs import JobReport, TableCounts, utc_now
+from bi_lake.storage import Storage
 from bi_lake.workflow import JobContext
 
 
@@ -61,44 +62,28 @@ def detect_drift(previous: list[ColumnSchema] | None, current: list[ColumnSchema
 
 
 @dataclass
-class _Planned:
+class _Shape:
+    """A source table as reflected this run, checked against what earlier runs saw."""
+
     spec: ExtractionSpec
     table: sa.Table
+    columns: list[ColumnSchema]
+    drift: SchemaDrift
+
+
+@dataclass
+class _Window:
     window: Window | None
-    watermark_before: dt.datetime | None
-    watermark_after: dt.datetime | None
+    watermark_before: dt.datetime | None = None
+    watermark_after: dt.datetime | None = None
 
 
 def _naive_utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _plan_cursor_table(
-    connection: sa.Connection,
-    spec: ExtractionSpec,
-    table: sa.Table,
-    watermarks: Watermarks,
-    context: JobContext,
-) -> _Planned:
-    assert spec.cursor is not None
-    if spec.cursor not in table.c:
-        raise UserError(f"{spec.table}: column {spec.cursor!r} is missing from the source")
-    if not pa.types.is_timestamp(arrow_type(spec.cursor, table.c[spec.cursor].type)):
-        raise UserError(f"{spec.table}: cursor column {spec.cursor!r} is not a date-time column")
-    previous = watermarks.tables.get(spec.table)
-    before = previous.cursor_value if previous else None
-    high_water = connection.execute(high_water_query(table, spec.cursor)).scalar_one()
-    window = plan_window(spec, before, high_water, context.full_refresh, context.start, context.end)
-    after = before
-    if window.mode != "range" and high_water is not None:
-        # A row stamped in the future must not push the watermark past the extraction time.
-        after = min(high_water, _naive_utc(context.run_started_at))
-    return _Planned(spec, table, window, before, after)
-
-
-def _check_shape(
-    spec: ExtractionSpec, table: sa.Table, previous: TableWatermark | None
-) -> tuple[list[ColumnSchema], SchemaDrift]:
+def _check_shape(connection: sa.Connection, spec: ExtractionSpec, previous: TableWatermark | None) -> _Shape:
+    table = reflect(connection, spec.table)
     missing = [name for name in spec.required_columns if name not in table.c]
     if missing:
         raise UserError(f"{spec.table}: column {missing[0]!r} is missing from the source")
@@ -106,6 +91,8 @@ def _check_shape(
         plans = column_plans(table)
     except UnsupportedType as exc:
         raise UserError(f"{spec.table}: {exc}") from None
+    if spec.cursor and not pa.types.is_timestamp(arrow_type(spec.cursor, table.c[spec.cursor].type)):
+        raise UserError(f"{spec.table}: cursor column {spec.cursor!r} is not a date-time column")
     columns = [ColumnSchema(name=p.name, type=str(p.arrow), nullable=p.nullable) for p in plans]
     drift = detect_drift(previous.columns if previous else None, columns)
     if drift.dropped:
@@ -113,24 +100,43 @@ def _check_shape(
     if drift.retyped:
         name, change = next(iter(drift.retyped.items()))
         raise UserError(f"{spec.table}: column {name!r} changed type ({change})")
-    return columns, drift
+    return _Shape(spec, table, columns, drift)
+
+
+def _plan_window(
+    connection: sa.Connection, shape: _Shape, watermarks: Watermarks, context: JobContext
+) -> _Window:
+    spec = shape.spec
+    if spec.mode != "cursor":
+        return _Window(None)
+    assert spec.cursor is not None
+    previous = watermarks.tables.get(spec.table)
+    before = previous.cursor_value if previous else None
+    high_water = connection.execute(high_water_query(shape.table, spec.cursor)).scalar_one()
+    window = plan_window(spec, before, high_water, context.full_refresh, context.start, context.end)
+    after = before
+    if window.mode != "range" and high_water is not None:
+        # A row stamped in the future must not push the watermark past the extraction time.
+        after = min(high_water, _naive_utc(context.run_started_at))
+    return _Window(window, before, after)
 
 
 def _extract(
     connection: sa.Connection,
-    planned: _Planned,
-    parent: _Planned | None,
+    shape: _Shape,
+    own: _Window,
+    parent: tuple[_Shape, _Window] | None,
     context: JobContext,
-    columns: list[ColumnSchema],
-    drift: SchemaDrift,
 ) -> TableManifest:
-    spec, table = planned.spec, planned.table
+    spec, table = shape.spec, shape.table
     started = time.monotonic()
-    if drift.added:
-        context.progress.warn(f"{spec.table}: new source column(s) {', '.join(drift.added)} kept in Bronze")
-    window = parent.window if parent is not None else planned.window
+    if shape.drift.added:
+        context.progress.warn(
+            f"{spec.table}: new source column(s) {', '.join(shape.drift.added)} kept in Bronze"
+        )
+    window = parent[1].window if parent else own.window
     query = extraction_query(
-        spec, table, window, parent.table if parent else None, parent.spec if parent else None
+        spec, table, window, parent[0].table if parent else None, parent[0].spec if parent else None
     )
     plans = column_plans(table)
     total = connection.execute(count_query(query)).scalar_one()
@@ -138,16 +144,11 @@ def _extract(
     writer = PartitionWriter(
         context.lake.bronze, spec.table, context.run_id, context.run_started_at.date(), bronze_schema(plans)
     )
+    lineage = (spec.table, context.run_id, context.run_started_at)
     rows = 0
     try:
         for chunk in stream_chunks(
-            connection,
-            query,
-            plans,
-            writer.schema,
-            context.settings.chunk_rows,
-            (spec.table, context.run_id, context.run_started_at),
-            spec.cursor,
+            connection, query, plans, writer.schema, context.settings.chunk_rows, lineage, spec.cursor
         ):
             writer.write(chunk)
             rows += chunk.num_rows
@@ -157,30 +158,43 @@ def _extract(
         writer.abort()
         raise
     task.finish(f"{rows:,} rows")
-    mode = window.mode if window is not None else "full"
     return TableManifest(
         table=spec.table,
         status="committed",
-        mode=mode if spec.mode != "full" else "full",
+        mode=window.mode if window is not None and spec.mode != "full" else "full",
         rows=rows,
         chunks=writer.chunks,
         bytes=sum(f.bytes for f in files),
         files=files,
         partition=writer.partition if files else None,
-        cursor_column=spec.cursor or (parent.spec.cursor if parent else None),
+        cursor_column=spec.cursor or (parent[0].spec.cursor if parent else None),
         cursor_from=window.lower if window else None,
         cursor_from_inclusive=bool(window and window.mode == "range"),
         cursor_to=window.upper if window else None,
-        watermark_before=planned.watermark_before,
-        watermark_after=planned.watermark_after,
-        columns=columns,
-        schema_fingerprint=schema_fingerprint(columns),
-        schema_drift=drift,
+        watermark_before=own.watermark_before,
+        watermark_after=own.watermark_after,
+        columns=shape.columns,
+        schema_fingerprint=schema_fingerprint(shape.columns),
+        schema_drift=shape.drift,
         seconds=round(time.monotonic() - started, 3),
     )
 
 
+def _failed(started_at: dt.datetime, error: str, removed: list[str]) -> JobReport:
+    finished_at = utc_now()
+    return JobReport(
+        job="ingest",
+        status="failed",
+        started_at=started_at,
+        finished_at=finished_at,
+        seconds=round((finished_at - started_at).total_seconds(), 3),
+        error=f"{error} (nothing was committed; watermarks unchanged)",
+        details={"removed_partitions": removed},
+    )
+
+
 def run(context: JobContext) -> JobReport:
+    """Extract every declared table; commit all of them or none."""
     started_at = utc_now()
     storage = context.lake.bronze
     removed = sweep_uncommitted(storage, [spec.table for spec in SPECS])
@@ -188,21 +202,41 @@ def run(context: JobContext) -> JobReport:
         context.progress.warn(f"removed {len(removed)} Bronze partition(s) left by an interrupted run")
     watermarks = Watermarks.load(storage)
     engine = connect(context.settings.source_url)
-    planned: dict[str, _Planned] = {}
     manifests: list[TableManifest] = []
     try:
         with engine.connect() as connection:
+            # Every table's shape is checked before any is extracted, so all problems show at once.
+            shapes, problems = {}, []
             for spec in SPECS:
                 try:
-                    manifests.append(_extract_one(connection, spec, planned, watermarks, context))
+                    shapes[spec.table] = _check_shape(connection, spec, watermarks.tables.get(spec.table))
                 except (UserError, sa.exc.SQLAlchemyError) as exc:
-                    message = str(exc) if isinstance(exc, UserError) else f"{spec.table}: {error_line(exc)}"
-                    manifests.append(
-                        TableManifest(table=spec.table, status="failed", mode=spec.mode, error=message)
+                    problems.append(
+                        str(exc) if isinstance(exc, UserError) else f"{spec.table}: {error_line(exc)}"
                     )
+            if problems:
+                return _failed(started_at, "; ".join(problems), removed)
+            windows = {
+                name: _plan_window(connection, shape, watermarks, context) for name, shape in shapes.items()
+            }
+            for spec in SPECS:
+                parent = (shapes[spec.parent], windows[spec.parent]) if spec.parent else None
+                try:
+                    manifests.append(
+                        _extract(connection, shapes[spec.table], windows[spec.table], parent, context)
+                    )
+                except sa.exc.SQLAlchemyError as exc:
+                    raise UserError(f"{spec.table}: {error_line(exc)}") from None
+    except UserError as exc:
+        _discard(storage, manifests)
+        return _failed(started_at, str(exc), removed)
+    except BaseException:
+        _discard(storage, manifests)
+        raise
     finally:
         engine.dispose()
     finished_at = utc_now()
+    # The manifest is the commit: from here on the run's partitions count, and the watermarks may move.
     Manifest(
         run_id=context.run_id,
         source=redact(context.settings.source_url),
@@ -212,61 +246,32 @@ def run(context: JobContext) -> JobReport:
         tables=manifests,
     ).save(storage)
     for entry in manifests:
-        if entry.status == "committed":
-            watermarks.tables[entry.table] = TableWatermark(
-                table=entry.table,
-                cursor_column=spec_for(entry.table).cursor,
-                cursor_value=entry.watermark_after,
-                last_run_id=context.run_id,
-                last_extracted_at=context.run_started_at,
-                columns=entry.columns,
-            )
+        watermarks.tables[entry.table] = TableWatermark(
+            table=entry.table,
+            cursor_column=spec_for(entry.table).cursor,
+            cursor_value=entry.watermark_after,
+            last_run_id=context.run_id,
+            last_extracted_at=context.run_started_at,
+            columns=entry.columns,
+        )
     watermarks.save(storage)
-    errors = [entry.error for entry in manifests if entry.error]
     return JobReport(
         job="ingest",
-        status="failed" if errors else "succeeded",
+        status="succeeded",
         started_at=started_at,
         finished_at=finished_at,
         seconds=round((finished_at - started_at).total_seconds(), 3),
         tables=[
             TableCounts(
-                table=m.table,
-                rows_in=m.rows,
-                rows_out=m.rows,
-                files=len(m.files),
-                bytes=m.bytes,
-                note=m.error or m.mode,
+                table=m.table, rows_in=m.rows, rows_out=m.rows, files=len(m.files), bytes=m.bytes, note=m.mode
             )
             for m in manifests
         ],
-        error="; ".join(e for e in errors if e) or None,
         details={"manifest": manifest_key(context.run_id), "removed_partitions": removed},
     )
 
 
-def _extract_one(
-    connection: sa.Connection,
-    spec: ExtractionSpec,
-    planned: dict[str, _Planned],
-    watermarks: Watermarks,
-    context: JobContext,
-) -> TableManifest:
-    table = reflect(connection, spec.table)
-    columns, drift = _check_shape(spec, table, watermarks.tables.get(spec.table))
-    parent: _Planned | None = None
-    if spec.mode == "parent":
-        assert spec.parent is not None
-        parent = planned.get(spec.parent)
-        if parent is None:
-            parent_spec = spec_for(spec.parent)
-            parent = _plan_cursor_table(
-                connection, parent_spec, reflect(connection, spec.parent), watermarks, context
-            )
-        this = _Planned(spec, table, None, None, None)
-    elif spec.mode == "cursor":
-        this = _plan_cursor_table(connection, spec, table, watermarks, context)
-        planned[spec.table] = this
-    else:
-        this = _Planned(spec, table, None, None, None)
-    return _extract(connection, this, parent, context, columns, drift)
+def _discard(storage: Storage, manifests: list[TableManifest]) -> None:
+    for entry in manifests:
+        if entry.partition:
+            storage.delete_prefix(entry.partition)
