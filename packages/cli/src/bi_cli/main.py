@@ -23,7 +23,15 @@ from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.settings import DEFAULT_SOURCE_URL, Settings, load_settings
 from bi_lake.workflow import WORKFLOW
-from bi_source.generator import SeedConfig, SeedSummary, SourceMissing, SourceNotEmpty, add_days, seed
+from bi_source.generator import (
+    SeedConfig,
+    SeedSummary,
+    SourceMissing,
+    SourceNotEmpty,
+    add_days,
+    ensure_empty,
+    seed,
+)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -167,6 +175,8 @@ def _seed(
                 summary = add_days(engine, extra_days, (config or SeedConfig()).seed, report)
             else:
                 assert config is not None
+                with engine.connect() as connection:
+                    ensure_empty(connection)
                 err.print(
                     f"seeding {redact(url)}: {config.days} days from {config.start}, "
                     f"{config.restaurants} restaurants, ~{config.orders_per_day:g} orders/day",

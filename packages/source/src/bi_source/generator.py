@@ -505,8 +505,12 @@ def _days(first: dt.date, count: int) -> list[dt.date]:
     return [first + dt.timedelta(days=offset) for offset in range(count)]
 
 
-def _check_empty(connection: sa.Connection) -> None:
+def ensure_empty(connection: sa.Connection) -> None:
+    """Refuse to seed over data: seeding only ever creates a source, never changes one."""
+    probe = sa.inspect(connection)
     for table in (order_items, order_item_options, date_dim):
+        if not probe.has_table(table.name):
+            continue
         if connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one():
             raise SourceNotEmpty(
                 f"the source already holds data in {table.name}; use --add-days N to append to it"
@@ -525,7 +529,7 @@ def seed(engine: sa.Engine, config: SeedConfig, progress: ProgressCallback = _no
     """Create the source tables and fill them with `config.days` days from `config.start`."""
     with engine.begin() as connection:
         order_items.metadata.create_all(connection)
-        _check_empty(connection)
+        ensure_empty(connection)
     rng = np.random.default_rng(config.seed)
     restaurants = Restaurants(_hex_ids(rng, config.restaurants), rng.lognormal(0.0, 0.35, config.restaurants))
     trend_at = _trend_function(restaurants, 0)
@@ -542,7 +546,7 @@ def seed(engine: sa.Engine, config: SeedConfig, progress: ProgressCallback = _no
     lines, options = _build_rows(rng, orders, loyalty, restaurants, population, staff_ids)
     calendar = date_dim_rows(config.start.year)
     with engine.begin() as connection:
-        _check_empty(connection)
+        ensure_empty(connection)
         _insert(connection, date_dim, calendar, progress)
         _insert(connection, order_items, lines, progress)
         _insert(connection, order_item_options, options, progress)

@@ -1,0 +1,119 @@
+"""The `bi` command line as a user meets it: real processes, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bi_lake.lock import LakeLock
+from bi_lake.storage import LocalStorage
+
+
+def bi(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BI_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bi_cli.main", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("bi: error: ")
+    assert "Traceback" not in result.stderr + result.stdout
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "fragments"),
+    [
+        (["run", "--source", "sqlite:///missing.db"], {}, ["source database missing.db does not exist"]),
+        (["run"], {"BI_CHUNK_ROWS": "many"}, ["chunk_rows (BI_CHUNK_ROWS)"]),
+        (["run", "--only", "ingest,nope"], {}, ["unknown job 'nope'", "jobs are: ingest"]),
+        (["run", "--start", "2023-02-30"], {}, ["invalid date '2023-02-30'"]),
+        (["run", "--start", "2023-03-01", "--end", "2023-02-01"], {}, ["is after --end"]),
+        (["run", "--lake", "ftp://host/lake"], {}, ["lake (BI_LAKE)", "unsupported scheme"]),
+        (["run", "--source", "nosuchdialect://x/y"], {}, ["cannot use source nosuchdialect://x/y"]),
+        (
+            ["run", "--source", "mssql+pymssql://loader:s3cret@127.0.0.1:1/orders"],
+            {},
+            ["cannot reach source mssql+pymssql://loader:***@127.0.0.1:1/orders"],
+        ),
+        (["seed", "--days", "0"], {}, ["0 must be greater than zero"]),
+        (["seed", "--add-days", "2", "--source", "sqlite:///none.db"], {}, ["none.db does not exist"]),
+        (["status", "--format", "xml"], {}, ["invalid choice: 'xml'"]),
+        (["dance"], {}, ["invalid choice: 'dance'"]),
+        ([], {}, ["required: COMMAND"]),
+    ],
+)
+def test_user_errors_are_one_line_and_non_zero(
+    tmp_path: Path, args: list[str], env: dict[str, str], fragments: list[str]
+) -> None:
+    result = bi(*args, cwd=tmp_path, env=env)
+    assert_one_line_error(result, *fragments)
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_seeding_twice_is_refused_without_losing_data(tmp_path: Path) -> None:
+    first = bi("seed", "--days", "3", "--restaurants", "2", "--orders-per-day", "30", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    size = (tmp_path / ".bi" / "source.db").stat().st_size
+    again = bi("seed", "--days", "3", cwd=tmp_path)
+    assert_one_line_error(again, "already holds data", "--add-days")
+    assert (tmp_path / ".bi" / "source.db").stat().st_size == size
+
+
+def test_a_second_run_on_a_locked_lake_exits_at_once(tmp_path: Path) -> None:
+    seeded = bi("seed", "--days", "3", "--restaurants", "2", "--orders-per-day", "30", cwd=tmp_path)
+    assert seeded.returncode == 0
+    with LakeLock(LocalStorage(tmp_path / "lake"), "the-first-run"):
+        result = bi("run", cwd=tmp_path, timeout=60)
+    assert_one_line_error(result, "the lake is locked by run the-first-run")
+
+
+def test_bi_run_on_a_fresh_checkout_seeds_the_demo_data_and_fills_bronze(tmp_path: Path) -> None:
+    """`uv run bi run` as a new user runs it: the default source, the default lake, then status."""
+    result = bi("run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "creating the demo data set first" in result.stderr
+    assert "succeeded" in result.stdout and "order_items" in result.stdout
+    assert (tmp_path / ".bi" / "source.db").exists()
+    runs = list((tmp_path / "lake" / "_runs").glob("*.json"))
+    assert len(runs) == 1
+    status = bi("status", "--format", "json", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["runs"][0]["status"] == "succeeded"
+    tables = {table["table"]: table for table in data["bronze_tables"]}
+    assert 185_000 <= tables["order_items"]["rows"] <= 215_000
+    assert tables["date_dim"]["rows"] == 365
+    assert {mark["table"] for mark in data["watermarks"]} == set(tables)
+
+    added = bi("seed", "--add-days", "2", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    again = bi("run", "--only", "ingest", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "incremental" in again.stdout
+    table_view = bi("status", cwd=tmp_path)
+    assert table_view.returncode == 0 and "watermarks" in table_view.stdout
+
+
+def test_status_of_an_empty_lake_says_how_to_fill_it(tmp_path: Path) -> None:
+    result = bi("status", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "bi run" in result.stdout

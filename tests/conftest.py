@@ -1,0 +1,76 @@
+"""Shared fixtures: real SQLite sources made by the generator, and lakes in temporary folders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bi_cli.runner import RunOptions, run_workflow
+from bi_lake.runs import RunReport
+from bi_lake.settings import Settings
+from bi_lake.workflow import SilentProgress
+from bi_source.generator import SeedConfig, seed
+
+SMALL = SeedConfig(start=dt.date(2023, 1, 1), days=30, restaurants=5, orders_per_day=120.0, seed=7)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def small_source_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A month of orders at a few restaurants, made once per session; copy it before changing it."""
+    path = tmp_path_factory.mktemp("small") / "source.db"
+    engine = sa.create_engine(sqlite_url(path))
+    seed(engine, SMALL)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def default_source_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default demo data set (2023, ~130,000 orders), made once per session; never change it."""
+    path = tmp_path_factory.mktemp("default") / "source.db"
+    engine = sa.create_engine(sqlite_url(path))
+    seed(engine, SeedConfig())
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def source(small_source_file: Path, tmp_path: Path) -> Path:
+    """A private copy of the small source, free to change."""
+    path = tmp_path / "source.db"
+    shutil.copy(small_source_file, path)
+    return path
+
+
+@pytest.fixture
+def source_engine(source: Path) -> sa.Engine:
+    engine = sa.create_engine(sqlite_url(source))
+    yield engine  # type: ignore[misc]
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(source: Path, tmp_path: Path) -> Settings:
+    return Settings(source_url=sqlite_url(source), lake=str(tmp_path / "lake"), chunk_rows=1000)
+
+
+RunPipeline = Callable[..., RunReport]
+
+
+@pytest.fixture
+def run_pipeline(settings: Settings) -> RunPipeline:
+    """Run the workflow on the test's source and lake, as `bi run` does."""
+
+    def run(current: Settings | None = None, **options: object) -> RunReport:
+        return run_workflow(current or settings, RunOptions(**options), SilentProgress())  # type: ignore[arg-type]
+
+    return run

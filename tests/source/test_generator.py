@@ -1,0 +1,278 @@
+"""The synthetic source reproduces the real data's properties (METRICS.md §1) and is deterministic."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bi_source import generator
+from bi_source.catalogue import CATEGORIES, MENU, TEST_APP
+from bi_source.generator import SeedConfig, SourceNotEmpty, add_days, seed
+from tests.conftest import SMALL, sqlite_url
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _query(path: Path, sql: str) -> list[Any]:
+    engine = sa.create_engine(sqlite_url(path))
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(sql).all()
+    engine.dispose()
+    return rows
+
+
+def _one(path: Path, sql: str) -> Any:
+    return _query(path, sql)[0][0]
+
+
+def test_same_seed_gives_the_same_database_byte_for_byte(tmp_path: Path, small_source_file: Path) -> None:
+    again = tmp_path / "again.db"
+    seed(sa.create_engine(sqlite_url(again)), SMALL)
+    assert _sha256(again) == _sha256(small_source_file)
+
+
+def test_another_seed_gives_other_data(tmp_path: Path, small_source_file: Path) -> None:
+    other = tmp_path / "other.db"
+    seed(sa.create_engine(sqlite_url(other)), SeedConfig(**{**SMALL.__dict__, "seed": SMALL.seed + 1}))
+    assert _sha256(other) != _sha256(small_source_file)
+
+
+def test_seeding_a_source_that_holds_data_is_refused(source_engine: sa.Engine) -> None:
+    with pytest.raises(SourceNotEmpty, match="--add-days"):
+        seed(source_engine, SMALL)
+
+
+# --- the default data set: size and every listed property, at the listed rates ---------------------
+
+
+def test_default_size_is_a_year_of_about_130k_orders_and_200k_lines(default_source_file: Path) -> None:
+    orders, lines, first, last = _query(
+        default_source_file,
+        "SELECT count(DISTINCT order_id), count(*), min(date(creation_time_utc)), max(date(creation_time_utc))"
+        " FROM order_items",
+    )[0]
+    assert 120_000 <= orders <= 140_000
+    assert 185_000 <= lines <= 215_000
+    assert (first, last) == ("2023-01-01", "2023-12-31")
+    assert _one(default_source_file, "SELECT count(DISTINCT restaurant_id) FROM order_items") == 20
+
+
+def test_guests_are_about_nine_percent_of_lines(default_source_file: Path) -> None:
+    share = _one(default_source_file, "SELECT avg(user_id IS NULL) FROM order_items")
+    assert 0.075 <= share <= 0.105
+
+
+def test_card_numbers_are_masked_and_present_exactly_on_loyalty_lines(default_source_file: Path) -> None:
+    mismatched = _one(
+        default_source_file,
+        "SELECT count(*) FROM order_items WHERE (printed_card_number IS NULL) = (is_loyalty = 1)",
+    )
+    assert mismatched == 0
+    cards = [
+        row[0]
+        for row in _query(
+            default_source_file,
+            "SELECT DISTINCT printed_card_number FROM order_items WHERE printed_card_number IS NOT NULL",
+        )
+    ]
+    assert cards and all(re.fullmatch(r"\*{12}\d{4}", card) for card in cards)
+
+
+def test_about_one_percent_of_option_rows_are_exact_duplicates(default_source_file: Path) -> None:
+    total, distinct, most_copies = _query(
+        default_source_file,
+        "SELECT (SELECT count(*) FROM order_item_options),"
+        " (SELECT count(*) FROM (SELECT DISTINCT * FROM order_item_options)),"
+        " (SELECT max(n) FROM (SELECT count(*) n FROM order_item_options GROUP BY"
+        "  order_id, lineitem_id, option_group_name, option_name, option_price, option_quantity))",
+    )[0]
+    assert 0.005 <= (total - distinct) / total <= 0.02
+    assert most_copies >= 3  # "up to several copies"
+
+
+def test_a_few_options_point_to_no_line(default_source_file: Path) -> None:
+    orphans = _one(
+        default_source_file,
+        "SELECT count(*) FROM order_item_options o WHERE NOT EXISTS (SELECT 1 FROM order_items i"
+        " WHERE i.order_id = o.order_id AND i.lineitem_id = o.lineitem_id)",
+    )
+    assert 3 <= orphans <= 40
+
+
+def test_a_handful_of_lines_are_malformed(default_source_file: Path) -> None:
+    null_ids, null_names, zero_quantity = _query(
+        default_source_file,
+        "SELECT sum(lineitem_id IS NULL), sum(item_name IS NULL), sum(item_quantity = 0) FROM order_items",
+    )[0]
+    for count in (null_ids, null_names, zero_quantity):
+        assert 1 <= count <= 20
+
+
+def test_test_app_lines_are_about_point_four_percent(default_source_file: Path) -> None:
+    share = _one(default_source_file, f"SELECT avg(app_name = '{TEST_APP}') FROM order_items")
+    assert 0.002 <= share <= 0.007
+    assert "DEVELOPMENT" in TEST_APP
+
+
+def test_about_eighteen_percent_of_customers_change_loyalty_status(default_source_file: Path) -> None:
+    share = _one(
+        default_source_file,
+        "SELECT avg(changed) FROM (SELECT max(is_loyalty) <> min(is_loyalty) AS changed FROM order_items"
+        " WHERE user_id IS NOT NULL AND app_name NOT LIKE '%DEVELOPMENT%' GROUP BY user_id)",
+    )
+    assert 0.15 <= share <= 0.21
+
+
+def test_a_few_categories_are_junk(default_source_file: Path) -> None:
+    values = {
+        row[0]: row[1]
+        for row in _query(
+            default_source_file, "SELECT item_category, count(*) FROM order_items GROUP BY item_category"
+        )
+    }
+    junk = {value: count for value, count in values.items() if value not in CATEGORIES}
+    assert any(value.startswith("http") for value in junk)
+    assert any(not value.strip() for value in junk)
+    assert 0.001 <= sum(junk.values()) / sum(values.values()) <= 0.006
+    assert len(CATEGORIES) == 15
+
+
+def test_item_names_vary_in_case_and_whitespace_with_the_canonical_spelling_most_frequent(
+    default_source_file: Path,
+) -> None:
+    rows = _query(
+        default_source_file,
+        "SELECT item_name, count(*) FROM order_items WHERE item_name IS NOT NULL GROUP BY item_name",
+    )
+    spellings: dict[str, list[tuple[int, str]]] = {}
+    for name, count in rows:
+        spellings.setdefault(name.strip().lower(), []).append((count, name))
+    assert 140 <= len(spellings) <= 160
+    varied = [group for group in spellings.values() if len(group) > 1]
+    assert len(varied) >= 100
+    menu_names = {item.name for item in MENU}
+    for group in varied:
+        _, most_frequent = max(group)
+        assert most_frequent in menu_names
+
+
+def test_date_dim_covers_only_2023_with_holidays(default_source_file: Path) -> None:
+    first, last, days, holidays = _query(
+        default_source_file, "SELECT min(date_key), max(date_key), count(*), sum(is_holiday) FROM date_dim"
+    )[0]
+    assert (first, last, days) == ("2023-01-01", "2023-12-31", 365)
+    assert holidays >= 11
+    assert _one(default_source_file, "SELECT holiday_name FROM date_dim WHERE date_key = '2023-11-23'") == (
+        "Thanksgiving Day"
+    )
+
+
+def test_some_orders_carry_discount_options(default_source_file: Path) -> None:
+    share = _one(
+        default_source_file,
+        "SELECT CAST((SELECT count(DISTINCT order_id) FROM order_item_options WHERE option_price < 0) AS REAL)"
+        " / (SELECT count(DISTINCT order_id) FROM order_items)",
+    )
+    assert 0.02 <= share <= 0.06
+    # A discount never exceeds the line it applies to.
+    assert (
+        _one(
+            default_source_file,
+            "SELECT count(*) FROM order_item_options o JOIN order_items i USING (order_id, lineitem_id)"
+            " WHERE o.option_price < 0 AND -o.option_price > i.item_price",
+        )
+        == 0
+    )
+
+
+def test_ids_are_24_char_lowercase_hex(default_source_file: Path) -> None:
+    ids = _query(
+        default_source_file,
+        "SELECT order_id, lineitem_id, user_id, restaurant_id FROM order_items LIMIT 5000",
+    )
+    for row in ids:
+        for value in row:
+            assert value is None or re.fullmatch(r"[0-9a-f]{24}", value)
+
+
+def test_customers_repeat_realistically(default_source_file: Path) -> None:
+    customers, one_timers, regulars = _query(
+        default_source_file,
+        "SELECT count(*), avg(n = 1), sum(n >= 12) FROM (SELECT user_id, count(DISTINCT order_id) n"
+        " FROM order_items WHERE user_id IS NOT NULL AND app_name NOT LIKE '%DEVELOPMENT%' GROUP BY user_id)",
+    )[0]
+    assert 15_000 <= customers <= 60_000  # tens of thousands
+    assert 0.2 <= one_timers <= 0.6  # a long tail of one-time customers
+    assert regulars >= 1_000  # and a core of regulars
+
+
+def test_orders_follow_weekday_and_holiday_seasonality(default_source_file: Path) -> None:
+    per_day = dict(
+        _query(
+            default_source_file,
+            "SELECT date(creation_time_utc), count(DISTINCT order_id) FROM order_items GROUP BY 1",
+        )
+    )
+    by_weekday: dict[int, list[int]] = {}
+    for day, count in per_day.items():
+        by_weekday.setdefault(dt.date.fromisoformat(day).weekday(), []).append(count)
+    mean = {weekday: sum(counts) / len(counts) for weekday, counts in by_weekday.items()}
+    assert mean[5] > 1.2 * mean[0]  # Saturday busier than Monday
+    thursday = mean[3]
+    assert per_day["2023-11-23"] < 0.6 * thursday  # Thanksgiving
+    assert per_day["2023-12-25"] < 0.6 * mean[0]  # Christmas, a Monday
+
+
+# --- appending days ---------------------------------------------------------------------------------
+
+
+def test_add_days_appends_after_the_last_day_with_late_arrivals(source: Path) -> None:
+    before_last = _one(source, "SELECT max(creation_time_utc) FROM order_items")
+    before_lines = _one(source, "SELECT count(*) FROM order_items")
+    engine = sa.create_engine(sqlite_url(source))
+    summary = add_days(engine, 3, seed_value=1)
+    engine.dispose()
+    assert summary.first_day == dt.date(2023, 1, 31) and summary.last_day == dt.date(2023, 2, 2)
+    assert _one(source, "SELECT count(*) FROM order_items") == before_lines + summary.order_lines
+    days = [
+        row[0]
+        for row in _query(
+            source,
+            f"SELECT DISTINCT date(creation_time_utc) FROM order_items WHERE rowid > {before_lines} ORDER BY 1",
+        )
+    ]
+    assert days[-3:] == ["2023-01-31", "2023-02-01", "2023-02-02"]
+    late = _one(
+        source,
+        f"SELECT count(*) FROM order_items WHERE rowid > {before_lines}"
+        f" AND creation_time_utc <= '{before_last}'",
+    )
+    assert late == summary.late_lines > 0
+    earliest_late = dt.date.fromisoformat(days[0])
+    assert earliest_late >= dt.date(2023, 1, 30) - dt.timedelta(days=generator.LATE_ARRIVAL_DAYS)
+    # Returning customers keep ordering: most new orders come from customers already known.
+    known = _one(
+        source,
+        f"SELECT avg(user_id IN (SELECT user_id FROM order_items WHERE rowid <= {before_lines}))"
+        f" FROM order_items WHERE rowid > {before_lines} AND user_id IS NOT NULL",
+    )
+    assert known > 0.5
+
+
+def test_add_days_is_deterministic(source: Path, tmp_path: Path) -> None:
+    twin = tmp_path / "twin.db"
+    shutil.copy(source, twin)
+    for path in (source, twin):
+        engine = sa.create_engine(sqlite_url(path))
+        add_days(engine, 2, seed_value=5)
+        engine.dispose()
+    assert _sha256(source) == _sha256(twin)
