@@ -74,8 +74,12 @@ def extraction_query(
     parent: sa.Table | None = None,
     parent_spec: ExtractionSpec | None = None,
 ) -> sa.Select[Any]:
-    """The SELECT that extracts `table` for `window` (the parent's window for a `parent` table)."""
-    query = sa.select(table)
+    """The SELECT that extracts `table` for `window` (the parent's window for a `parent` table).
+
+    Its columns come back as the driver delivers them (no per-value conversion by SQLAlchemy): Arrow
+    converts whole columns at once, which is several times faster (see `_column_array`).
+    """
+    query = sa.select(*(sa.type_coerce(column, sa.types.NullType()).label(column.name) for column in table.c))
     if window is None or spec.mode == "full":
         return query
     if spec.mode == "cursor":
@@ -162,9 +166,18 @@ def stream_chunks(
 
 
 def _column_array(table: str, plan: ColumnPlan, values: list[Any]) -> pa.Array:
+    """One column of driver values as its Arrow type, converted in one vectorised cast.
+
+    Drivers differ in what they deliver (SQL Server: Decimal and datetime; SQLite: float, int and
+    ISO text), so the values are first taken as Arrow infers them, then cast: text timestamps are
+    read as naive UTC, floats are rounded to the decimal scale, and a value that does not fit fails.
+    """
     try:
-        return pa.array(plan.convert(values) if plan.convert else values, type=plan.arrow)
+        array = pa.array(plan.convert(values) if plan.convert else values)
+        if array.type == plan.arrow:
+            return array
+        if pa.types.is_timestamp(plan.arrow) and pa.types.is_string(array.type):
+            array = array.cast(pa.timestamp("us"))
+        return array.cast(plan.arrow)
     except (pa.ArrowException, ArithmeticError, ValueError, TypeError) as exc:
-        raise UserError(
-            f"{table}: column {plan.name!r} holds a value that is not {plan.arrow}: {exc}"
-        ) from None
+        raise UserError(f"{table}: column {plan.name!r} holds a value that is not {plan.arrow}: {exc}") from None
