@@ -180,4 +180,6 @@ def _column_array(table: str, plan: ColumnPlan, values: list[Any]) -> pa.Array:
             array = array.cast(pa.timestamp("us"))
         return array.cast(plan.arrow)
     except (pa.ArrowException, ArithmeticError, ValueError, TypeError) as exc:
-        raise UserError(f"{table}: column {plan.name!r} holds a value that is not {plan.arrow}: {exc}") from None
+        raise UserError(
+            f"{table}: column {plan.name!r} holds a value that is not {plan.arrow}: {exc}"
+        ) from None
