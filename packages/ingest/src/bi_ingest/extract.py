@@ -79,7 +79,10 @@ def extraction_query(
     Its columns come back as the driver delivers them (no per-value conversion by SQLAlchemy): Arrow
     converts whole columns at once, which is several times faster (see `_column_array`).
     """
-    query = sa.select(*(sa.type_coerce(column, sa.types.NullType()).label(column.name) for column in table.c))
+    raw_columns: list[sa.ColumnElement[Any]] = [
+        sa.type_coerce(column, sa.types.NullType()).label(column.name) for column in table.c
+    ]
+    query: sa.Select[Any] = sa.select(*raw_columns)
     if window is None or spec.mode == "full":
         return query
     if spec.mode == "cursor":
