@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.box import SIMPLE
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -70,7 +71,9 @@ class ConsoleProgress:
 
 def run_summary(report: RunReport) -> Table:
     table = Table(
-        title=f"run {report.run_id}: {report.status} in {report.seconds:.1f} s", title_justify="left"
+        title=f"run {report.run_id}: {report.status} in {report.seconds:.1f} s",
+        title_justify="left",
+        box=SIMPLE,
     )
     for column, justify in (
         ("job", "left"),
@@ -82,7 +85,8 @@ def run_summary(report: RunReport) -> Table:
         ("files", "right"),
         ("note", "left"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        # Table names are what the summary is read for: they keep their width on a narrow terminal.
+        table.add_column(column, justify=justify, min_width=18 if column == "table" else None)  # type: ignore[arg-type]
     for job in report.jobs:
         if not job.tables:
             table.add_row(job.job, job.status, f"{job.seconds:.1f}", "", "", "", "", job.error or "")
@@ -101,18 +105,28 @@ def run_summary(report: RunReport) -> Table:
     return table
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        return value[:19].replace("T", " ")  # ISO timestamps to the second
+    return str(value)
+
+
 def simple_table(title: str, rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=title, title_justify="left")
+    """Rows of a status report; columns empty in every row are left out, long values fold."""
+    table = Table(title=title, title_justify="left", box=SIMPLE)
     if not rows:
         table.add_column("(none)")
         return table
-    for name in rows[0]:
-        table.add_column(name, justify="right" if isinstance(rows[0][name], int | float) else "left")
+    names = [name for name in rows[0] if any(row.get(name) not in (None, "") for row in rows)]
+    for name in names:
+        numeric = isinstance(rows[0][name], int | float) and not isinstance(rows[0][name], bool)
+        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
     for row in rows:
-        table.add_row(
-            *(
-                f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else ("" if v is None else str(v))
-                for v in row.values()
-            )
-        )
+        table.add_row(*(_cell(row.get(name)) for name in names))
     return table

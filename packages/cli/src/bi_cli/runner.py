@@ -100,7 +100,8 @@ def _run_job(job: JobSpec, context: JobContext) -> JobReport:
     try:
         result = load_entrypoint(job)(context)
     except UserError as exc:
-        result = JobReport(job=job.name, status="failed", started_at=started, error=str(exc))
-    result.finished_at = result.finished_at or utc_now()
+        result = JobReport(job=job.name, status="failed", error=str(exc))
+    result.started_at = started
+    result.finished_at = utc_now()
     result.seconds = round(time.monotonic() - clock, 3)
     return result

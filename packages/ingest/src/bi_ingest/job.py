@@ -180,14 +180,10 @@ def _extract(
     )
 
 
-def _failed(started_at: dt.datetime, error: str, removed: list[str]) -> JobReport:
-    finished_at = utc_now()
+def _failed(error: str, removed: list[str]) -> JobReport:
     return JobReport(
         job="ingest",
         status="failed",
-        started_at=started_at,
-        finished_at=finished_at,
-        seconds=round((finished_at - started_at).total_seconds(), 3),
         error=f"{error} (nothing was committed; watermarks unchanged)",
         details={"removed_partitions": removed},
     )
@@ -195,7 +191,6 @@ def _failed(started_at: dt.datetime, error: str, removed: list[str]) -> JobRepor
 
 def run(context: JobContext) -> JobReport:
     """Extract every declared table; commit all of them or none."""
-    started_at = utc_now()
     storage = context.lake.bronze
     removed = sweep_uncommitted(storage, [spec.table for spec in SPECS])
     if removed:
@@ -215,7 +210,7 @@ def run(context: JobContext) -> JobReport:
                         str(exc) if isinstance(exc, UserError) else f"{spec.table}: {error_line(exc)}"
                     )
             if problems:
-                return _failed(started_at, "; ".join(problems), removed)
+                return _failed("; ".join(problems), removed)
             windows = {
                 name: _plan_window(connection, shape, watermarks, context) for name, shape in shapes.items()
             }
@@ -229,7 +224,7 @@ def run(context: JobContext) -> JobReport:
                     raise UserError(f"{spec.table}: {error_line(exc)}") from None
     except UserError as exc:
         _discard(storage, manifests)
-        return _failed(started_at, str(exc), removed)
+        return _failed(str(exc), removed)
     except BaseException:
         _discard(storage, manifests)
         raise
@@ -258,9 +253,6 @@ def run(context: JobContext) -> JobReport:
     return JobReport(
         job="ingest",
         status="succeeded",
-        started_at=started_at,
-        finished_at=finished_at,
-        seconds=round((finished_at - started_at).total_seconds(), 3),
         tables=[
             TableCounts(
                 table=m.table, rows_in=m.rows, rows_out=m.rows, files=len(m.files), bytes=m.bytes, note=m.mode
