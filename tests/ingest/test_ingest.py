@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from bi_ingest.state import Manifest, Watermarks, load_manifests
 from bi_lake.layout import Lake
+from bi_lake.manifests import Manifest, Watermarks, load_manifests
 from bi_lake.settings import Settings
 from bi_source.generator import add_days
 from tests.conftest import RunPipeline

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bi_ingest.state import Watermarks, load_manifests
 from bi_lake.layout import Lake
+from bi_lake.manifests import Watermarks, load_manifests
 from bi_lake.runs import load_run_reports, utc_now
 
 

@@ -12,9 +12,9 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bi_ingest.state import FileEntry, committed_run_ids
 from bi_ingest.types import UTC_TIMESTAMP
 from bi_lake.layout import bronze_partition
+from bi_lake.manifests import FileEntry, committed_run_ids
 from bi_lake.storage import Storage
 
 LINEAGE_FIELDS = (

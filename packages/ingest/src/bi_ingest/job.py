@@ -28,7 +28,10 @@ from bi_ingest.extract import (
 )
 from bi_ingest.source import connect, error_line, redact, reflect
 from bi_ingest.specs import SPECS, ExtractionSpec, spec_for
-from bi_ingest.state import (
+from bi_ingest.types import UnsupportedType, arrow_type
+from bi_lake.errors import UserError
+from bi_lake.layout import manifest_key
+from bi_lake.manifests import (
     ColumnSchema,
     Manifest,
     SchemaDrift,
@@ -37,9 +40,6 @@ from bi_ingest.state import (
     Watermarks,
     schema_fingerprint,
 )
-from bi_ingest.types import UnsupportedType, arrow_type
-from bi_lake.errors import UserError
-from bi_lake.layout import manifest_key
 from bi_lake.runs import JobReport, TableCounts, utc_now
 from bi_lake.storage import Storage
 from bi_lake.workflow import JobContext

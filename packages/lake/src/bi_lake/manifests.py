@@ -1,4 +1,8 @@
-"""Ingestion bookkeeping in Bronze: the per-table watermarks and the per-run manifests."""
+"""Bronze bookkeeping: the per-table watermarks and the per-run manifests.
+
+Shared because ingest writes it and the transforms read it (a manifest is what makes a Bronze
+partition count).
+"""
 
 from __future__ import annotations
 
