@@ -74,3 +74,11 @@ def run_pipeline(settings: Settings) -> RunPipeline:
         return run_workflow(current or settings, RunOptions(**options), SilentProgress())  # type: ignore[arg-type]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def spark() -> object:
+    """One real local SparkSession for the whole test session (the jobs pick it up as the active one)."""
+    from bi_transform.spark import spark_session
+
+    return spark_session("bi-tests")

@@ -235,6 +235,18 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
     out.print(simple_table("last runs", status["runs"]))
     out.print(simple_table("watermarks", status["watermarks"]))
     out.print(simple_table("bronze tables", status["bronze_tables"]))
+    silver = status["silver"]
+    if silver:
+        rows = [
+            {
+                "table": table,
+                **{k: v for k, v in counts.items() if not isinstance(v, dict)},
+                "by reason": ", ".join(f"{r} {n:,}" for r, n in counts["quarantined_by_reason"].items()),
+                "repairs": ", ".join(f"{r} {n:,}" for r, n in counts["repairs"].items()),
+            }
+            for table, counts in silver["reconciliation"].items()
+        ]
+        out.print(simple_table(f"silver reconciliation of run {silver['run_id']}", rows))
     return 0
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from bi_lake.layout import Lake
 from bi_lake.manifests import Watermarks, load_manifests
 from bi_lake.runs import load_run_reports, utc_now
+
+# Read as JSON so that `bi status` does not import Spark.
+SILVER_STATE_KEY = "_state/current.json"
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -59,4 +63,19 @@ def lake_status(lake: Lake, runs: int = 10) -> dict[str, Any]:
             for mark in watermarks.tables.values()
         ],
         "bronze_tables": sorted(bronze.values(), key=lambda table: str(table["table"])),
+        "silver": _silver_status(lake),
+    }
+
+
+def _silver_status(lake: Lake) -> dict[str, Any]:
+    """The last committed Silver run and its reconciliation, read from Silver's state object."""
+    try:
+        state = json.loads(lake.silver.read_bytes(SILVER_STATE_KEY))
+    except FileNotFoundError:
+        return {}
+    return {
+        "run_id": state.get("run_id"),
+        "committed_at": state.get("committed_at"),
+        "tables": {name: len(entry.get("partitions", {})) for name, entry in state.get("tables", {}).items()},
+        "reconciliation": state.get("reconciliation", {}),
     }

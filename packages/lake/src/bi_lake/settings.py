@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     silver_uri: str | None = Field(None, description="Silver layer location (default <lake>/silver)")
     gold_uri: str | None = Field(None, description="Gold layer location (default <lake>/gold)")
     chunk_rows: int = Field(50_000, ge=100, le=5_000_000, description="rows per extraction chunk")
+    test_app_pattern: str = Field(
+        "DEVELOPMENT", min_length=1, description="regular expression (any case) naming test apps"
+    )
     lock_stale_after_s: int = Field(
         600, ge=30, description="a lock whose heartbeat is older than this is taken over"
     )
@@ -36,6 +40,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "expected a SQLAlchemy URL such as sqlite:///path/to.db or mssql+pymssql://host/db"
             )
+        return value
+
+    @field_validator("test_app_pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
         return value
 
     @field_validator("lake", "bronze_uri", "silver_uri", "gold_uri")

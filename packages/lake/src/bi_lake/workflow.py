@@ -147,5 +147,13 @@ WORKFLOW = Workflow(
             runtime="python",
             glue=GlueSizing(job_type="pythonshell", max_capacity=1.0, timeout_minutes=60),
         ),
+        JobSpec(
+            name="silver",
+            entrypoint="bi_transform.silver.job:run",
+            description="Conform the new Bronze runs into Silver facts and dimensions, quarantining bad rows",
+            runtime="spark",
+            glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, timeout_minutes=60),
+            depends_on=("ingest",),
+        ),
     )
 )

@@ -1,4 +1,8 @@
-"""The Spark session every transform job runs in, and the Java check that comes before it."""
+"""The Spark session every transform job runs in, and the Java check that comes before it.
+
+Session settings for local runs live here, apart from the transformation logic; on AWS Glue the
+job's own session is taken as it is and only the time zone is pinned.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,23 @@ REQUIRED_JAVA = 17
 _INSTALL_HINT = (
     "install a Java 17 runtime (for example apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
 )
+
+_LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+# Local runs: all cores, few shuffle partitions (the data is small), adaptive execution, no UI.
+LOCAL_CONFIG: dict[str, str] = {
+    "spark.master": "local[*]",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.memory": "4g",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    "spark.sql.parquet.compression.codec": "zstd",
+    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_LOG_CONFIG}",
+}
+# Everywhere: one time zone, so dates derived from timestamps are UTC dates.
+SESSION_CONFIG: dict[str, str] = {"spark.sql.session.timeZone": "UTC"}
 
 
 def java_executable() -> Path | None:
@@ -56,16 +77,18 @@ def require_java() -> None:
         raise UserError(f"Java {REQUIRED_JAVA} is required by PySpark but {java} is {found}: {_INSTALL_HINT}")
 
 
-def spark_session(app_name: str, shuffle_partitions: int = 8) -> SparkSession:
-    """A local (or, on Glue, the cluster's) session with UTC time and adaptive execution."""
-    require_java()
+def spark_session(app_name: str) -> SparkSession:
+    """The active session (Glue's, or one a test made), else a new local one."""
     from pyspark.sql import SparkSession
 
-    return (
-        SparkSession.builder.appName(app_name)
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.adaptive.enabled", "true")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
+    active = SparkSession.getActiveSession()
+    if active is None:
+        require_java()
+        builder = SparkSession.builder.appName(app_name)
+        for key, value in {**LOCAL_CONFIG, **SESSION_CONFIG}.items():
+            builder = builder.config(key, value)
+        active = builder.getOrCreate()
+        active.sparkContext.setLogLevel("ERROR")
+    for key, value in SESSION_CONFIG.items():
+        active.conf.set(key, value)
+    return active

@@ -1,0 +1,1 @@
+"""Thin entrypoints for AWS Glue: parse the job's arguments, then call the package."""

@@ -1,0 +1,66 @@
+"""One entrypoint for every workflow job on AWS Glue.
+
+Glue passes arguments as `--KEY value` pairs (and some of its own); this reads them without the
+`awsglue` package, builds the settings and the job context, and runs the named job from the one
+workflow declaration. Example: `--job silver --lake s3://company-lake/prod --run_id 20240101T000000Z-abc123`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from bi_lake.errors import UserError
+from bi_lake.layout import Lake
+from bi_lake.runs import new_run_id, utc_now
+from bi_lake.settings import load_settings
+from bi_lake.workflow import WORKFLOW, JobContext, load_entrypoint
+
+# Job arguments that map onto settings; everything else Glue passes is ignored.
+SETTING_ARGUMENTS = ("lake", "bronze_uri", "silver_uri", "gold_uri", "source_url", "test_app_pattern")
+
+
+def parse_job_arguments(argv: Sequence[str]) -> dict[str, str]:
+    """`--KEY value` and `--KEY=value` pairs as a dict; a flag with no value maps to "true"."""
+    arguments: dict[str, str] = {}
+    items = list(argv)
+    index = 0
+    while index < len(items):
+        item = items[index]
+        if item.startswith("--"):
+            key, equals, value = item[2:].partition("=")
+            if not equals:
+                has_value = index + 1 < len(items) and not items[index + 1].startswith("--")
+                value = items[index + 1] if has_value else "true"
+                index += 1 if has_value else 0
+            arguments[key.replace("-", "_")] = value
+        index += 1
+    return arguments
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parse_job_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        job = WORKFLOW.get(arguments.get("job", ""))
+        settings = load_settings(**{key: arguments.get(key) for key in SETTING_ARGUMENTS})
+        started = utc_now()
+        context = JobContext(
+            run_id=arguments.get("run_id") or new_run_id(started),
+            run_started_at=started,
+            settings=settings,
+            lake=Lake.from_settings(settings),
+            full_refresh=arguments.get("full_refresh", "false").lower() == "true",
+            start=dt.date.fromisoformat(arguments["start"]) if arguments.get("start") else None,
+            end=dt.date.fromisoformat(arguments["end"]) if arguments.get("end") else None,
+        )
+        report = load_entrypoint(job)(context)
+    except (UserError, ValueError) as exc:
+        print(f"bi job: error: {exc}", file=sys.stderr)
+        return 1
+    print(report.model_dump_json(indent=2))
+    return 0 if report.status == "succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""dim_customer: customers with their loyalty status history as type-2 rows.
+
+One row per period of unchanged loyalty status: valid_from is the time of the first order in that
+status, valid_to the start of the next period (NULL for the current one). Every row also carries the
+customer's first and last order dates and order count; `is_current` marks the status of their most
+recent order.
+"""
+
+from __future__ import annotations
+
+import pyspark.sql.types as T
+from pandera.pyspark import DataFrameModel, Field
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+
+class DimCustomer(DataFrameModel):
+    user_id: T.StringType() = Field(nullable=False)
+    is_loyalty_member: T.BooleanType() = Field(nullable=False)
+    valid_from: T.TimestampType() = Field(nullable=False)
+    valid_to: T.TimestampType() = Field(nullable=True)
+    is_current: T.BooleanType() = Field(nullable=False)
+    first_order_date: T.DateType() = Field(nullable=False)
+    last_order_date: T.DateType() = Field(nullable=False)
+    orders: T.LongType() = Field(nullable=False)
+
+    class Config:
+        unique = ["user_id", "valid_from"]
+
+
+def build(orders: DataFrame) -> DataFrame:
+    customers = orders.where(F.col("user_id").isNotNull())
+    in_time = Window.partitionBy("user_id").orderBy("order_time_utc", "order_id")
+    changes = (
+        customers.withColumn("_previous", F.lag("is_loyalty").over(in_time))
+        .where(F.col("_previous").isNull() | (F.col("_previous") != F.col("is_loyalty")))
+        .select(
+            "user_id",
+            F.col("is_loyalty").alias("is_loyalty_member"),
+            F.col("order_time_utc").alias("valid_from"),
+        )
+    )
+    periods = changes.withColumn(
+        "valid_to", F.lead("valid_from").over(Window.partitionBy("user_id").orderBy("valid_from"))
+    ).withColumn("is_current", F.col("valid_to").isNull())
+    summary = customers.groupBy("user_id").agg(
+        F.min("order_date").alias("first_order_date"),
+        F.max("order_date").alias("last_order_date"),
+        F.count(F.lit(1)).alias("orders"),
+    )
+    return periods.join(summary, "user_id")

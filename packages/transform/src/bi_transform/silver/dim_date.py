@@ -1,0 +1,66 @@
+"""dim_date: every date from the first to the last order (and the source calendar's span):
+the source's date_dim values where it has the date, generated values with US federal holidays elsewhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import holidays
+import pyspark.sql.types as T
+from pandera.pyspark import DataFrameModel, Field
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+COLUMNS = ("date_key", "day_of_week", "week", "month", "year", "is_weekend", "is_holiday", "holiday_name")
+
+
+class DimDate(DataFrameModel):
+    date_key: T.DateType() = Field(nullable=False)
+    day_of_week: T.StringType() = Field(nullable=False)
+    week: T.IntegerType() = Field(nullable=False)
+    month: T.IntegerType() = Field(nullable=False)
+    year: T.IntegerType() = Field(nullable=False)
+    is_weekend: T.BooleanType() = Field(nullable=False)
+    is_holiday: T.BooleanType() = Field(nullable=False)
+    holiday_name: T.StringType() = Field(nullable=True)
+    source: T.StringType() = Field(nullable=False)
+
+    class Config:
+        unique = ["date_key"]
+
+
+def us_federal_holidays(spark: SparkSession, first: dt.date, last: dt.date) -> DataFrame:
+    calendar = holidays.country_holidays("US", years=range(first.year, last.year + 1))
+    rows = [(day, name) for day, name in sorted(calendar.items()) if first <= day <= last]
+    return spark.createDataFrame(rows, "date_key date, holiday_name string")
+
+
+def build(spark: SparkSession, first: dt.date, last: dt.date, source_calendar: DataFrame | None) -> DataFrame:
+    spine = spark.createDataFrame([(first, last)], "first date, last date").select(
+        F.explode(F.sequence("first", "last")).alias("date_key")
+    )
+    generated = spine.join(us_federal_holidays(spark, first, last), "date_key", "left").select(
+        "date_key",
+        F.date_format("date_key", "EEEE").alias("day_of_week"),
+        F.weekofyear("date_key").alias("week"),
+        F.month("date_key").alias("month"),
+        F.year("date_key").alias("year"),
+        F.dayofweek("date_key").isin(1, 7).alias("is_weekend"),
+        F.col("holiday_name").isNotNull().alias("is_holiday"),
+        "holiday_name",
+        F.lit("generated").alias("source"),
+    )
+    if source_calendar is None:
+        return generated
+    known = source_calendar.select(
+        F.col("date_key").cast("date"),
+        F.col("day_of_week").cast("string"),
+        F.col("week").cast("int"),
+        F.col("month").cast("int"),
+        F.col("year").cast("int"),
+        F.col("is_weekend").cast("boolean"),
+        F.col("is_holiday").cast("boolean"),
+        F.col("holiday_name").cast("string"),
+        F.lit("source").alias("source"),
+    ).dropDuplicates(["date_key"])
+    return known.unionByName(generated.join(known.select("date_key"), "date_key", "left_anti"))

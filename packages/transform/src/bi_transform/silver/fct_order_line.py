@@ -1,0 +1,84 @@
+"""fct_order_line: one row per kept order line, with its option amounts and METRICS.md §3 building blocks."""
+
+from __future__ import annotations
+
+import pyspark.sql.types as T
+from pandera.pyspark import DataFrameModel, Field
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from bi_transform.silver.money import money, zero
+from bi_transform.silver.rules import LINE_KEY
+
+
+class FctOrderLine(DataFrameModel):
+    order_id: T.StringType() = Field(nullable=False)
+    lineitem_id: T.StringType() = Field(nullable=False)
+    order_date: T.DateType() = Field(nullable=False)
+    creation_time_utc: T.TimestampType() = Field(nullable=False)
+    restaurant_id: T.StringType() = Field(nullable=False)
+    app_name: T.StringType() = Field(nullable=False)
+    user_id: T.StringType() = Field(nullable=True)
+    is_loyalty: T.BooleanType() = Field(nullable=False)
+    printed_card_number: T.StringType() = Field(nullable=True)
+    item_key: T.StringType() = Field(nullable=False)
+    item_name: T.StringType() = Field(nullable=False)
+    item_name_source: T.StringType() = Field(nullable=False)
+    item_category: T.StringType() = Field(nullable=False)
+    item_price: T.DecimalType(10, 2) = Field(nullable=False)
+    item_quantity: T.IntegerType() = Field(nullable=False)
+    option_amount: T.DecimalType(18, 2) = Field(nullable=False)
+    line_net: T.DecimalType(18, 2) = Field(nullable=False)
+    line_gross: T.DecimalType(18, 2) = Field(nullable=False)
+    line_discount: T.DecimalType(18, 2) = Field(nullable=False)
+    extracted_at: T.TimestampType() = Field(nullable=False)
+    ingest_run_id: T.StringType() = Field(nullable=False)
+
+    class Config:
+        unique = list(LINE_KEY)
+
+
+def order_dates(lines: DataFrame) -> DataFrame:
+    """order_id -> order_date: the UTC date of the earliest line of the order."""
+    return lines.groupBy("order_id").agg(F.to_date(F.min("creation_time_utc")).alias("order_date"))
+
+
+def build(lines: DataFrame, options: DataFrame, canonical_names: DataFrame) -> DataFrame:
+    """Lines (repaired, one per key) with their option amounts, order date and canonical item name.
+
+    line_net = item_price + option_amount; line_gross = item_price + the positive option amounts;
+    line_discount = minus the negative option amounts.
+    """
+    amounts = options.groupBy(*LINE_KEY).agg(
+        F.sum("option_amount").alias("option_amount"),
+        F.sum(F.when(F.col("option_amount") > 0, F.col("option_amount"))).alias("_positive"),
+        F.sum(F.when(F.col("option_amount") < 0, -F.col("option_amount"))).alias("_negative"),
+    )
+    first = Window.partitionBy("order_id")
+    return (
+        lines.join(amounts, list(LINE_KEY), "left")
+        .join(canonical_names, "item_key", "left")
+        .select(
+            "order_id",
+            "lineitem_id",
+            F.to_date(F.min("creation_time_utc").over(first)).alias("order_date"),
+            "creation_time_utc",
+            "restaurant_id",
+            "app_name",
+            "user_id",
+            "is_loyalty",
+            "printed_card_number",
+            "item_key",
+            F.coalesce(F.col("canonical_name"), F.col("item_name")).alias("item_name"),
+            F.col("item_name").alias("item_name_source"),
+            "item_category",
+            "item_price",
+            "item_quantity",
+            money(F.coalesce(F.col("option_amount"), zero())).alias("option_amount"),
+            money(F.col("item_price") + F.coalesce(F.col("option_amount"), zero())).alias("line_net"),
+            money(F.col("item_price") + F.coalesce(F.col("_positive"), zero())).alias("line_gross"),
+            money(F.coalesce(F.col("_negative"), zero())).alias("line_discount"),
+            F.col("_extracted_at").alias("extracted_at"),
+            F.col("_run_id").alias("ingest_run_id"),
+        )
+    )

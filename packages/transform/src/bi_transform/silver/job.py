@@ -1,0 +1,345 @@
+"""The Silver job: the Bronze runs not yet consumed, conformed, checked, modelled and published at once.
+
+Steps: read the new Bronze batches; give every row one outcome (kept, duplicate, quarantined with a
+reason); repair what the rules repair; merge the kept lines into the order-date partitions they touch
+(read back, deduplicated by key, latest extraction winning); rebuild the facts of those partitions and
+every dimension; pass each table through its contract; write new versions aside; reconcile the counts
+against the Bronze manifests; then commit with one state write. A run that fails publishes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from bi_lake.errors import UserError
+from bi_lake.manifests import Manifest, load_manifests
+from bi_lake.runs import JobReport, TableCounts, utc_now
+from bi_lake.storage import Storage
+from bi_lake.workflow import JobContext
+from bi_transform.silver import (
+    contracts,
+    dim_customer,
+    dim_date,
+    dim_item,
+    dim_restaurant,
+    fct_order,
+    fct_order_line,
+    fct_order_option,
+)
+from bi_transform.silver.rules import (
+    DUPLICATE,
+    KEPT,
+    LINE_KEY,
+    OPTION_COLUMNS,
+    QUARANTINED,
+    classify_lines,
+    classify_options,
+    repair_lines,
+)
+from bi_transform.silver.store import SilverState, SilverStore, TableState
+from bi_transform.spark import spark_session
+
+# Silver's tables, declared once: contract and partitioning.
+TABLES: dict[str, tuple[type[Any], str | None]] = {
+    "fct_order_line": (fct_order_line.FctOrderLine, "order_date"),
+    "fct_order": (fct_order.FctOrder, "order_date"),
+    "fct_order_option": (fct_order_option.FctOrderOption, "order_date"),
+    "dim_date": (dim_date.DimDate, None),
+    "dim_restaurant": (dim_restaurant.DimRestaurant, None),
+    "dim_item": (dim_item.DimItem, None),
+    "dim_customer": (dim_customer.DimCustomer, None),
+}
+
+# The shape of a kept line before modelling, whether it comes from Bronze or back from Silver.
+_CONFORMED = (
+    "order_id", "lineitem_id", "creation_time_utc", "restaurant_id", "app_name", "user_id", "is_loyalty",
+    "printed_card_number", "item_key", "item_name", "item_category", "item_price", "item_quantity",
+    "_extracted_at", "_run_id",
+)  # fmt: skip
+
+
+@dataclass
+class Reconciliation:
+    """Per source table: extracted = kept + duplicates + quarantined, with reasons and repairs."""
+
+    table: str
+    extracted: int
+    outcomes: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    repairs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        return self.extracted == sum(self.outcomes.get(k, 0) for k in (KEPT, DUPLICATE, QUARANTINED))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "extracted": self.extracted,
+            "kept": self.outcomes.get(KEPT, 0),
+            "duplicates": self.outcomes.get(DUPLICATE, 0),
+            "quarantined": self.outcomes.get(QUARANTINED, 0),
+            "quarantined_by_reason": dict(sorted(self.reasons.items())),
+            "repairs": dict(sorted(self.repairs.items())),
+            "balanced": self.balanced,
+        }
+
+
+def _bronze(spark: SparkSession, storage: Storage, manifests: list[Manifest], table: str) -> DataFrame | None:
+    files = [storage.uri_of(f.key) for m in manifests for t in m.tables if t.table == table for f in t.files]
+    if not files:
+        return None
+    # Runs may differ by a column the source added; missing columns read as NULL.
+    return spark.read.option("mergeSchema", "true").parquet(*files)
+
+
+def _extracted(manifests: list[Manifest], table: str) -> int:
+    return sum(t.rows for m in manifests for t in m.tables if t.table == table)
+
+
+def _outcomes(classified: DataFrame, table: str, extracted: int) -> Reconciliation:
+    """One action: the rows by outcome and reason."""
+    result = Reconciliation(table, extracted)
+    for row in classified.groupBy("_outcome", "_reason").count().collect():
+        result.outcomes[row["_outcome"]] = result.outcomes.get(row["_outcome"], 0) + row["count"]
+        if row["_reason"] is not None:
+            result.reasons[row["_reason"]] = row["count"]
+    return result
+
+
+def _conformed_from_silver(lines: DataFrame) -> DataFrame:
+    return lines.select(
+        *(c for c in _CONFORMED if c not in {"item_name", "_extracted_at", "_run_id"}),
+        F.col("item_name_source").alias("item_name"),
+        F.col("extracted_at").alias("_extracted_at"),
+        F.col("ingest_run_id").alias("_run_id"),
+    ).select(*_CONFORMED)
+
+
+def _latest_per_key(lines: DataFrame) -> DataFrame:
+    latest = Window.partitionBy(*LINE_KEY).orderBy(F.col("_extracted_at").desc(), F.col("_run_id").desc())
+    return lines.withColumn("_rank", F.row_number().over(latest)).where("_rank = 1").drop("_rank")
+
+
+def _union(frames: list[DataFrame | None]) -> DataFrame | None:
+    present = [frame for frame in frames if frame is not None]
+    if not present:
+        return None
+    result = present[0]
+    for frame in present[1:]:
+        result = result.unionByName(frame)
+    return result
+
+
+def _latest_calendar(spark: SparkSession, storage: Storage, manifests: list[Manifest]) -> DataFrame | None:
+    with_calendar = [m for m in manifests if any(t.table == "date_dim" and t.files for t in m.tables)]
+    return _bronze(spark, storage, with_calendar[-1:], "date_dim") if with_calendar else None
+
+
+def run(context: JobContext) -> JobReport:
+    spark = spark_session("bi-silver")
+    store = SilverStore(context.lake.silver)
+    previous = store.state()
+    swept = store.sweep(previous)
+    all_manifests = load_manifests(context.lake.bronze)
+    consumed = set() if context.full_refresh else set(previous.consumed_ingest_runs)
+    batch = [m for m in all_manifests if m.run_id not in consumed]
+    if not batch:
+        return JobReport(
+            job="silver", status="succeeded", details={"note": "no new Bronze runs", "swept": swept}
+        )
+    base = SilverState() if context.full_refresh else previous
+    bronze = context.lake.bronze
+    line_rows = _bronze(spark, bronze, batch, "order_items")
+    option_rows = _bronze(spark, bronze, batch, "order_item_options")
+    if line_rows is None:
+        raise UserError("silver: the new Bronze runs hold no order_items rows to conform")
+    spark.sparkContext.setJobGroup(context.run_id, "silver")
+
+    classified = classify_lines(line_rows, context.settings.test_app_pattern).cache()
+    lines_check = _outcomes(classified, "order_items", _extracted(batch, "order_items"))
+    repaired = repair_lines(classified.where(F.col("_outcome") == KEPT)).cache()
+    touched = _touched_dates(repaired)
+    published_lines = store.read(spark, base, "fct_order_line", touched)
+    merged = _latest_per_key(
+        _union(
+            [
+                repaired.select(*_CONFORMED),
+                _conformed_from_silver(published_lines) if published_lines else None,
+            ]
+        )
+        or repaired.select(*_CONFORMED)
+    ).cache()
+
+    options_check = Reconciliation("order_item_options", _extracted(batch, "order_item_options"))
+    kept_options: DataFrame | None = None
+    quarantined_options: DataFrame | None = None
+    if option_rows is not None:
+        classified_options = classify_options(option_rows, merged).cache()
+        options_check = _outcomes(classified_options, "order_item_options", options_check.extracted)
+        kept_options = classified_options.where(F.col("_outcome") == KEPT).select(*OPTION_COLUMNS)
+        quarantined_options = classified_options.where(F.col("_outcome") == QUARANTINED)
+    published_options = store.read(spark, base, "fct_order_option", touched)
+    all_options = _union(
+        [kept_options, published_options.select(*OPTION_COLUMNS) if published_options else None]
+    )
+
+    dates = fct_order_line.order_dates(merged)
+    options_out = (
+        fct_order_option.build(all_options.dropDuplicates(list(OPTION_COLUMNS)), dates)
+        if all_options is not None
+        else None
+    )
+    outputs: dict[str, DataFrame] = {}
+
+    def publishable(table: str, frame: DataFrame) -> DataFrame:
+        """Materialise a table once (its lineage cut, so the contract's checks and the write read it
+        as it is) and pass it through its contract."""
+        task = context.progress.task(f"silver {table}")
+        started = time.monotonic()
+        outputs[table] = frame.localCheckpoint(eager=True)
+        rows = outputs[table].count()
+        built = time.monotonic()
+        contracts.check(table, TABLES[table][0], outputs[table])
+        task.finish(
+            f"{rows:,} rows (built {built - started:.1f} s, contract {time.monotonic() - built:.1f} s)"
+        )
+        return outputs[table]
+
+    untouched = _untouched(store.read(spark, base, "fct_order_line", None), touched)
+    spellings = merged.select("item_key", F.col("item_name").alias("item_name_source"), "item_category")
+    if untouched is not None:
+        spellings = spellings.unionByName(untouched.select("item_key", "item_name_source", "item_category"))
+    items = publishable("dim_item", dim_item.build(spellings))
+    canonical = dim_item.canonical_names(items)
+    options_out = publishable(
+        "fct_order_option", options_out if options_out is not None else _empty_options(spark)
+    )
+    lines_out = publishable("fct_order_line", fct_order_line.build(merged, options_out, canonical))
+    orders_out = publishable("fct_order", fct_order.build(lines_out))
+    all_orders = (
+        _union([orders_out, _untouched(store.read(spark, base, "fct_order", None), touched)]) or orders_out
+    )
+    calendar = _latest_calendar(spark, bronze, all_manifests)
+    first, last = _date_span(all_orders, calendar)
+    publishable("dim_date", dim_date.build(spark, first, last, calendar))
+    publishable("dim_restaurant", dim_restaurant.build(all_orders))
+    publishable("dim_customer", dim_customer.build(all_orders))
+    lines_check.repairs = _repairs(repaired, canonical)
+
+    for check in (lines_check, options_check):
+        if not check.balanced:
+            raise UserError(
+                f"silver: {check.table} does not reconcile: {check.extracted:,} extracted but "
+                f"{sum(check.outcomes.values()):,} accounted for ({check.as_dict()})"
+            )
+
+    state = SilverState(
+        run_id=context.run_id,
+        consumed_ingest_runs=sorted(consumed | {m.run_id for m in batch}),
+        silver_runs=[*base.silver_runs, context.run_id],
+        tables={name: entry.model_copy(deep=True) for name, entry in base.tables.items()},
+        reconciliation={c.table: c.as_dict() for c in (lines_check, options_check)},
+    )
+    written: dict[str, int] = {}
+    for table, (_, partition_by) in TABLES.items():
+        folders = store.write(outputs[table], table, context.run_id, partition_by)
+        entry = state.tables.setdefault(table, TableState(partitioned=partition_by is not None))
+        if partition_by:
+            entry.partitions = {k: v for k, v in entry.partitions.items() if k not in touched} | folders
+        else:
+            entry.partitions = folders
+        written[table] = len(folders)
+    store.write_quarantine(
+        classified.where(F.col("_outcome") == QUARANTINED).withColumn(
+            "_silver_run_id", F.lit(context.run_id)
+        ),
+        "order_items",
+        context.run_id,
+    )
+    if quarantined_options is not None:
+        store.write_quarantine(
+            quarantined_options.withColumn("_silver_run_id", F.lit(context.run_id)),
+            "order_item_options",
+            context.run_id,
+        )
+    state.committed_at = utc_now()
+    store.commit(state)
+    store.sweep(state)
+    spark.catalog.clearCache()
+    return JobReport(
+        job="silver",
+        status="succeeded",
+        tables=[_counts(check) for check in (lines_check, options_check)],
+        details={
+            "consumed_ingest_runs": [m.run_id for m in batch],
+            "touched_partitions": len(touched),
+            "written_partitions": written,
+            "reconciliation": state.reconciliation,
+            "full_refresh": context.full_refresh,
+        },
+    )
+
+
+def _counts(check: Reconciliation) -> TableCounts:
+    return TableCounts(
+        table=check.table,
+        rows_in=check.extracted,
+        rows_out=check.outcomes.get(KEPT, 0),
+        duplicates=check.outcomes.get(DUPLICATE, 0),
+        quarantined=check.outcomes.get(QUARANTINED, 0),
+        warnings=sum(check.repairs.values()),
+        note=", ".join(f"{reason} {count:,}" for reason, count in sorted(check.reasons.items())),
+    )
+
+
+def _touched_dates(kept: DataFrame) -> set[str]:
+    """The order-date partitions the kept lines may land in: a line's own date, and the day before
+    (its order may have started before midnight)."""
+    days = [row[0] for row in kept.select(F.to_date("creation_time_utc")).distinct().collect()]
+    return {(day - delta).isoformat() for day in days for delta in (dt.timedelta(0), dt.timedelta(days=1))}
+
+
+def _untouched(frame: DataFrame | None, touched: set[str]) -> DataFrame | None:
+    if frame is None:
+        return None
+    return frame.where(~F.col("order_date").cast("string").isin(sorted(touched)))
+
+
+def _date_span(orders: DataFrame, calendar: DataFrame | None) -> tuple[dt.date, dt.date]:
+    spans = [orders.agg(F.min("order_date"), F.max("order_date")).first()]
+    if calendar is not None:
+        spans.append(
+            calendar.agg(F.min(F.col("date_key").cast("date")), F.max(F.col("date_key").cast("date"))).first()
+        )
+    firsts = [span[0] for span in spans if span is not None and span[0] is not None]
+    lasts = [span[1] for span in spans if span is not None and span[1] is not None]
+    return min(firsts), max(lasts)
+
+
+def _repairs(repaired: DataFrame, canonical: DataFrame) -> dict[str, int]:
+    """Repairs by kind among the batch's kept lines, item-name variants included (one action)."""
+    flagged = repaired.join(canonical, "item_key", "left").select(
+        F.explode(
+            F.array_union(
+                F.col("_repairs"),
+                F.array_compact(
+                    F.array(F.when(F.col("item_name") != F.col("canonical_name"), F.lit("item_name_variant")))
+                ),
+            )
+        ).alias("repair")
+    )
+    return {row["repair"]: row["count"] for row in flagged.groupBy("repair").count().collect()}
+
+
+def _empty_options(spark: SparkSession) -> DataFrame:
+    return spark.createDataFrame(
+        [],
+        "order_id string, lineitem_id string, option_group_name string, option_name string, "
+        "option_price decimal(10,2), option_quantity int, option_amount decimal(18,2), order_date date",
+    )

@@ -1,0 +1,238 @@
+"""The Silver job end to end on real SQLite, real Parquet and a real SparkSession."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pandera.pyspark as pandera_spark
+import pyspark.sql.types as T
+import pytest
+import sqlalchemy as sa
+from pyspark.sql import DataFrame, SparkSession
+
+from bi_lake.layout import Lake
+from bi_lake.settings import Settings
+from bi_source.generator import SeedConfig, add_days, seed
+from bi_transform.silver import fct_order, job
+from bi_transform.silver.store import SilverState, SilverStore
+from tests.conftest import RunPipeline, sqlite_url
+
+pytestmark = pytest.mark.spark
+
+KEPT_LINES = """
+    WITH lines AS (
+        SELECT * FROM order_items
+        WHERE order_id IS NOT NULL AND lineitem_id IS NOT NULL AND item_quantity > 0 AND item_price >= 0
+          AND currency = 'USD' AND app_name NOT LIKE '%DEVELOPMENT%'
+    )
+"""
+
+
+def _store(settings: Settings) -> SilverStore:
+    return SilverStore(Lake.from_settings(settings).silver)
+
+
+def _table(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
+    store = _store(settings)
+    frame = store.read(spark, store.state(), name)
+    assert frame is not None, name
+    return frame
+
+
+def _rows(frame: DataFrame) -> list[tuple[Any, ...]]:
+    return sorted(tuple(row) for row in frame.collect())
+
+
+def _sql(engine: sa.Engine, sql: str) -> Any:
+    with engine.connect() as connection:
+        return connection.exec_driver_sql(sql).scalar_one()
+
+
+def test_silver_models_the_source_exactly_and_reconciles(
+    spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
+) -> None:
+    report = run_pipeline()
+    assert report.status == "succeeded", report.error
+    silver = next(j for j in report.jobs if j.job == "silver")
+    reconciliation = silver.details["reconciliation"]
+    for counts in reconciliation.values():
+        assert counts["balanced"]
+        assert counts["extracted"] == counts["kept"] + counts["duplicates"] + counts["quarantined"]
+    lines = _table(spark, settings, "fct_order_line")
+    kept_lines = _sql(source_engine, KEPT_LINES + "SELECT count(*) FROM lines")
+    assert lines.count() == kept_lines == reconciliation["order_items"]["kept"]
+    # Net sales to the cent: item prices plus every distinct option of a kept line.
+    expected_cents = _sql(
+        source_engine,
+        KEPT_LINES
+        + """, options AS (SELECT DISTINCT * FROM order_item_options)
+        SELECT (SELECT sum(CAST(round(item_price * 100) AS INTEGER)) FROM lines)
+             + (SELECT sum(CAST(round(o.option_price * 100) AS INTEGER) * o.option_quantity)
+                FROM options o JOIN lines l USING (order_id, lineitem_id))""",
+    )
+    total = lines.agg({"line_net": "sum"}).first()[0]
+    assert int(total * 100) == expected_cents
+    gross_minus_discount = lines.selectExpr("sum(line_gross - line_discount)").first()[0]
+    assert gross_minus_discount == total
+    orders = _table(spark, settings, "fct_order")
+    assert orders.count() == _sql(source_engine, KEPT_LINES + "SELECT count(DISTINCT order_id) FROM lines")
+    assert orders.selectExpr("sum(net_amount)").first()[0] == total
+    customers = _table(spark, settings, "dim_customer").where("is_current")
+    assert customers.count() == _sql(
+        source_engine, KEPT_LINES + "SELECT count(DISTINCT user_id) FROM lines WHERE user_id IS NOT NULL"
+    )
+    items = _table(spark, settings, "dim_item")
+    assert items.where("item_category = 'Unknown'").count() == 0
+    assert _table(spark, settings, "dim_restaurant").count() == 5
+    assert lines.where("printed_card_number NOT RLIKE '^[*]{12}[0-9]{4}$'").count() == 0
+    quarantine = spark.read.parquet(
+        Lake.from_settings(settings).silver.uri_of(f"_quarantine/order_items/run_id={report.run_id}")
+    )
+    reasons = {row["_reason"] for row in quarantine.select("_reason").distinct().collect()}
+    assert "test_data" in reasons
+    assert quarantine.count() == reconciliation["order_items"]["quarantined"]
+    assert set(quarantine.columns) >= {"item_price", "app_name", "_run_id", "_reason", "_silver_run_id"}
+
+
+def test_late_arrivals_merge_into_their_day_and_only_touched_partitions_change(
+    spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
+) -> None:
+    assert run_pipeline().status == "succeeded"
+    before = _store(settings).state()
+    summary = add_days(source_engine, 7, seed_value=3)
+    assert summary.late_lines > 0
+    second = run_pipeline()
+    assert second.status == "succeeded", second.error
+    after = _store(settings).state()
+    assert len(after.consumed_ingest_runs) == 2
+    old, new = before.tables["fct_order_line"].partitions, after.tables["fct_order_line"].partitions
+    unchanged = [day for day in old if old[day] == new[day]]
+    rewritten = [day for day in old if old[day] != new[day]]
+    assert unchanged and "2023-01-05" in unchanged
+    assert rewritten and all(day >= "2023-01-25" for day in rewritten)
+    assert len(new) == len(old) + 7
+    lines = _table(spark, settings, "fct_order_line")
+    assert lines.count() == lines.select("order_id", "lineitem_id").distinct().count()
+    assert lines.count() == _sql(source_engine, KEPT_LINES + "SELECT count(*) FROM lines")
+    with source_engine.connect() as connection:
+        late = connection.exec_driver_sql(
+            f"SELECT lineitem_id FROM order_items ORDER BY rowid DESC LIMIT {summary.order_lines}"
+        ).all()
+    published = {row.lineitem_id for row in lines.select("lineitem_id").collect()}
+    assert {row[0] for row in late if row[0]} - published <= _quarantined_ids(spark, settings, second.run_id)
+
+
+def _quarantined_ids(spark: SparkSession, settings: Settings, run_id: str) -> set[str]:
+    path = Lake.from_settings(settings).silver.uri_of(f"_quarantine/order_items/run_id={run_id}")
+    return {row.lineitem_id for row in spark.read.parquet(path).select("lineitem_id").collect()}
+
+
+def test_incremental_runs_equal_a_full_refresh(
+    spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
+) -> None:
+    run_pipeline()
+    add_days(source_engine, 4, seed_value=8)
+    run_pipeline()
+    incremental = {name: _rows(_table(spark, settings, name)) for name in job.TABLES}
+    refreshed = run_pipeline(full_refresh=True, only=("silver",))
+    assert refreshed.status == "succeeded", refreshed.error
+    again = {name: _rows(_table(spark, settings, name)) for name in job.TABLES}
+    for name in job.TABLES:
+        assert again[name] == incremental[name], name
+    # Old versions are swept once nothing points to them.
+    silver = Lake.from_settings(settings).silver
+    versions = {key.split("/")[1] for key in silver.list_keys("fct_order_line")}
+    assert versions == {f"v={refreshed.run_id}"}
+
+
+def test_a_broken_contract_publishes_nothing(
+    spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class StrictOrders(fct_order.FctOrder):
+        user_id: T.StringType() = pandera_spark.Field(nullable=False)  # type: ignore[valid-type]
+
+    monkeypatch.setitem(job.TABLES, "fct_order", (StrictOrders, "order_date"))
+    report = run_pipeline()
+    assert report.status == "failed"
+    assert report.error is not None
+    assert "fct_order.user_id: not_nullable failed" in report.error and "nothing published" in report.error
+    assert _store(settings).state() == SilverState()
+    silver = Lake.from_settings(settings).silver
+    assert not [key for key in silver.list_keys() if "/v=" in key and key.endswith(".parquet")]
+
+
+def test_loyalty_history_is_kept_as_type_2_rows(
+    spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
+) -> None:
+    with source_engine.begin() as connection:
+        user = connection.exec_driver_sql(
+            "SELECT user_id FROM order_items WHERE user_id IS NOT NULL AND app_name NOT LIKE '%DEVELOPMENT%'"
+            " GROUP BY user_id HAVING count(DISTINCT order_id) >= 5 ORDER BY user_id LIMIT 1"
+        ).scalar_one()
+        orders = [
+            row[0]
+            for row in connection.exec_driver_sql(
+                f"SELECT order_id FROM order_items WHERE user_id = '{user}' GROUP BY order_id"
+                " ORDER BY min(creation_time_utc)"
+            )
+        ]
+        statuses = [False, False, True, True] + [False] * (len(orders) - 4)
+        for order_id, member in zip(orders, statuses, strict=True):
+            card = "'************4242'" if member else "NULL"
+            connection.exec_driver_sql(
+                f"UPDATE order_items SET is_loyalty = {int(member)}, printed_card_number = {card}"
+                f" WHERE order_id = '{order_id}'"
+            )
+    assert run_pipeline().status == "succeeded"
+    history = (
+        _table(spark, settings, "dim_customer").where(f"user_id = '{user}'").orderBy("valid_from").collect()
+    )
+    assert [(row.is_loyalty_member, row.is_current) for row in history] == [
+        (False, False),
+        (True, False),
+        (False, True),
+    ]
+    assert history[0].valid_to == history[1].valid_from and history[1].valid_to == history[2].valid_from
+    assert history[2].valid_to is None
+    assert {row.orders for row in history} == {len(orders)}
+
+
+def test_dim_date_covers_order_dates_beyond_the_source_calendar(
+    spark: SparkSession, run_pipeline: RunPipeline, tmp_path: Path
+) -> None:
+    path = tmp_path / "year-end.db"
+    engine = sa.create_engine(sqlite_url(path))
+    seed(engine, SeedConfig(start=dt.date(2023, 12, 25), days=24, restaurants=3, orders_per_day=60.0, seed=3))
+    engine.dispose()
+    settings = Settings(source_url=sqlite_url(path), lake=str(tmp_path / "lake"), chunk_rows=1000)
+    assert run_pipeline(settings).status == "succeeded"
+    days = {row.date_key: row for row in _table(spark, settings, "dim_date").collect()}
+    assert (
+        days[dt.date(2023, 12, 25)].source == "source"
+        and days[dt.date(2023, 12, 25)].holiday_name == "Christmas Day"
+    )
+    assert days[dt.date(2024, 1, 1)].source == "generated"
+    assert days[dt.date(2024, 1, 1)].holiday_name == "New Year's Day" and days[dt.date(2024, 1, 1)].is_holiday
+    assert days[dt.date(2024, 1, 15)].holiday_name == "Martin Luther King Jr. Day"
+    assert days[dt.date(2024, 1, 6)].is_weekend and days[dt.date(2024, 1, 6)].day_of_week == "Saturday"
+    assert not days[dt.date(2024, 1, 9)].is_holiday
+    assert max(days) >= dt.date(2024, 1, 17)
+
+
+def test_reconciliation_holds_on_the_default_demo_data(
+    spark: SparkSession, default_source_file: Path, tmp_path: Path, run_pipeline: RunPipeline
+) -> None:
+    settings = Settings(source_url=sqlite_url(default_source_file), lake=str(tmp_path / "lake"))
+    report = run_pipeline(settings)
+    assert report.status == "succeeded", report.error
+    state = json.loads(Lake.from_settings(settings).silver.read_bytes("_state/current.json"))
+    lines = state["reconciliation"]["order_items"]
+    options = state["reconciliation"]["order_item_options"]
+    assert lines["balanced"] and options["balanced"]
+    assert lines["extracted"] == lines["kept"] + lines["duplicates"] + lines["quarantined"]
+    assert set(lines["quarantined_by_reason"]) == {"missing_key", "invalid_quantity", "test_data"}
+    assert options["duplicates"] > 0 and options["quarantined_by_reason"]["orphan_option"] > 0
+    assert {"category_unknown", "item_name_variant", "item_name_missing"} <= set(lines["repairs"])
