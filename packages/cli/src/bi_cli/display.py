@@ -82,14 +82,15 @@ def run_summary(report: RunReport) -> Table:
         ("table", "left"),
         ("rows in", "right"),
         ("rows out", "right"),
-        ("files", "right"),
+        ("duplicates", "right"),
+        ("quarantined", "right"),
         ("note", "left"),
     ):
         # Table names are what the summary is read for: they keep their width on a narrow terminal.
         table.add_column(column, justify=justify, min_width=18 if column == "table" else None)  # type: ignore[arg-type]
     for job in report.jobs:
         if not job.tables:
-            table.add_row(job.job, job.status, f"{job.seconds:.1f}", "", "", "", "", job.error or "")
+            table.add_row(job.job, job.status, f"{job.seconds:.1f}", "", "", "", "", "", job.error or "")
         for index, counts in enumerate(job.tables):
             first = index == 0
             table.add_row(
@@ -99,7 +100,8 @@ def run_summary(report: RunReport) -> Table:
                 counts.table,
                 f"{counts.rows_in:,}",
                 f"{counts.rows_out:,}",
-                str(counts.files),
+                f"{counts.duplicates:,}",
+                f"{counts.quarantined:,}",
                 counts.note,
             )
     return table

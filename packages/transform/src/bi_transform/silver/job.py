@@ -161,10 +161,15 @@ def run(context: JobContext) -> JobReport:
         raise UserError("silver: the new Bronze runs hold no order_items rows to conform")
     spark.sparkContext.setJobGroup(context.run_id, "silver")
 
+    task = context.progress.task("silver classify")
+    started = time.monotonic()
     classified = classify_lines(line_rows, context.settings.test_app_pattern).cache()
     lines_check = _outcomes(classified, "order_items", _extracted(batch, "order_items"))
     repaired = repair_lines(classified.where(F.col("_outcome") == KEPT)).cache()
     touched = _touched_dates(repaired)
+    task.finish(
+        f"{lines_check.extracted:,} lines of {len(batch)} Bronze run(s) in {time.monotonic() - started:.1f} s"
+    )
     published_lines = store.read(spark, base, "fct_order_line", touched)
     merged = _latest_per_key(
         _union(
@@ -246,6 +251,8 @@ def run(context: JobContext) -> JobReport:
         tables={name: entry.model_copy(deep=True) for name, entry in base.tables.items()},
         reconciliation={c.table: c.as_dict() for c in (lines_check, options_check)},
     )
+    task = context.progress.task("silver write")
+    started = time.monotonic()
     written: dict[str, int] = {}
     for table, (_, partition_by) in TABLES.items():
         folders = store.write(outputs[table], table, context.run_id, partition_by)
@@ -270,6 +277,7 @@ def run(context: JobContext) -> JobReport:
         )
     state.committed_at = utc_now()
     store.commit(state)
+    task.finish(f"{sum(written.values()):,} partitions in {time.monotonic() - started:.1f} s")
     store.sweep(state)
     spark.catalog.clearCache()
     return JobReport(
