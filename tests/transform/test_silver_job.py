@@ -236,3 +236,32 @@ def test_reconciliation_holds_on_the_default_demo_data(
     assert set(lines["quarantined_by_reason"]) == {"missing_key", "invalid_quantity", "test_data"}
     assert options["duplicates"] > 0 and options["quarantined_by_reason"]["orphan_option"] > 0
     assert {"category_unknown", "item_name_variant", "item_name_missing"} <= set(lines["repairs"])
+
+
+def test_a_run_killed_before_its_commit_publishes_nothing_and_the_rerun_completes(
+    spark: SparkSession,
+    run_pipeline: RunPipeline,
+    settings: Settings,
+    source_engine: sa.Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run_pipeline(only=("ingest",)).status == "succeeded"
+
+    def killed(self: SilverStore, state: SilverState) -> None:
+        raise KeyboardInterrupt("killed while committing")
+
+    monkeypatch.setattr(SilverStore, "commit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(only=("silver",))
+    silver = Lake.from_settings(settings).silver
+    assert _store(settings).state() == SilverState()
+    written_aside = {key.split("/")[1] for key in silver.list_keys("fct_order_line")}
+    assert len(written_aside) == 1
+    monkeypatch.undo()
+
+    rerun = run_pipeline(only=("silver",))
+    assert rerun.status == "succeeded", rerun.error
+    assert {key.split("/")[1] for key in silver.list_keys("fct_order_line")} == {f"v={rerun.run_id}"}
+    assert _table(spark, settings, "fct_order_line").count() == _sql(
+        source_engine, KEPT_LINES + "SELECT count(*) FROM lines"
+    )

@@ -158,7 +158,18 @@ def run(context: JobContext) -> JobReport:
     line_rows = _bronze(spark, bronze, batch, "order_items")
     option_rows = _bronze(spark, bronze, batch, "order_item_options")
     if line_rows is None:
-        raise UserError("silver: the new Bronze runs hold no order_items rows to conform")
+        # Empty extractions: nothing to conform, but the runs are consumed so they are not read again.
+        store.commit(
+            previous.model_copy(
+                update={
+                    "consumed_ingest_runs": sorted(
+                        set(previous.consumed_ingest_runs) | {m.run_id for m in batch}
+                    )
+                }
+            )
+        )
+        note = f"{len(batch)} Bronze run(s) without order lines"
+        return JobReport(job="silver", status="succeeded", details={"note": note, "swept": swept})
     spark.sparkContext.setJobGroup(context.run_id, "silver")
 
     task = context.progress.task("silver classify")
