@@ -86,7 +86,7 @@ def test_a_second_run_on_a_locked_lake_exits_at_once(tmp_path: Path) -> None:
     assert_one_line_error(result, "the lake is locked by run the-first-run")
 
 
-def test_bi_run_on_a_fresh_checkout_seeds_the_demo_data_and_fills_bronze(tmp_path: Path) -> None:
+def test_bi_run_on_a_fresh_checkout_seeds_the_demo_data_and_fills_the_lake(tmp_path: Path) -> None:
     """`uv run bi run` as a new user runs it: the default source, the default lake, then status."""
     result = bi("run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -103,6 +103,9 @@ def test_bi_run_on_a_fresh_checkout_seeds_the_demo_data_and_fills_bronze(tmp_pat
     assert 185_000 <= tables["order_items"]["rows"] <= 215_000
     assert tables["date_dim"]["rows"] == 365
     assert {mark["table"] for mark in data["watermarks"]} == set(tables)
+    reconciliation = data["silver"]["reconciliation"]["order_items"]
+    assert reconciliation["balanced"] and reconciliation["extracted"] == tables["order_items"]["rows"]
+    assert "silver" in result.stdout and "test_data" in result.stdout
 
     added = bi("seed", "--add-days", "2", cwd=tmp_path)
     assert added.returncode == 0, added.stderr
@@ -111,6 +114,7 @@ def test_bi_run_on_a_fresh_checkout_seeds_the_demo_data_and_fills_bronze(tmp_pat
     assert "incremental" in again.stdout
     table_view = bi("status", cwd=tmp_path)
     assert table_view.returncode == 0 and "watermarks" in table_view.stdout
+    assert "silver reconciliation" in table_view.stdout
 
 
 def test_status_of_an_empty_lake_says_how_to_fill_it(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+from bi_lake.source_keys import DATE_DIM_KEY, ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY
+
 ExtractionMode = Literal["cursor", "parent", "full"]
 
 
@@ -42,27 +44,19 @@ class ExtractionSpec:
 SPECS: tuple[ExtractionSpec, ...] = (
     ExtractionSpec(
         table="order_items",
-        key=("order_id", "lineitem_id"),
+        key=ORDER_ITEMS_KEY,
         mode="cursor",
         cursor="creation_time_utc",
         lookback=dt.timedelta(days=3),
     ),
     ExtractionSpec(
         table="order_item_options",
-        # No key in the source: identical rows are one option, so all six columns are the key.
-        key=(
-            "order_id",
-            "lineitem_id",
-            "option_group_name",
-            "option_name",
-            "option_price",
-            "option_quantity",
-        ),
+        key=ORDER_ITEM_OPTIONS_KEY,
         mode="parent",
         parent="order_items",
         parent_key=("order_id",),
     ),
-    ExtractionSpec(table="date_dim", key=("date_key",), mode="full"),
+    ExtractionSpec(table="date_dim", key=DATE_DIM_KEY, mode="full"),
 )
 
 
