@@ -265,3 +265,36 @@ def test_a_run_killed_before_its_commit_publishes_nothing_and_the_rerun_complete
     assert _table(spark, settings, "fct_order_line").count() == _sql(
         source_engine, KEPT_LINES + "SELECT count(*) FROM lines"
     )
+
+
+def test_a_line_that_moves_to_another_day_or_is_voided_is_never_counted_twice(
+    spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
+) -> None:
+    assert run_pipeline().status == "succeeded"
+    with source_engine.begin() as connection:
+        moved, voided = [
+            row[0]
+            for row in connection.exec_driver_sql(
+                "SELECT order_id FROM order_items WHERE date(creation_time_utc) = '2023-01-30'"
+                " AND app_name NOT LIKE '%DEVELOPMENT%' AND item_quantity > 0 AND lineitem_id IS NOT NULL"
+                " GROUP BY order_id ORDER BY order_id LIMIT 2"
+            )
+        ]
+        # Corrections the lookback window re-reads: an order re-stamped a day earlier, a line voided.
+        connection.exec_driver_sql(
+            f"UPDATE order_items SET creation_time_utc = datetime(creation_time_utc, '-1 day') WHERE order_id = '{moved}'"
+        )
+        connection.exec_driver_sql(f"UPDATE order_items SET item_quantity = 0 WHERE order_id = '{voided}'")
+    second = run_pipeline()
+    assert second.status == "succeeded", second.error
+    orders = _table(spark, settings, "fct_order")
+    assert orders.count() == orders.select("order_id").distinct().count()
+    assert orders.count() == _sql(source_engine, KEPT_LINES + "SELECT count(DISTINCT order_id) FROM lines")
+    assert [row.order_date for row in orders.where(f"order_id = '{moved}'").collect()] == [
+        dt.date(2023, 1, 29)
+    ]
+    assert orders.where(f"order_id = '{voided}'").count() == 0
+    lines = _table(spark, settings, "fct_order_line")
+    assert lines.count() == _sql(source_engine, KEPT_LINES + "SELECT count(*) FROM lines")
+    options = second.jobs[1].details["reconciliation"]["order_item_options"]
+    assert options["duplicates"] > 0  # the window's options, already published, are not kept twice

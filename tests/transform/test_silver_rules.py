@@ -84,10 +84,13 @@ def test_the_most_recently_extracted_version_of_a_line_wins(spark: SparkSession)
     assert sorted(r._outcome for r in rows) == ["duplicate", "kept"]
 
 
-def test_a_quarantined_version_does_not_displace_a_good_one(spark: SparkSession) -> None:
+def test_the_latest_version_counts_even_when_a_rule_rejects_it(spark: SparkSession) -> None:
     good = line(_run_id="run-1")
-    bad = line(_run_id="run-2", _extracted_at=EXTRACTED + dt.timedelta(days=1), item_quantity=0)
-    assert sorted(o for _, o, _ in outcomes(spark, [good, bad])) == ["kept", "quarantined"]
+    voided = line(_run_id="run-2", _extracted_at=EXTRACTED + dt.timedelta(days=1), item_quantity=0)
+    rows = {
+        r._run_id: (r._outcome, r._reason) for r in classify_lines(frame(spark, [good, voided])).collect()
+    }
+    assert rows == {"run-1": ("duplicate", None), "run-2": ("quarantined", "invalid_quantity")}
 
 
 def test_repairs_category_name_and_card(spark: SparkSession) -> None:

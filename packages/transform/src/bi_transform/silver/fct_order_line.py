@@ -22,7 +22,6 @@ class FctOrderLine(DataFrameModel):
     is_loyalty: T.BooleanType() = Field(nullable=False)
     printed_card_number: T.StringType() = Field(nullable=True)
     item_key: T.StringType() = Field(nullable=False)
-    item_name: T.StringType() = Field(nullable=False)
     item_name_source: T.StringType() = Field(nullable=False)
     item_category: T.StringType() = Field(nullable=False)
     item_price: T.DecimalType(10, 2) = Field(nullable=False)
@@ -43,8 +42,11 @@ def order_dates(lines: DataFrame) -> DataFrame:
     return lines.groupBy("order_id").agg(F.to_date(F.min("creation_time_utc")).alias("order_date"))
 
 
-def build(lines: DataFrame, options: DataFrame, canonical_names: DataFrame) -> DataFrame:
-    """Lines (repaired, one per key) with their option amounts, order date and canonical item name.
+def build(lines: DataFrame, options: DataFrame) -> DataFrame:
+    """Lines (repaired, one per key) with their option amounts and order date.
+
+    The line keeps its item's key and its own (trimmed) spelling; the canonical name, which can change
+    as spellings accumulate, lives in dim_item alone, so partitions written earlier never disagree.
 
     line_net = item_price + option_amount; line_gross = item_price + the positive option amounts;
     line_discount = minus the negative option amounts.
@@ -55,30 +57,25 @@ def build(lines: DataFrame, options: DataFrame, canonical_names: DataFrame) -> D
         F.sum(F.when(F.col("option_amount") < 0, -F.col("option_amount"))).alias("_negative"),
     )
     first = Window.partitionBy("order_id")
-    return (
-        lines.join(amounts, list(LINE_KEY), "left")
-        .join(canonical_names, "item_key", "left")
-        .select(
-            "order_id",
-            "lineitem_id",
-            F.to_date(F.min("creation_time_utc").over(first)).alias("order_date"),
-            "creation_time_utc",
-            "restaurant_id",
-            "app_name",
-            "user_id",
-            "is_loyalty",
-            "printed_card_number",
-            "item_key",
-            F.coalesce(F.col("canonical_name"), F.col("item_name")).alias("item_name"),
-            F.col("item_name").alias("item_name_source"),
-            "item_category",
-            "item_price",
-            "item_quantity",
-            money(F.coalesce(F.col("option_amount"), zero())).alias("option_amount"),
-            money(F.col("item_price") + F.coalesce(F.col("option_amount"), zero())).alias("line_net"),
-            money(F.col("item_price") + F.coalesce(F.col("_positive"), zero())).alias("line_gross"),
-            money(F.coalesce(F.col("_negative"), zero())).alias("line_discount"),
-            F.col("_extracted_at").alias("extracted_at"),
-            F.col("_run_id").alias("ingest_run_id"),
-        )
+    return lines.join(amounts, list(LINE_KEY), "left").select(
+        "order_id",
+        "lineitem_id",
+        F.to_date(F.min("creation_time_utc").over(first)).alias("order_date"),
+        "creation_time_utc",
+        "restaurant_id",
+        "app_name",
+        "user_id",
+        "is_loyalty",
+        "printed_card_number",
+        "item_key",
+        F.col("item_name").alias("item_name_source"),
+        "item_category",
+        "item_price",
+        "item_quantity",
+        money(F.coalesce(F.col("option_amount"), zero())).alias("option_amount"),
+        money(F.col("item_price") + F.coalesce(F.col("option_amount"), zero())).alias("line_net"),
+        money(F.col("item_price") + F.coalesce(F.col("_positive"), zero())).alias("line_gross"),
+        money(F.coalesce(F.col("_negative"), zero())).alias("line_discount"),
+        F.col("_extracted_at").alias("extracted_at"),
+        F.col("_run_id").alias("ingest_run_id"),
     )

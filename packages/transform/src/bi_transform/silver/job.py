@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bi_lake.errors import UserError
@@ -121,11 +121,6 @@ def _conformed_from_silver(lines: DataFrame) -> DataFrame:
     ).select(*_CONFORMED)
 
 
-def _latest_per_key(lines: DataFrame) -> DataFrame:
-    latest = Window.partitionBy(*LINE_KEY).orderBy(F.col("_extracted_at").desc(), F.col("_run_id").desc())
-    return lines.withColumn("_rank", F.row_number().over(latest)).where("_rank = 1").drop("_rank")
-
-
 def _union(frames: list[DataFrame | None]) -> DataFrame | None:
     present = [frame for frame in frames if frame is not None]
     if not present:
@@ -177,40 +172,40 @@ def run(context: JobContext) -> JobReport:
     classified = classify_lines(line_rows, context.settings.test_app_pattern).cache()
     lines_check = _outcomes(classified, "order_items", _extracted(batch, "order_items"))
     repaired = repair_lines(classified.where(F.col("_outcome") == KEPT)).cache()
-    touched = _touched_dates(repaired)
+    # The latest version of every key in the batch supersedes what Silver holds for that key, whether
+    # it is kept or quarantined; the partitions to rebuild are those the batch's lines fall in and
+    # those its orders are published in now.
+    superseded = classified.where(F.col("_latest")).select(*LINE_KEY).distinct().cache()
+    published_orders = store.read(spark, base, "fct_order", None)
+    touched = _touched_dates(repaired) | _published_dates(published_orders, superseded)
     task.finish(
         f"{lines_check.extracted:,} lines of {len(batch)} Bronze run(s) in {time.monotonic() - started:.1f} s"
     )
     published_lines = store.read(spark, base, "fct_order_line", touched)
-    merged = _latest_per_key(
-        _union(
-            [
-                repaired.select(*_CONFORMED),
-                _conformed_from_silver(published_lines) if published_lines else None,
-            ]
-        )
+    remaining = published_lines.join(superseded, list(LINE_KEY), "left_anti") if published_lines else None
+    merged = (
+        _union([repaired.select(*_CONFORMED), _conformed_from_silver(remaining) if remaining else None])
         or repaired.select(*_CONFORMED)
     ).cache()
 
     options_check = Reconciliation("order_item_options", _extracted(batch, "order_item_options"))
+    published_options = store.read(spark, base, "fct_order_option", touched)
     kept_options: DataFrame | None = None
     quarantined_options: DataFrame | None = None
     if option_rows is not None:
-        classified_options = classify_options(option_rows, merged).cache()
+        classified_options = classify_options(option_rows, merged, published_options).cache()
         options_check = _outcomes(classified_options, "order_item_options", options_check.extracted)
         kept_options = classified_options.where(F.col("_outcome") == KEPT).select(*OPTION_COLUMNS)
         quarantined_options = classified_options.where(F.col("_outcome") == QUARANTINED)
-    published_options = store.read(spark, base, "fct_order_option", touched)
-    all_options = _union(
-        [kept_options, published_options.select(*OPTION_COLUMNS) if published_options else None]
-    )
-
-    dates = fct_order_line.order_dates(merged)
-    options_out = (
-        fct_order_option.build(all_options.dropDuplicates(list(OPTION_COLUMNS)), dates)
-        if all_options is not None
+    # Published options stay while their line does.
+    still_attached = (
+        published_options.select(*OPTION_COLUMNS).join(merged.select(*LINE_KEY), list(LINE_KEY), "left_semi")
+        if published_options
         else None
     )
+    all_options = _union([kept_options, still_attached])
+    dates = fct_order_line.order_dates(merged)
+    options_out = fct_order_option.build(all_options, dates) if all_options is not None else None
     outputs: dict[str, DataFrame] = {}
 
     def publishable(table: str, frame: DataFrame) -> DataFrame:
@@ -236,11 +231,10 @@ def run(context: JobContext) -> JobReport:
     options_out = publishable(
         "fct_order_option", options_out if options_out is not None else _empty_options(spark)
     )
-    lines_out = publishable("fct_order_line", fct_order_line.build(merged, options_out, canonical))
+    lines_out = publishable("fct_order_line", fct_order_line.build(merged, options_out))
     orders_out = publishable("fct_order", fct_order.build(lines_out))
-    all_orders = (
-        _union([orders_out, _untouched(store.read(spark, base, "fct_order", None), touched)]) or orders_out
-    )
+    all_orders = _union([orders_out, _untouched(published_orders, touched)]) or orders_out
+    _check_nothing_lost(merged, lines_out, all_options, options_out, all_orders)
     calendar = _latest_calendar(spark, bronze, all_manifests)
     first, last = _date_span(all_orders, calendar)
     publishable("dim_date", dim_date.build(spark, first, last, calendar))
@@ -322,6 +316,38 @@ def _touched_dates(kept: DataFrame) -> set[str]:
     (its order may have started before midnight)."""
     days = [row[0] for row in kept.select(F.to_date("creation_time_utc")).distinct().collect()]
     return {(day - delta).isoformat() for day in days for delta in (dt.timedelta(0), dt.timedelta(days=1))}
+
+
+def _published_dates(orders: DataFrame | None, keys: DataFrame) -> set[str]:
+    """The order-date partitions where the batch's orders are published now (one action)."""
+    if orders is None:
+        return set()
+    batch_orders = keys.select("order_id").distinct()
+    rows = orders.join(batch_orders, "order_id", "left_semi").select("order_date").distinct().collect()
+    return {row[0].isoformat() for row in rows}
+
+
+def _check_nothing_lost(
+    merged: DataFrame,
+    lines: DataFrame,
+    options: DataFrame | None,
+    options_out: DataFrame,
+    orders: DataFrame,
+) -> None:
+    """Modelling keeps every kept row once: lines and options in, lines and options out, and each
+    order in one partition only."""
+    problems = []
+    if lines.count() != merged.count():
+        problems.append(f"fct_order_line has {lines.count():,} rows for {merged.count():,} kept lines")
+    if options is not None and options_out.count() != options.count():
+        problems.append(
+            f"fct_order_option has {options_out.count():,} rows for {options.count():,} kept options"
+        )
+    distinct_orders = orders.select("order_id").distinct().count()
+    if distinct_orders != orders.count():
+        problems.append(f"{orders.count() - distinct_orders:,} orders stand in more than one partition")
+    if problems:
+        raise UserError(f"silver: rows would be lost or doubled, nothing published: {'; '.join(problems)}")
 
 
 def _untouched(frame: DataFrame | None, touched: set[str]) -> DataFrame | None:

@@ -81,15 +81,20 @@ def _latest_first(value_columns: list[str]) -> list[Column]:
 
 
 def classify_lines(lines: DataFrame, test_app_pattern: str = DEFAULT_TEST_APP_PATTERN) -> DataFrame:
-    """Adds `_reason` and `_outcome`: quarantined by rule, else the latest version of a key is kept."""
+    """Adds `_reason`, `_outcome` and `_latest`.
+
+    Of the versions of one (order_id, lineitem_id) the most recently extracted is the one that counts
+    (`_latest`): it is kept, or quarantined when a rule rejects it; the older versions are duplicates.
+    A line without a key cannot be matched to other versions and is quarantined on its own.
+    """
     reasoned = lines.withColumn("_reason", line_reason(test_app_pattern))
     values = [c for c in lines.columns if not c.startswith("_")]
-    latest = Window.partitionBy(*LINE_KEY, F.col("_reason").isNull()).orderBy(*_latest_first(values))
-    return reasoned.withColumn(
+    keyed = ~(_blank("order_id") | _blank("lineitem_id"))
+    versions = Window.partitionBy(*LINE_KEY).orderBy(*_latest_first(values))
+    latest = ~keyed | (F.row_number().over(versions) == 1)
+    return reasoned.withColumn("_latest", latest).withColumn(
         "_outcome",
-        F.when(F.col("_reason").isNotNull(), QUARANTINED)
-        .when(F.row_number().over(latest) == 1, KEPT)
-        .otherwise(DUPLICATE),
+        F.when(~F.col("_latest"), DUPLICATE).when(F.col("_reason").isNotNull(), QUARANTINED).otherwise(KEPT),
     )
 
 
@@ -121,15 +126,30 @@ def repair_lines(kept: DataFrame) -> DataFrame:
     )
 
 
-def classify_options(options: DataFrame, line_keys: DataFrame) -> DataFrame:
+def classify_options(
+    options: DataFrame, line_keys: DataFrame, published: DataFrame | None = None
+) -> DataFrame:
     """Adds `_reason` and `_outcome` to option rows.
 
     An option whose (order_id, lineitem_id) matches no kept line is an orphan; identical rows (all
-    six columns) collapse to one, the others are duplicates.
+    six columns) collapse to one, and a row identical to one already published is a duplicate too.
     """
     matched = options.join(
         line_keys.select(*LINE_KEY).distinct().withColumn("_has_line", F.lit(True)), list(LINE_KEY), "left"
     )
+    if published is not None:
+        known = published.select(*(F.col(c).alias(f"_p_{c}") for c in OPTION_COLUMNS)).distinct()
+        same = [F.col(c).eqNullSafe(F.col(f"_p_{c}")) for c in OPTION_COLUMNS]
+        condition = same[0]
+        for term in same[1:]:
+            condition = condition & term
+        matched = (
+            matched.join(known, condition, "left")
+            .withColumn("_published", F.col(f"_p_{OPTION_COLUMNS[0]}").isNotNull())
+            .drop(*(f"_p_{c}" for c in OPTION_COLUMNS))
+        )
+    else:
+        matched = matched.withColumn("_published", F.lit(False))
     reasoned = matched.withColumn(
         "_reason",
         F.when(F.col("_has_line").isNull(), "orphan_option").when(
@@ -140,6 +160,6 @@ def classify_options(options: DataFrame, line_keys: DataFrame) -> DataFrame:
     return reasoned.withColumn(
         "_outcome",
         F.when(F.col("_reason").isNotNull(), QUARANTINED)
-        .when(F.row_number().over(identical) == 1, KEPT)
+        .when((F.row_number().over(identical) == 1) & ~F.col("_published"), KEPT)
         .otherwise(DUPLICATE),
-    )
+    ).drop("_published")
