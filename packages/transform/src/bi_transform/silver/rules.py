@@ -9,17 +9,12 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from bi_lake.source_keys import ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY
+
 KEPT, DUPLICATE, QUARANTINED = "kept", "duplicate", "quarantined"
 
-LINE_KEY = ("order_id", "lineitem_id")
-OPTION_COLUMNS = (
-    "order_id",
-    "lineitem_id",
-    "option_group_name",
-    "option_name",
-    "option_price",
-    "option_quantity",
-)
+LINE_KEY = ORDER_ITEMS_KEY
+OPTION_COLUMNS = ORDER_ITEM_OPTIONS_KEY
 LINE_REASONS = (
     "missing_key",
     "missing_value",
