@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from bi_transform.silver.rules import classify_lines, classify_options, repair_lines
+from bi_transform.silver.rules import LINE_REASONS, classify_lines, classify_options, repair_lines
 
 pytestmark = pytest.mark.spark
 
@@ -43,21 +43,25 @@ def outcomes(spark: SparkSession, rows: list[dict[str, Any]]) -> list[tuple[str,
     return [(r.lineitem_id, r._outcome, r._reason) for r in classified]
 
 
-@pytest.mark.parametrize(
-    ("changes", "reason"),
-    [
-        ({"order_id": None}, "missing_key"),
-        ({"restaurant_id": "  "}, "missing_key"),
-        ({"creation_time_utc": None}, "missing_key"),
-        ({"item_price": None}, "missing_value"),
-        ({"item_quantity": 0}, "invalid_quantity"),
-        ({"item_quantity": -2}, "invalid_quantity"),
-        ({"item_price": Decimal("-1.00")}, "negative_price"),
-        ({"creation_time_utc": dt.datetime(2024, 1, 11)}, "future_timestamp"),
-        ({"currency": "EUR"}, "unsupported_currency"),
-        ({"app_name": "OrderUp - Development"}, "test_data"),
-    ],
-)
+REASON_CASES = [
+    ({"order_id": None}, "missing_key"),
+    ({"restaurant_id": "  "}, "missing_key"),
+    ({"creation_time_utc": None}, "missing_key"),
+    ({"item_price": None}, "missing_value"),
+    ({"item_quantity": 0}, "invalid_quantity"),
+    ({"item_quantity": -2}, "invalid_quantity"),
+    ({"item_price": Decimal("-1.00")}, "negative_price"),
+    ({"creation_time_utc": dt.datetime(2024, 1, 11)}, "future_timestamp"),
+    ({"currency": "EUR"}, "unsupported_currency"),
+    ({"app_name": "OrderUp - Development"}, "test_data"),
+]
+
+
+def test_every_declared_reason_has_a_crafted_case() -> None:
+    assert {reason for _, reason in REASON_CASES} == set(LINE_REASONS)
+
+
+@pytest.mark.parametrize(("changes", "reason"), REASON_CASES)
 def test_each_quarantine_reason(spark: SparkSession, changes: dict[str, Any], reason: str) -> None:
     assert outcomes(spark, [line(**changes)]) == [("l1", "quarantined", reason)]
 

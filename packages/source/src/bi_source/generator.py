@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -676,9 +676,3 @@ def add_days(
             if batch is late:
                 summary.late_lines = len(lines)
     return summary
-
-
-def iter_table_counts(engine: sa.Engine) -> Iterator[tuple[str, int]]:
-    with engine.connect() as connection:
-        for table in (order_items, order_item_options, date_dim):
-            yield table.name, connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()

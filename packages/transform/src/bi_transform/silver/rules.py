@@ -24,8 +24,6 @@ LINE_REASONS = (
     "unsupported_currency",
     "test_data",
 )
-OPTION_REASONS = ("orphan_option", "missing_value")
-REPAIRS = ("category_unknown", "item_name_missing", "item_name_variant", "card_masked")
 
 UNKNOWN = "Unknown"
 DEFAULT_TEST_APP_PATTERN = "DEVELOPMENT"
