@@ -1,11 +1,9 @@
 """Silver's tables on storage, versioned, with one atomic commit.
 
-A run writes each table it changes under a new version folder (`<table>/v=<run_id>/...`, by
-`order_date=` partition where the table is partitioned). Nothing of it is visible until the run
-writes `_state/current.json`, which maps every table partition to the version that holds it, and
-records the Bronze runs consumed. That one object write is the commit: readers follow it, a run that
-dies before it leaves only folders that the next run sweeps, and partitions a run did not touch keep
-pointing at their older versions.
+A run writes each table it changes as a new version (see `bi_transform.versions`, by `order_date=`
+partition where the table is partitioned). Nothing of it is visible until the run writes
+`_state/current.json`, which maps every table partition to the version that holds it, and records the
+Bronze runs consumed. That one object write is the commit.
 """
 
 from __future__ import annotations
@@ -18,12 +16,11 @@ from pydantic import BaseModel, Field
 from pyspark.sql import DataFrame, SparkSession
 
 from bi_lake.storage import Storage
+from bi_transform.versions import read_folders, sweep_versions, write_version
 
 STATE_KEY = "_state/current.json"
 QUARANTINE_PREFIX = "_quarantine"
-_VERSION = re.compile(r"^(?P<table>[^/]+)/v=(?P<run>[^/]+)/")
 _QUARANTINED = re.compile(rf"^{QUARANTINE_PREFIX}/(?P<table>[^/]+)/run_id=(?P<run>[^/]+)/")
-UNPARTITIONED = ""
 
 
 class TableState(BaseModel):
@@ -61,30 +58,11 @@ class SilverStore:
         folders = [
             f for value, f in sorted(entry.partitions.items()) if partitions is None or value in partitions
         ]
-        if not folders:
-            return None
-        frame = spark.read.option("basePath", self.storage.uri_of(table)).parquet(
-            *(self.storage.uri_of(folder) for folder in folders)
-        )
-        return frame.drop("v")
+        return read_folders(spark, self.storage, table, folders)
 
     def write(self, frame: DataFrame, table: str, run_id: str, partition_by: str | None) -> dict[str, str]:
         """Write a new version of `table` (all of it, or the partitions present in `frame`)."""
-        version = f"{table}/v={run_id}"
-        if partition_by:
-            # One file per partition: each date's rows are brought to one task before writing.
-            writer = frame.repartition(partition_by).write.mode("overwrite").partitionBy(partition_by)
-        else:
-            writer = frame.coalesce(1).write.mode("overwrite")
-        writer.parquet(self.storage.uri_of(version))
-        if not partition_by:
-            return {UNPARTITIONED: version}
-        folders: dict[str, str] = {}
-        for key in self.storage.list_keys(version):
-            match = re.match(rf"^{re.escape(version)}/{partition_by}=([^/]+)/", key)
-            if match:
-                folders[match.group(1)] = f"{version}/{partition_by}={match.group(1)}"
-        return folders
+        return write_version(self.storage, frame, table, run_id, partition_by)
 
     def write_quarantine(self, frame: DataFrame, table: str, run_id: str) -> None:
         frame.write.mode("overwrite").parquet(
@@ -98,21 +76,10 @@ class SilverStore:
         """Remove files no committed partition points to (old versions, a dead run's output) and the
         quarantine of runs that never committed; the number of files removed."""
         referenced = {folder for entry in state.tables.values() for folder in entry.partitions.values()}
-        removed = 0
-        for key in self.storage.list_keys():
-            version = _VERSION.match(key)
+        removed = sweep_versions(self.storage, referenced)
+        for key in self.storage.list_keys(QUARANTINE_PREFIX):
             quarantined = _QUARANTINED.match(key)
-            if version:
-                rest = key[version.end() :].split("/")
-                folder = version.group(0).rstrip("/")
-                if len(rest) > 1 and "=" in rest[0]:
-                    folder = f"{folder}/{rest[0]}"
-                stale = folder not in referenced
-            elif quarantined:
-                stale = quarantined["run"] not in state.silver_runs
-            else:
-                continue
-            if stale:
+            if quarantined and quarantined["run"] not in state.silver_runs:
                 self.storage.delete(key)
                 removed += 1
         return removed

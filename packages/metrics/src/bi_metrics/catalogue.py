@@ -1,0 +1,167 @@
+"""Every metric and dimension of the business, declared once (METRICS.md §4-§5).
+
+A metric is built from measures: a measure is what a Gold dataset can total (a sum, a count of
+orders, a count of customers); a metric is one measure, or the ratio of two, recomputed from its
+parts for every slice and never averaged. Dimensions say where their values live and at which level
+they vary, which is what decides whether a pre-counted total may be summed across them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bi_lake.errors import UserError
+
+Format = Literal["currency", "count", "percent", "number"]
+Aggregation = Literal["sum", "distinct count", "ratio"]
+DimensionType = Literal["date", "string", "boolean", "integer"]
+# order: one value per order (dates, restaurant, app, loyalty); line: may differ between the lines of
+# one order (category, item); customer: one value per customer, as of the snapshot date S.
+Level = Literal["order", "line", "customer"]
+MeasureKind = Literal["sum", "orders", "customers", "repeat_customers"]
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    kind: MeasureKind
+    description: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    description: str
+    format: Format
+    aggregation: Aggregation
+    numerator: str
+    denominator: str | None = None
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return (self.numerator,) if self.denominator is None else (self.numerator, self.denominator)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    label: str
+    description: str
+    type: DimensionType
+    level: Level
+    # The Gold lookup dataset it is joined from (None: a column of the aggregate itself) and its column.
+    lookup: str | None = None
+    column: str = ""
+    # The aggregate's grain column this dimension is one-to-one with, if any: grouping by it fixes that
+    # column as grouping by the column itself would.
+    determines: str | None = None
+
+    @property
+    def source_column(self) -> str:
+        return self.column or self.name
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("net_sales", "sum", "Σ line_net"),
+    Measure("gross_sales", "sum", "Σ line_gross"),
+    Measure("discount_amount", "sum", "Σ line_discount"),
+    Measure("items_sold", "sum", "Σ item_quantity"),
+    Measure("customer_net_sales", "sum", "Σ line_net of orders with a customer"),
+    Measure("orders", "orders", "distinct orders"),
+    Measure("discounted_orders", "orders", "distinct orders with a discount > 0"),
+    Measure("loyalty_orders", "orders", "distinct orders with is_loyalty"),
+    Measure("customer_orders", "orders", "distinct orders with a customer"),
+    Measure("customers", "customers", "distinct non-NULL user_id"),
+    Measure("repeat_customers", "repeat_customers", "customers with 2 or more orders"),
+)
+
+METRICS: tuple[Metric, ...] = (
+    Metric("net_sales", "Net sales", "Σ line_net: item price plus options, discounts taken off",
+           "currency", "sum", "net_sales"),
+    Metric("gross_sales", "Gross sales", "Σ line_gross: item price plus the positive options",
+           "currency", "sum", "gross_sales"),
+    Metric("discount_amount", "Discounts", "Σ line_discount: the negative options, as a positive amount",
+           "currency", "sum", "discount_amount"),
+    Metric("orders", "Orders", "Count of distinct orders", "count", "distinct count", "orders"),
+    Metric("items_sold", "Items sold", "Σ item_quantity", "count", "sum", "items_sold"),
+    Metric("customers", "Customers", "Count of distinct non-NULL user_id (guests excluded)",
+           "count", "distinct count", "customers"),
+    Metric("aov", "Average order value", "net_sales / orders", "currency", "ratio", "net_sales", "orders"),
+    Metric("discounted_orders", "Discounted orders", "Orders with a discount > 0",
+           "count", "distinct count", "discounted_orders"),
+    Metric("discounted_order_share", "Discounted order share", "discounted_orders / orders",
+           "percent", "ratio", "discounted_orders", "orders"),
+    Metric("discount_rate", "Discount rate", "discount_amount / gross_sales",
+           "percent", "ratio", "discount_amount", "gross_sales"),
+    Metric("loyalty_orders", "Loyalty orders", "Orders placed with the loyalty program",
+           "count", "distinct count", "loyalty_orders"),
+    Metric("net_sales_per_customer", "Net sales per customer",
+           "net_sales of orders with a customer / customers",
+           "currency", "ratio", "customer_net_sales", "customers"),
+    Metric("orders_per_customer", "Orders per customer", "orders with a customer / customers",
+           "number", "ratio", "customer_orders", "customers"),
+    Metric("repeat_customers", "Repeat customers", "Customers with 2 or more orders in the range",
+           "count", "distinct count", "repeat_customers"),
+    Metric("repeat_rate", "Repeat rate", "repeat_customers / customers",
+           "percent", "ratio", "repeat_customers", "customers"),
+)  # fmt: skip
+
+CALENDAR, ITEMS, CUSTOMERS = "dim_calendar", "dim_item", "dim_customer_snapshot"
+
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("order_date", "Order date", "UTC date of the order's first line", "date", "order"),
+    Dimension("order_week", "Order week", "Monday of the order date's ISO week", "date", "order", CALENDAR),
+    Dimension("order_month", "Order month", "First day of the order date's month", "date", "order", CALENDAR),
+    Dimension("year", "Year", "Calendar year of the order date", "integer", "order", CALENDAR),
+    Dimension("day_of_week", "Day of week", "Monday .. Sunday", "string", "order", CALENDAR),
+    Dimension("is_weekend", "Weekend", "The order date is a Saturday or Sunday", "boolean", "order",
+              CALENDAR),
+    Dimension("is_holiday", "Holiday", "The order date is a holiday", "boolean", "order", CALENDAR),
+    Dimension("holiday_name", "Holiday name", "The holiday on the order date (empty on other days)",
+              "string", "order", CALENDAR),
+    Dimension("restaurant_id", "Restaurant", "The location of the order", "string", "order"),
+    Dimension("app_name", "App", "The ordering app or brand", "string", "order"),
+    Dimension("is_loyalty", "Loyalty order", "Any line of the order used the loyalty program",
+              "boolean", "order"),
+    Dimension("item_category", "Item category", "Category of the line's item (Unknown when unusable)",
+              "string", "line"),
+    Dimension("item_name", "Item", "Canonical name of the line's item", "string", "line", ITEMS,
+              determines="item_key"),
+    Dimension("clv_tier", "CLV tier", "Customer's lifetime value tier at S: High, Medium, Low",
+              "string", "customer", CUSTOMERS),
+    Dimension("rfm_segment", "RFM segment",
+              "Customer's segment at S: New, Churn Risk, VIP, Regular, Inactive",
+              "string", "customer", CUSTOMERS),
+    Dimension("r_score", "Recency score", "NTILE(5) of recency at S, 5 = most recent (empty if Inactive)",
+              "integer", "customer", CUSTOMERS),
+    Dimension("f_score", "Frequency score", "NTILE(5) of orders in the 365 days to S", "integer", "customer",
+              CUSTOMERS),
+    Dimension("m_score", "Monetary score", "NTILE(5) of net sales in the 365 days to S", "integer",
+              "customer", CUSTOMERS),
+    Dimension("churn_risk", "Churn risk", "active (<= 45 days since last order), at_risk (46-90), churned",
+              "string", "customer", CUSTOMERS),
+    Dimension("loyalty_member", "Loyalty member", "The customer's most recent order used loyalty",
+              "boolean", "customer", CUSTOMERS),
+)  # fmt: skip
+
+METRICS_BY_NAME = {metric.name: metric for metric in METRICS}
+DIMENSIONS_BY_NAME = {dimension.name: dimension for dimension in DIMENSIONS}
+MEASURES_BY_NAME = {measure.name: measure for measure in MEASURES}
+
+
+def metric(name: str) -> Metric:
+    try:
+        return METRICS_BY_NAME[name]
+    except KeyError:
+        raise UserError(f"unknown metric {name!r}; metrics are: {', '.join(METRICS_BY_NAME)}") from None
+
+
+def dimension(name: str) -> Dimension:
+    try:
+        return DIMENSIONS_BY_NAME[name]
+    except KeyError:
+        raise UserError(
+            f"unknown dimension {name!r}; dimensions are: {', '.join(DIMENSIONS_BY_NAME)}"
+        ) from None

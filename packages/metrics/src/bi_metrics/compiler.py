@@ -1,0 +1,200 @@
+"""From a question to one DuckDB SQL statement over the smallest Gold dataset that answers it exactly.
+
+A dataset answers a question exactly when it has every dimension asked for (as a column, or through
+the key of a lookup it can be joined to), totals every measure, and would not sum a pre-counted order
+count across rows that differ in a line-level column (one order can have lines in several categories).
+Customer counts are always distinct counts of `user_id`, never sums. Ratios are recomputed from their
+summed parts for each answer row. A question no dataset answers exactly is refused, not approximated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bi_lake.errors import UserError
+from bi_metrics.catalogue import (
+    DIMENSIONS,
+    DIMENSIONS_BY_NAME,
+    MEASURES_BY_NAME,
+    METRICS_BY_NAME,
+    Dimension,
+)
+from bi_metrics.gold import DATASETS, LOOKUP_KEYS, GoldDataset
+from bi_metrics.question import Question
+
+# The aggregate columns that vary between the lines of one order.
+LINE_COLUMNS = frozenset(d.determines or d.source_column for d in DIMENSIONS if d.level == "line")
+_FACT = "f"
+
+
+@dataclass(frozen=True)
+class Plan:
+    dataset: str
+    sql: str
+    parameters: tuple[object, ...]
+    columns: tuple[str, ...]
+
+
+def _grain_column(dim: Dimension) -> str | None:
+    """The aggregate column a dimension fixes when it takes one value per answer row."""
+    return dim.determines if dim.lookup else dim.source_column
+
+
+def refusal(dataset: GoldDataset, question: Question) -> str | None:
+    """Why `dataset` cannot answer `question` exactly, or None when it can."""
+    measures = _measures(question)
+    for name in (*question.by, *question.filters):
+        dim = DIMENSIONS_BY_NAME[name]
+        if dim.lookup is None and dim.source_column not in dataset.grain:
+            return f"{dataset.name} has no {name}"
+        if dim.lookup is not None and LOOKUP_KEYS[dim.lookup] not in dataset.grain:
+            return f"{dataset.name} has no {LOOKUP_KEYS[dim.lookup]} to find {name} by"
+    for name in measures:
+        if name not in dataset.answers and not (
+            name == "repeat_customers" and dataset.orders_per_customer is not None
+        ):
+            return f"{dataset.name} cannot total {name}"
+    counts_orders = any(MEASURES_BY_NAME[m].kind in ("orders", "repeat_customers") for m in measures)
+    if dataset.precounted_orders and counts_orders:
+        fixed = {_grain_column(DIMENSIONS_BY_NAME[name]) for name in question.fixed_dimensions()}
+        collapsed = [column for column in dataset.grain if column in LINE_COLUMNS and column not in fixed]
+        if collapsed:
+            return f"{dataset.name} would add up order counts across {', '.join(collapsed)}"
+    return None
+
+
+def choose_dataset(
+    question: Question, rows: Mapping[str, int], datasets: Sequence[GoldDataset] = DATASETS
+) -> GoldDataset:
+    """The smallest published aggregate that answers exactly (declaration order breaks ties)."""
+    reasons = []
+    candidates = []
+    for dataset in datasets:
+        if dataset.role != "aggregate":
+            continue
+        if dataset.name not in rows:
+            reasons.append(f"{dataset.name} is not built")
+            continue
+        reason = refusal(dataset, question)
+        if reason:
+            reasons.append(reason)
+        else:
+            candidates.append(dataset)
+    if not candidates:
+        asked = ", ".join(question.metrics) + (f" by {', '.join(question.by)}" if question.by else "")
+        raise UserError(f"no Gold dataset answers {asked} exactly ({'; '.join(reasons)})")
+    return min(candidates, key=lambda dataset: rows[dataset.name])
+
+
+def _measures(question: Question) -> list[str]:
+    names: list[str] = []
+    for metric_name in question.metrics:
+        for measure in METRICS_BY_NAME[metric_name].measures:
+            if measure not in names:
+                names.append(measure)
+    return names
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _dimension_expression(dim: Dimension) -> str:
+    table = _quote(dim.lookup) if dim.lookup else _FACT
+    return f"{table}.{_quote(dim.source_column)}"
+
+
+def compile_question(
+    question: Question, rows: Mapping[str, int], datasets: Sequence[GoldDataset] = DATASETS
+) -> Plan:
+    dataset = choose_dataset(question, rows, datasets)
+    measures = _measures(question)
+    asked = [DIMENSIONS_BY_NAME[name] for name in (*question.by, *question.filters)]
+    lookups = sorted({dim.lookup for dim in asked if dim.lookup})
+    joins = "".join(
+        f"\n    LEFT JOIN {_quote(lookup)} ON {_quote(lookup)}.{_quote(LOOKUP_KEYS[lookup])}"
+        f" = {_FACT}.{_quote(LOOKUP_KEYS[lookup])}"
+        for lookup in lookups
+    )
+    conditions, parameters = _conditions(question)
+    dims = [_quote(name) for name in question.by]
+    base_columns = ", ".join(
+        [
+            f"{_FACT}.*",
+            *(f"{_dimension_expression(DIMENSIONS_BY_NAME[n])} AS {_quote(n)}" for n in question.by),
+        ]
+    )
+    where = f"\n    WHERE {' AND '.join(conditions)}" if conditions else ""
+    group_by = f" GROUP BY {', '.join(dims)}" if dims else ""
+    # repeat_customers needs a step of its own; the row count keeps one total row when no dimension is asked.
+    totals = [
+        'count(*) AS "_rows"',
+        *(_total(name, dataset) for name in measures if name != "repeat_customers"),
+    ]
+    ctes = [
+        f"base AS (\n    SELECT {base_columns}\n    FROM {_quote(dataset.name)} AS {_FACT}{joins}{where}\n)",
+        f"totals AS (SELECT {', '.join([*dims, *totals])} FROM base{group_by})",
+    ]
+    source = "totals"
+    if "repeat_customers" in measures:
+        assert dataset.orders_per_customer is not None
+        ctes.append(
+            "per_customer AS (SELECT "
+            + ", ".join([*dims, "user_id", f"{dataset.orders_per_customer} AS slice_orders"])
+            + f" FROM base WHERE user_id IS NOT NULL GROUP BY {', '.join([*dims, 'user_id'])})"
+        )
+        ctes.append(
+            "repeats AS (SELECT "
+            + ", ".join([*dims, 'count(*) FILTER (WHERE slice_orders >= 2) AS "repeat_customers"'])
+            + f" FROM per_customer{group_by})"
+        )
+        matches = " AND ".join(f"totals.{d} IS NOT DISTINCT FROM repeats.{d}" for d in dims) or "TRUE"
+        source = f"totals LEFT JOIN repeats ON {matches}"
+    outputs = [f"totals.{d}" for d in dims] + [
+        f"{_metric_expression(name)} AS {_quote(name)}" for name in question.metrics
+    ]
+    order = f"\nORDER BY {', '.join(f'totals.{d}' for d in dims)}" if dims else ""
+    sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(outputs)}\nFROM {source}{order}"
+    return Plan(
+        dataset=dataset.name, sql=sql, parameters=tuple(parameters), columns=(*question.by, *question.metrics)
+    )
+
+
+def _total(measure: str, dataset: GoldDataset) -> str:
+    expression = dataset.answers[measure]
+    if MEASURES_BY_NAME[measure].kind == "sum":
+        # An empty slice has zero sales, not unknown sales.
+        expression = f"coalesce({expression}, 0)"
+    return f"{expression} AS {_quote(measure)}"
+
+
+def _measure_reference(measure: str) -> str:
+    if measure == "repeat_customers":
+        return 'coalesce(repeats."repeat_customers", 0)'
+    return f"totals.{_quote(measure)}"
+
+
+def _metric_expression(name: str) -> str:
+    metric = METRICS_BY_NAME[name]
+    numerator = _measure_reference(metric.numerator)
+    if metric.denominator is None:
+        return numerator
+    denominator = _measure_reference(metric.denominator)
+    return f"CASE WHEN {denominator} = 0 THEN NULL ELSE CAST({numerator} AS DOUBLE) / {denominator} END"
+
+
+def _conditions(question: Question) -> tuple[list[str], list[object]]:
+    conditions: list[str] = []
+    parameters: list[object] = []
+    if question.start:
+        conditions.append(f"{_FACT}.order_date >= ?")
+        parameters.append(question.start)
+    if question.end:
+        conditions.append(f"{_FACT}.order_date <= ?")
+        parameters.append(question.end)
+    for name, values in question.where:
+        expression = _dimension_expression(DIMENSIONS_BY_NAME[name])
+        conditions.append(f"{expression} IN ({', '.join('?' for _ in values)})")
+        parameters.extend(values)
+    return conditions, parameters

@@ -1,0 +1,103 @@
+"""Answers metric questions from one lake's Gold through one DuckDB connection.
+
+Each Gold dataset is a view over exactly the files Gold's state object lists, so a reader never sees
+a partition that is still being written. The views are rebuilt when Gold's version (the run id of its
+last commit) changes, so a long-lived engine picks up a new pipeline run at its next question.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from bi_lake.errors import UserError
+from bi_lake.storage import Storage
+from bi_metrics.compiler import Plan, compile_question
+from bi_metrics.gold import DATASETS, STATE_KEY, GoldDataset, GoldState
+from bi_metrics.question import Question
+
+Value = str | int | float | bool | Decimal | dt.date | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: Question
+    plan: Plan
+    rows: list[tuple[Value, ...]]
+    seconds: float
+    gold_version: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.plan.columns
+
+    def records(self) -> list[dict[str, Value]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class MetricsEngine:
+    def __init__(self, gold: Storage) -> None:
+        self.gold = gold
+        self.connection = duckdb.connect(":memory:")
+        self._lock = threading.Lock()
+        self._loaded: GoldState | None = None
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def read_state(self) -> GoldState:
+        try:
+            return GoldState.model_validate_json(self.gold.read_bytes(STATE_KEY))
+        except FileNotFoundError:
+            return GoldState()
+
+    def refresh(self) -> GoldState:
+        """Gold as published now; the views follow it when it has moved on."""
+        state = self.read_state()
+        if state.run_id is None:
+            raise UserError(f"the lake has no Gold yet at {self.gold.uri}: run `bi run` to build it")
+        if self._loaded is None or self._loaded.run_id != state.run_id:
+            for dataset in DATASETS:
+                self.connection.execute(self._view(dataset, state))
+            self._loaded = state
+        return state
+
+    def _view(self, dataset: GoldDataset, state: GoldState) -> str:
+        columns = ", ".join(f'"{column}"' for column in dataset.column_names)
+        entry = state.datasets.get(dataset.name)
+        if entry is None or not entry.files:
+            empty = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in dataset.columns)
+            return f'CREATE OR REPLACE VIEW "{dataset.name}" AS SELECT {empty} WHERE FALSE'
+        files = ", ".join(_literal(self.gold.uri_of(key)) for key in entry.files)
+        return f'CREATE OR REPLACE VIEW "{dataset.name}" AS SELECT {columns} FROM read_parquet([{files}])'
+
+    def ask(self, question: Question) -> Answer:
+        with self._lock:
+            state = self.refresh()
+            rows = {name: entry.rows for name, entry in state.datasets.items()}
+            plan = compile_question(question, rows)
+            started = time.perf_counter()
+            result = self.connection.execute(plan.sql, list(plan.parameters)).fetchall()
+            return Answer(
+                question=question,
+                plan=plan,
+                rows=result,
+                seconds=time.perf_counter() - started,
+                gold_version=state.run_id or "",
+            )
+
+    def query(self, sql: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Plain SQL over the Gold views, for views of the data that are not metric questions."""
+        with self._lock:
+            self.refresh()
+            return self.connection.execute(sql, parameters or []).fetchall()

@@ -1,0 +1,290 @@
+"""Gold's datasets, declared once: columns, grain, partitioning, sort order, and what each can answer.
+
+The Gold job writes exactly these columns; the query compiler reads them and picks, per question,
+the smallest dataset that answers it exactly; the dashboard lists them. Aggregates keep keys, not
+labels (`item_key`, `order_date`, `user_id`): names, calendar attributes and customer attributes are
+joined from the lookup datasets at query time, so a canonical item name or a customer's segment at a
+new snapshot date never leaves an older partition stale.
+
+`answers` maps a measure to the SQL aggregate that totals it over the dataset's rows. A pre-counted
+order count (`precounted_orders`) may be summed across rows that differ in order-level columns only:
+an order has one date, restaurant, app and loyalty flag, but its lines may fall in several categories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS
+
+MONEY = "decimal(28,2)"
+STATE_KEY = "_state/current.json"
+# Month partitions: the first day of the order date's month.
+MONTH_PARTITION = "order_month"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class GoldDataset:
+    name: str
+    description: str
+    role: Literal["aggregate", "lookup", "series"]
+    columns: tuple[Column, ...]
+    grain: tuple[str, ...]
+    partition_by: str | None = None
+    sort_by: tuple[str, ...] = ()
+    answers: Mapping[str, str] = field(default_factory=dict)
+    precounted_orders: bool = False
+    # The orders of one customer within a slice, for repeat_customers.
+    orders_per_customer: str | None = None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def column(self, name: str) -> Column:
+        return next(column for column in self.columns if column.name == name)
+
+
+def _columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
+    return tuple(Column(*spec) for spec in specs)
+
+
+_ORDER_KEYS = _columns(
+    ("order_date", "date", "UTC date of the order's first line"),
+    ("restaurant_id", "string", "the order's restaurant"),
+    ("app_name", "string", "the order's app"),
+    ("is_loyalty", "boolean", "any line of the order used the loyalty program"),
+)
+_USER = _columns(("user_id", "string", "the customer; NULL for guest orders"))
+_CATEGORY = _columns(("item_category", "string", "the line's category"))
+_ITEM = _columns(("item_key", "string", "the item (its trimmed, lower-case name)"))
+_SUMS = _columns(
+    ("net_sales", MONEY, "Σ line_net"),
+    ("gross_sales", MONEY, "Σ line_gross"),
+    ("discount_amount", MONEY, "Σ line_discount"),
+    ("items_sold", "bigint", "Σ item_quantity"),
+)
+_ORDER_COUNTS = _columns(
+    ("orders", "bigint", "distinct orders"),
+    ("discounted_orders", "bigint", "distinct orders with a discount"),
+    ("loyalty_orders", "bigint", "distinct loyalty orders"),
+)
+_CUSTOMER_TOTALS = _columns(
+    ("customer_orders", "bigint", "distinct orders with a customer"),
+    ("customer_net_sales", MONEY, "Σ line_net of orders with a customer"),
+)
+_SUM_ANSWERS = {
+    name: f"sum({name})" for name in ("net_sales", "gross_sales", "discount_amount", "items_sold")
+}
+_PRECOUNTED_ANSWERS = {
+    name: f"sum({name})"
+    for name in ("orders", "discounted_orders", "loyalty_orders", "customer_orders", "customer_net_sales")
+}
+_WITH_CUSTOMER = "FILTER (WHERE user_id IS NOT NULL)"
+
+
+DATASETS: tuple[GoldDataset, ...] = (
+    GoldDataset(
+        name="agg_sales_daily",
+        description="Orders by day, restaurant, app and loyalty flag: every order-level total",
+        role="aggregate",
+        columns=(*_ORDER_KEYS, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS),
+        grain=tuple(c.name for c in _ORDER_KEYS),
+        partition_by=MONTH_PARTITION,
+        sort_by=("order_date", "restaurant_id"),
+        answers={**_SUM_ANSWERS, **_PRECOUNTED_ANSWERS},
+        precounted_orders=True,
+    ),
+    GoldDataset(
+        name="agg_category_daily",
+        description="Lines by day, restaurant, app, loyalty flag and category",
+        role="aggregate",
+        columns=(*_ORDER_KEYS, *_CATEGORY, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS),
+        grain=tuple(c.name for c in (*_ORDER_KEYS, *_CATEGORY)),
+        partition_by=MONTH_PARTITION,
+        sort_by=("order_date", "item_category", "restaurant_id"),
+        answers={**_SUM_ANSWERS, **_PRECOUNTED_ANSWERS},
+        precounted_orders=True,
+    ),
+    GoldDataset(
+        name="agg_item_daily",
+        description="Lines by day, restaurant, app, loyalty flag, category and item",
+        role="aggregate",
+        columns=(*_ORDER_KEYS, *_CATEGORY, *_ITEM, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS),
+        grain=tuple(c.name for c in (*_ORDER_KEYS, *_CATEGORY, *_ITEM)),
+        partition_by=MONTH_PARTITION,
+        sort_by=("order_date", "item_category", "item_key"),
+        answers={**_SUM_ANSWERS, **_PRECOUNTED_ANSWERS},
+        precounted_orders=True,
+    ),
+    GoldDataset(
+        name="agg_customer_daily",
+        description="Orders by day, restaurant, app, loyalty flag and customer (guests as one NULL customer)",
+        role="aggregate",
+        columns=(*_ORDER_KEYS, *_USER, *_SUMS, *_ORDER_COUNTS),
+        grain=tuple(c.name for c in (*_ORDER_KEYS, *_USER)),
+        partition_by=MONTH_PARTITION,
+        sort_by=("order_date", "user_id"),
+        answers={
+            **_SUM_ANSWERS,
+            "orders": "sum(orders)",
+            "discounted_orders": "sum(discounted_orders)",
+            "loyalty_orders": "sum(loyalty_orders)",
+            "customer_orders": f"sum(orders) {_WITH_CUSTOMER}",
+            "customer_net_sales": f"sum(net_sales) {_WITH_CUSTOMER}",
+            "customers": "count(DISTINCT user_id)",
+        },
+        precounted_orders=True,
+        orders_per_customer="sum(orders)",
+    ),
+    GoldDataset(
+        name="agg_order_item",
+        description="Lines by order, category and item: exact for any slice, the fallback of the others",
+        role="aggregate",
+        columns=(
+            Column("order_id", "string", "the order"),
+            *_ORDER_KEYS,
+            *_USER,
+            *_CATEGORY,
+            *_ITEM,
+            *_SUMS,
+        ),
+        grain=("order_id", *(c.name for c in (*_ORDER_KEYS, *_USER, *_CATEGORY, *_ITEM))),
+        partition_by=MONTH_PARTITION,
+        sort_by=("order_date", "order_id"),
+        answers={
+            **_SUM_ANSWERS,
+            "orders": "count(DISTINCT order_id)",
+            "discounted_orders": "count(DISTINCT order_id) FILTER (WHERE discount_amount > 0)",
+            "loyalty_orders": "count(DISTINCT order_id) FILTER (WHERE is_loyalty)",
+            "customer_orders": f"count(DISTINCT order_id) {_WITH_CUSTOMER}",
+            "customer_net_sales": f"sum(net_sales) {_WITH_CUSTOMER}",
+            "customers": "count(DISTINCT user_id)",
+        },
+        orders_per_customer="count(DISTINCT order_id)",
+    ),
+    GoldDataset(
+        name="agg_customer_clv_daily",
+        description="CLV as it evolves: per customer and order date, that day's net sales and running total",
+        role="series",
+        columns=_columns(
+            ("user_id", "string", "the customer"),
+            ("order_date", "date", "a date the customer ordered"),
+            ("orders", "bigint", "the customer's orders that day"),
+            ("net_sales", MONEY, "the customer's net sales that day"),
+            ("clv", MONEY, "lifetime net sales up to and including that day"),
+        ),
+        grain=("user_id", "order_date"),
+        partition_by=MONTH_PARTITION,
+        sort_by=("order_date", "user_id"),
+    ),
+    GoldDataset(
+        name=CALENDAR,
+        description="Every order date with its calendar attributes",
+        role="lookup",
+        columns=_columns(
+            ("order_date", "date", "the date"),
+            ("order_week", "date", "Monday of its ISO week"),
+            ("order_month", "date", "first day of its month"),
+            ("year", "integer", "calendar year"),
+            ("day_of_week", "string", "Monday .. Sunday"),
+            ("is_weekend", "boolean", "Saturday or Sunday"),
+            ("is_holiday", "boolean", "a holiday"),
+            ("holiday_name", "string", "the holiday, NULL on other days"),
+        ),
+        grain=("order_date",),
+        sort_by=("order_date",),
+    ),
+    GoldDataset(
+        name=ITEMS,
+        description="Items with their canonical names",
+        role="lookup",
+        columns=_columns(
+            ("item_key", "string", "the item"),
+            ("item_name", "string", "its canonical name (the most frequent spelling)"),
+            ("item_category", "string", "its usual category"),
+        ),
+        grain=("item_key",),
+        sort_by=("item_key",),
+    ),
+    GoldDataset(
+        name=CUSTOMERS,
+        description="Every customer as of the snapshot date S: CLV, RFM, churn indicators, loyalty",
+        role="lookup",
+        columns=_columns(
+            ("user_id", "string", "the customer"),
+            ("snapshot_date", "date", "S: the latest order date in Silver"),
+            ("first_order_date", "date", "first order date"),
+            ("last_order_date", "date", "latest order date up to S"),
+            ("lifetime_orders", "bigint", "orders up to S"),
+            ("clv", MONEY, "lifetime net sales up to S"),
+            ("clv_percent_rank", "double", "PERCENT_RANK() over CLV ascending"),
+            ("clv_tier", "string", "High (>= 0.8), Medium (>= 0.2), Low"),
+            ("recency_days", "integer", "S - last order date, for customers active in the 365 days to S"),
+            ("frequency", "bigint", "orders in the 365 days to S"),
+            ("monetary", MONEY, "net sales in the 365 days to S"),
+            ("r_score", "integer", "NTILE(5) over recency_days DESC, user_id"),
+            ("f_score", "integer", "NTILE(5) over frequency, user_id"),
+            ("m_score", "integer", "NTILE(5) over monetary, user_id"),
+            ("rfm_segment", "string", "New, Churn Risk, VIP, Regular (the first that applies), or Inactive"),
+            ("days_since_last_order", "integer", "S - last order date"),
+            ("churn_risk", "string", "active (<= 45 days), at_risk (46-90), churned (> 90)"),
+            ("avg_gap_days", "double", "(last - first order date) / (distinct order dates - 1)"),
+            ("spend_last_30", MONEY, "net sales S-29 .. S"),
+            ("spend_prev_30", MONEY, "net sales S-59 .. S-30"),
+            ("spend_change_pct", "double", "(last - prev) / prev x 100; NULL when prev = 0"),
+            ("loyalty_member", "boolean", "is_loyalty of the customer's most recent order"),
+        ),
+        grain=("user_id",),
+        sort_by=("user_id",),
+    ),
+)
+
+DATASETS_BY_NAME = {dataset.name: dataset for dataset in DATASETS}
+# Lookups join on their single grain column.
+LOOKUP_KEYS = {d.name: d.grain[0] for d in DATASETS if d.role == "lookup"}
+
+
+class GoldPartition(BaseModel):
+    folder: str
+    files: list[str]
+    rows: int
+
+
+class GoldDatasetState(BaseModel):
+    # partition value (an ISO date for month partitions; "" when unpartitioned) -> its files
+    partitions: dict[str, GoldPartition] = Field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(partition.rows for partition in self.partitions.values())
+
+    @property
+    def files(self) -> list[str]:
+        return [file for _, p in sorted(self.partitions.items()) for file in p.files]
+
+
+class GoldState(BaseModel):
+    """What Gold publishes: written last by the Gold job, in one object write, and read by every reader."""
+
+    run_id: str | None = None
+    committed_at: dt.datetime | None = None
+    snapshot_date: dt.date | None = None
+    silver_run_id: str | None = None
+    # Silver's order-date partitions (date -> folder) this Gold was built from: the next run rebuilds
+    # the months whose Silver partitions changed since.
+    silver_partitions: dict[str, str] = Field(default_factory=dict)
+    gold_runs: list[str] = Field(default_factory=list)
+    datasets: dict[str, GoldDatasetState] = Field(default_factory=dict)
