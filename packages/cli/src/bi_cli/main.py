@@ -1,4 +1,4 @@
-"""`bi`: seed the demo source, run the pipeline, and see what the lake holds.
+"""`bi`: seed the demo source, run the pipeline, ask the metrics, and see what the lake holds.
 
 User mistakes end with one line on stderr and a non-zero exit status; only bugs show a traceback.
 """
@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from bi_cli import answers
 from bi_cli.display import ConsoleProgress, run_summary, simple_table
 from bi_cli.runner import RunOptions, run_workflow
 from bi_cli.status import lake_status
@@ -123,6 +124,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh", action="store_true", help="ignore watermarks and extract everything"
     )
     run_cmd.add_argument("--only", type=_job_list, metavar="JOB,...", help="run only these jobs")
+
+    query_cmd = commands.add_parser("query", help="answer a metric question from Gold")
+    query_cmd.add_argument(
+        "metrics", metavar="METRIC[,METRIC...]", help="metrics to compute (see bi metrics)"
+    )
+    query_cmd.add_argument("--by", metavar="DIM[,DIM...]", default="", help="dimensions to break down by")
+    query_cmd.add_argument(
+        "--where",
+        metavar="DIM=VALUE",
+        action="append",
+        default=[],
+        help="keep only this value of a dimension; repeat a dimension to allow several values",
+    )
+    query_cmd.add_argument("--start", type=_date, help="first order date (inclusive)")
+    query_cmd.add_argument("--end", type=_date, help="last order date (inclusive)")
+    query_cmd.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query_cmd.add_argument("--lake", help="lake folder or s3://bucket/prefix (or BI_LAKE; default ./lake)")
+
+    metrics_cmd = commands.add_parser("metrics", help="the catalogue: every metric and dimension")
+    metrics_cmd.add_argument("--format", choices=("table", "json"), default="table")
 
     status_cmd = commands.add_parser("status", help="last runs, watermarks, freshness and row counts")
     status_cmd.add_argument("--lake", help="lake folder or s3://bucket/prefix (or BI_LAKE; default ./lake)")
@@ -250,7 +271,53 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
     return 0
 
 
-COMMANDS = {"seed": _command_seed, "run": _command_run, "status": _command_status}
+def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from bi_metrics.engine import MetricsEngine
+    from bi_metrics.question import Question, parse_filters, split_names
+
+    question = Question(
+        metrics=split_names(args.metrics),
+        by=split_names(args.by),
+        where=parse_filters(args.where),
+        start=args.start,
+        end=args.end,
+    )
+    settings = load_settings(lake=args.lake)
+    engine = MetricsEngine(Lake.from_settings(settings).gold)
+    try:
+        answer = engine.ask(question)
+    finally:
+        engine.close()
+    if args.format == "json":
+        print(answers.answer_json(answer))
+    elif args.format == "csv":
+        sys.stdout.write(answers.answer_csv(answer))
+    else:
+        out.print(answers.answer_table(answer))
+        err.print(
+            f"{len(answer.rows):,} row(s) from {answer.plan.dataset} in {answer.seconds * 1000:.1f} ms "
+            f"(Gold run {answer.gold_version})",
+            highlight=False,
+        )
+    return 0
+
+
+def _command_metrics(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if args.format == "json":
+        print(answers.catalogue_json())
+    else:
+        for table in answers.catalogue_tables():
+            out.print(table)
+    return 0
+
+
+COMMANDS = {
+    "seed": _command_seed,
+    "run": _command_run,
+    "query": _command_query,
+    "metrics": _command_metrics,
+    "status": _command_status,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -155,5 +155,13 @@ WORKFLOW = Workflow(
             glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, timeout_minutes=60),
             depends_on=("ingest",),
         ),
+        JobSpec(
+            name="gold",
+            entrypoint="bi_transform.gold.job:run",
+            description="Rebuild the Gold aggregates of the months Silver changed, and the customer snapshot",
+            runtime="spark",
+            glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, timeout_minutes=60),
+            depends_on=("silver",),
+        ),
     )
 )

@@ -1,0 +1,1 @@
+"""Gold: the pre-aggregated datasets the metrics package declares, built from Silver."""

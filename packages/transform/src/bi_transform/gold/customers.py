@@ -1,0 +1,122 @@
+"""Customer analytics as of the snapshot date S (METRICS.md §5), and CLV's daily running totals.
+
+S is the latest order date in Silver, never the clock. Every customer with a kept order up to S is
+in the snapshot; those without an order in the 365 days to S are `Inactive` and have no RFM scores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+RFM_DAYS = 365
+NEW_DAYS = 30
+SPEND_DAYS = 30
+ACTIVE_MAX_DAYS = 45
+AT_RISK_MAX_DAYS = 90
+HIGH_TIER, MEDIUM_TIER = 0.8, 0.2
+
+
+def snapshot_date(orders: DataFrame) -> dt.date | None:
+    row = orders.agg(F.max("order_date")).first()
+    return row[0] if row else None
+
+
+def _on_or_after(days_before_s: int, s: Column) -> Column:
+    return F.col("order_date") >= F.date_sub(s, days_before_s)
+
+
+def _sum_when(condition: Column) -> Column:
+    return F.coalesce(F.sum(F.when(condition, F.col("net_amount"))), F.lit(0)).cast("decimal(28,2)")
+
+
+def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
+    at = F.lit(s)
+    in_window = _on_or_after(RFM_DAYS - 1, at)
+    last_30 = _on_or_after(SPEND_DAYS - 1, at)
+    prev_30 = _on_or_after(2 * SPEND_DAYS - 1, at) & ~last_30
+    per_customer = (
+        orders.where(F.col("user_id").isNotNull() & (F.col("order_date") <= at))
+        .groupBy("user_id")
+        .agg(
+            F.min("order_date").alias("first_order_date"),
+            F.max("order_date").alias("last_order_date"),
+            F.count(F.lit(1)).alias("lifetime_orders"),
+            F.sum("net_amount").cast("decimal(28,2)").alias("clv"),
+            F.count_distinct("order_date").alias("_order_dates"),
+            F.count(F.when(in_window, 1)).alias("_frequency"),
+            _sum_when(in_window).alias("_monetary"),
+            _sum_when(last_30).alias("spend_last_30"),
+            _sum_when(prev_30).alias("spend_prev_30"),
+            F.max_by("is_loyalty", F.struct("order_time_utc", "order_id")).alias("loyalty_member"),
+        )
+        .withColumn("days_since_last_order", F.datediff(at, F.col("last_order_date")))
+        .withColumn("clv_percent_rank", F.percent_rank().over(Window.orderBy("clv")))
+    )
+    active = F.col("_frequency") > 0
+    rfm = per_customer.where(active).select(
+        "user_id",
+        F.col("days_since_last_order").alias("recency_days"),
+        F.col("_frequency").alias("frequency"),
+        F.col("_monetary").alias("monetary"),
+        F.ntile(5).over(Window.orderBy(F.col("days_since_last_order").desc(), "user_id")).alias("r_score"),
+        F.ntile(5).over(Window.orderBy("_frequency", "user_id")).alias("f_score"),
+        F.ntile(5).over(Window.orderBy("_monetary", "user_id")).alias("m_score"),
+    )
+    prev = F.col("spend_prev_30")
+    return per_customer.join(rfm, "user_id", "left").select(
+        "user_id",
+        at.alias("snapshot_date"),
+        "first_order_date",
+        "last_order_date",
+        "lifetime_orders",
+        "clv",
+        "clv_percent_rank",
+        F.when(F.col("clv_percent_rank") >= HIGH_TIER, "High")
+        .when(F.col("clv_percent_rank") >= MEDIUM_TIER, "Medium")
+        .otherwise("Low")
+        .alias("clv_tier"),
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        F.when(F.col("r_score").isNull(), "Inactive")
+        .when(F.col("first_order_date") >= F.date_sub(at, NEW_DAYS - 1), "New")
+        .when(F.col("recency_days") > ACTIVE_MAX_DAYS, "Churn Risk")
+        .when((F.col("r_score") >= 4) & (F.col("f_score") >= 4) & (F.col("m_score") >= 4), "VIP")
+        .otherwise("Regular")
+        .alias("rfm_segment"),
+        "days_since_last_order",
+        F.when(F.col("days_since_last_order") <= ACTIVE_MAX_DAYS, "active")
+        .when(F.col("days_since_last_order") <= AT_RISK_MAX_DAYS, "at_risk")
+        .otherwise("churned")
+        .alias("churn_risk"),
+        F.when(
+            F.col("_order_dates") > 1,
+            F.datediff("last_order_date", "first_order_date") / (F.col("_order_dates") - 1),
+        )
+        .cast("double")
+        .alias("avg_gap_days"),
+        "spend_last_30",
+        "spend_prev_30",
+        F.when(
+            prev != 0,
+            (F.col("spend_last_30").cast("double") - prev.cast("double")) / prev.cast("double") * 100,
+        ).alias("spend_change_pct"),
+        "loyalty_member",
+    )
+
+
+def clv_daily(orders: DataFrame) -> DataFrame:
+    """Per customer and order date: that day's orders and net sales, and the lifetime total to that day."""
+    daily = (
+        orders.where(F.col("user_id").isNotNull())
+        .groupBy("user_id", "order_date")
+        .agg(F.count(F.lit(1)).alias("orders"), F.sum("net_amount").cast("decimal(28,2)").alias("net_sales"))
+    )
+    to_date = Window.partitionBy("user_id").orderBy("order_date").rowsBetween(Window.unboundedPreceding, 0)
+    return daily.withColumn("clv", F.sum("net_sales").over(to_date).cast("decimal(28,2)"))
