@@ -13,8 +13,11 @@ import pytest
 import sqlalchemy as sa
 from pyspark.sql import DataFrame, SparkSession
 
+from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.layout import Lake
+from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
+from bi_lake.workflow import SilentProgress
 from bi_source.generator import SeedConfig, add_days, seed
 from bi_transform.silver import fct_order, job
 from bi_transform.silver.store import SilverState, SilverStore
@@ -29,6 +32,17 @@ KEPT_LINES = """
           AND currency = 'USD' AND app_name NOT LIKE '%DEVELOPMENT%'
     )
 """
+
+
+@pytest.fixture
+def run_pipeline(settings: Settings) -> RunPipeline:
+    """Silver's tests stop after Silver unless a test asks for more."""
+
+    def run(current: Settings | None = None, **options: object) -> RunReport:
+        options.setdefault("only", ("ingest", "silver"))
+        return run_workflow(current or settings, RunOptions(**options), SilentProgress())  # type: ignore[arg-type]
+
+    return run
 
 
 def _store(settings: Settings) -> SilverStore:

@@ -162,11 +162,8 @@ def compile_question(
 
 
 def _total(measure: str, dataset: GoldDataset) -> str:
-    expression = dataset.answers[measure]
-    if MEASURES_BY_NAME[measure].kind == "sum":
-        # An empty slice has zero sales, not unknown sales.
-        expression = f"coalesce({expression}, 0)"
-    return f"{expression} AS {_quote(measure)}"
+    # An empty slice has zero sales and zero orders, not unknown ones.
+    return f"coalesce({dataset.answers[measure]}, 0) AS {_quote(measure)}"
 
 
 def _measure_reference(measure: str) -> str:

@@ -1,0 +1,171 @@
+"""The catalogue and the compiler's choices, without a lake: which dataset answers which question."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from bi_lake.errors import UserError
+from bi_metrics.catalogue import DIMENSIONS, DIMENSIONS_BY_NAME, MEASURES_BY_NAME, METRICS, METRICS_BY_NAME
+from bi_metrics.compiler import choose_dataset, compile_question
+from bi_metrics.gold import DATASETS, DATASETS_BY_NAME, LOOKUP_KEYS
+from bi_metrics.question import Question, parse_filters, split_names
+
+# Every dataset built, with row counts in the order of their real sizes.
+ROWS = {
+    "agg_sales_daily": 44_000,
+    "agg_category_daily": 180_000,
+    "agg_item_daily": 190_000,
+    "agg_customer_daily": 125_000,
+    "agg_order_item": 198_000,
+}
+
+METRICS_MD = [
+    "net_sales",
+    "gross_sales",
+    "discount_amount",
+    "orders",
+    "items_sold",
+    "customers",
+    "aov",
+    "discounted_orders",
+    "discounted_order_share",
+    "discount_rate",
+    "loyalty_orders",
+    "net_sales_per_customer",
+    "orders_per_customer",
+    "repeat_customers",
+    "repeat_rate",
+]
+DIMENSIONS_MD = [
+    "order_date",
+    "order_week",
+    "order_month",
+    "year",
+    "day_of_week",
+    "is_weekend",
+    "is_holiday",
+    "holiday_name",
+    "restaurant_id",
+    "app_name",
+    "is_loyalty",
+    "item_category",
+    "item_name",
+    "clv_tier",
+    "rfm_segment",
+    "churn_risk",
+    "loyalty_member",
+]
+
+
+def test_the_catalogue_holds_every_metric_and_dimension_of_the_definitions() -> None:
+    assert [m.name for m in METRICS] == METRICS_MD
+    assert set(DIMENSIONS_MD) <= set(DIMENSIONS_BY_NAME)
+    ratios = {m.name for m in METRICS if m.aggregation == "ratio"}
+    assert ratios == {
+        "aov", "discounted_order_share", "discount_rate", "net_sales_per_customer", "orders_per_customer",
+        "repeat_rate",
+    }  # fmt: skip
+    for metric in METRICS:
+        assert all(measure in MEASURES_BY_NAME for measure in metric.measures), metric.name
+        assert (metric.denominator is not None) == (metric.aggregation == "ratio")
+
+
+def test_every_lookup_dimension_joins_a_declared_lookup_and_exists_there() -> None:
+    for dim in DIMENSIONS:
+        if dim.lookup:
+            assert dim.lookup in LOOKUP_KEYS, dim.name
+            assert dim.source_column in DATASETS_BY_NAME[dim.lookup].column_names, dim.name
+
+
+def test_every_measure_is_answered_by_the_fallback_and_every_answer_reads_declared_columns() -> None:
+    fallback = DATASETS_BY_NAME["agg_order_item"]
+    assert set(MEASURES_BY_NAME) - {"repeat_customers"} <= set(fallback.answers)
+    for dataset in DATASETS:
+        for measure, sql in dataset.answers.items():
+            assert measure in MEASURES_BY_NAME
+            for column in re.findall(r"\b[a-z_]+\b", sql):
+                if column not in {"sum", "count", "distinct", "filter", "where", "is", "not", "null"}:
+                    assert column in dataset.column_names, (dataset.name, measure, column)
+
+
+@pytest.mark.parametrize(
+    ("metrics", "by", "where", "expected"),
+    [
+        ("net_sales,orders,aov", "", (), "agg_sales_daily"),
+        ("orders", "order_month,restaurant_id", (), "agg_sales_daily"),
+        ("discount_rate", "day_of_week,is_holiday", (), "agg_sales_daily"),
+        ("customers", "order_date", (), "agg_customer_daily"),
+        ("orders,net_sales_per_customer", "rfm_segment", (), "agg_customer_daily"),
+        ("repeat_rate", "loyalty_member", (), "agg_customer_daily"),
+        ("orders,net_sales", "order_month,item_category", (), "agg_category_daily"),
+        ("orders", "item_category,item_name", (), "agg_item_daily"),
+        ("orders", "", ("item_category=Entree", "item_name=Cheeseburger"), "agg_item_daily"),
+        # Sums may collapse categories; order counts may not.
+        ("net_sales", "item_name", (), "agg_item_daily"),
+        ("orders", "item_name", (), "agg_order_item"),
+        ("net_sales", "", ("item_category=Entree", "item_category=Dessert"), "agg_category_daily"),
+        ("orders", "", ("item_category=Entree", "item_category=Dessert"), "agg_order_item"),
+        ("customers", "item_category", (), "agg_order_item"),
+        ("repeat_customers", "rfm_segment,item_category", (), "agg_order_item"),
+    ],
+)
+def test_the_smallest_exact_dataset_is_chosen(
+    metrics: str, by: str, where: tuple[str, ...], expected: str
+) -> None:
+    question = Question(metrics=split_names(metrics), by=split_names(by), where=parse_filters(where))
+    assert choose_dataset(question, ROWS).name == expected
+
+
+def test_a_question_no_dataset_answers_exactly_is_refused_with_the_reasons() -> None:
+    without_fallback = [d for d in DATASETS if d.name != "agg_order_item"]
+    question = Question(metrics=("customers",), by=("item_category",))
+    with pytest.raises(
+        UserError, match=r"no Gold dataset answers customers by item_category exactly"
+    ) as error:
+        compile_question(question, ROWS, without_fallback)
+    assert "agg_category_daily cannot total customers" in str(error.value)
+    assert "agg_customer_daily has no item_category" in str(error.value)
+    with pytest.raises(UserError, match="agg_item_daily would add up order counts across item_category"):
+        choose_dataset(Question(metrics=("orders",), by=("item_name",)), ROWS, without_fallback)
+
+
+def test_an_unbuilt_dataset_is_never_chosen() -> None:
+    rows = {name: count for name, count in ROWS.items() if name != "agg_sales_daily"}
+    assert choose_dataset(Question(metrics=("orders",)), rows).name == "agg_customer_daily"
+    with pytest.raises(UserError, match="agg_sales_daily is not built"):
+        choose_dataset(Question(metrics=("orders",)), {})
+
+
+def test_unknown_names_and_bad_values_are_one_clear_line_listing_the_valid_ones() -> None:
+    with pytest.raises(UserError, match=r"unknown metric 'revenue'; metrics are: net_sales, gross_sales"):
+        Question(metrics=("revenue",))
+    with pytest.raises(UserError, match=r"unknown dimension 'city'; dimensions are: order_date, order_week"):
+        Question(metrics=("orders",), by=("city",))
+    with pytest.raises(UserError, match="unknown dimension 'city'"):
+        parse_filters(["city=Paris"])
+    with pytest.raises(UserError, match=r"invalid value 'maybe' for is_loyalty: expected true or false"):
+        parse_filters(["is_loyalty=maybe"])
+    with pytest.raises(UserError, match=r"invalid value '2023-13-01' for order_date: expected a date"):
+        parse_filters(["order_date=2023-13-01"])
+    with pytest.raises(UserError, match="expected DIM=VALUE"):
+        parse_filters(["restaurant_id"])
+    with pytest.raises(UserError, match="after --end"):
+        Question(metrics=("orders",), start=dt.date(2023, 2, 1), end=dt.date(2023, 1, 1))
+    with pytest.raises(UserError, match="asked for twice"):
+        Question(metrics=("orders",), by=("app_name", "app_name"))
+
+
+def test_filters_are_typed_parameters_never_spliced_into_the_sql() -> None:
+    hostile = "x' OR '1'='1"
+    question = Question(
+        metrics=("orders",),
+        where=parse_filters([f"restaurant_id={hostile}", "is_loyalty=yes", "year=2023"]),
+        start=dt.date(2023, 1, 1),
+    )
+    plan = compile_question(question, ROWS)
+    assert hostile not in plan.sql
+    assert plan.parameters == (dt.date(2023, 1, 1), hostile, True, 2023)
+    assert METRICS_BY_NAME["orders"].format == "count"
