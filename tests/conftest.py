@@ -16,6 +16,8 @@ from bi_lake.settings import Settings
 from bi_lake.workflow import SilentProgress
 from bi_source.generator import SeedConfig, seed
 
+# Three and a bit months: ranges cross months, customers return across them and some drift away.
+GOLD_CONFIG = SeedConfig(start=dt.date(2023, 1, 1), days=100, restaurants=4, orders_per_day=80.0, seed=11)
 SMALL = SeedConfig(start=dt.date(2023, 1, 1), days=30, restaurants=5, orders_per_day=120.0, seed=7)
 
 
@@ -82,3 +84,16 @@ def spark() -> object:
     from bi_transform.spark import spark_session
 
     return spark_session("bi-tests")
+
+
+@pytest.fixture(scope="session")
+def gold_lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Settings:
+    """A lake built through Gold by the whole pipeline from GOLD_CONFIG's source; copy it before changing it."""
+    root = tmp_path_factory.mktemp("gold")
+    engine = sa.create_engine(sqlite_url(root / "source.db"))
+    seed(engine, GOLD_CONFIG)
+    engine.dispose()
+    settings = Settings(source_url=sqlite_url(root / "source.db"), lake=str(root / "lake"))
+    report = run_workflow(settings, RunOptions(), SilentProgress())
+    assert report.status == "succeeded", report.error
+    return settings

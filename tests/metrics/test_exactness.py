@@ -28,15 +28,12 @@ from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS, METRICS_BY_NAME
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.gold import DATASETS, STATE_KEY, GoldState
 from bi_metrics.question import Question, parse_filters
-from bi_source.generator import SeedConfig, add_days, seed
+from bi_source.generator import add_days
 from bi_transform.silver.store import SilverStore
 from bi_transform.versions import version_folder
-from tests.conftest import sqlite_url
+from tests.conftest import GOLD_CONFIG, sqlite_url
 
 pytestmark = pytest.mark.spark
-
-# Three and a bit months: ranges cross months, customers return across them and some drift away.
-CONFIG = SeedConfig(start=dt.date(2023, 1, 1), days=100, restaurants=4, orders_per_day=80.0, seed=11)
 
 
 def _run(settings: Settings, **options: Any) -> Any:
@@ -46,19 +43,8 @@ def _run(settings: Settings, **options: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Settings:
-    root = tmp_path_factory.mktemp("gold")
-    engine = sa.create_engine(sqlite_url(root / "source.db"))
-    seed(engine, CONFIG)
-    engine.dispose()
-    settings = Settings(source_url=sqlite_url(root / "source.db"), lake=str(root / "lake"))
-    _run(settings)
-    return settings
-
-
-@pytest.fixture(scope="module")
-def metrics(built: Settings) -> Iterator[MetricsEngine]:
-    engine = MetricsEngine(Lake.from_settings(built).gold)
+def metrics(gold_lake: Settings) -> Iterator[MetricsEngine]:
+    engine = MetricsEngine(Lake.from_settings(gold_lake).gold)
     yield engine
     engine.close()
 
@@ -166,11 +152,11 @@ def _silver_files(settings: Settings, table: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def silver(built: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+def silver(gold_lake: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect()
     for view, table in [("s_orders", "fct_order"), ("s_lines", "fct_order_line"), ("s_dim_date", "dim_date"),
                         ("s_dim_item", "dim_item")]:  # fmt: skip
-        files = _silver_files(built, table)
+        files = _silver_files(gold_lake, table)
         connection.execute(
             f"CREATE VIEW {view} AS SELECT * FROM read_parquet({files!r}, hive_partitioning = true)"
         )
@@ -342,14 +328,14 @@ def test_distinct_counts_are_not_added_up_and_ratios_are_recomputed(
 
 
 def test_the_customer_snapshot_equals_the_definitions_at_s(
-    metrics: MetricsEngine, silver: duckdb.DuckDBPyConnection, built: Settings
+    metrics: MetricsEngine, silver: duckdb.DuckDBPyConnection, gold_lake: Settings
 ) -> None:
     columns = "user_id, snapshot_date, clv, clv_tier, r_score, f_score, m_score, rfm_segment, churn_risk, loyalty_member"
     gold = metrics.query(f"SELECT {columns} FROM dim_customer_snapshot ORDER BY user_id")
     expected = silver.execute(f"SELECT {columns} FROM ref_customers ORDER BY user_id").fetchall()
     assert gold == expected
     s = silver.execute("SELECT max(order_date) FROM s_orders").fetchone()[0]  # type: ignore[index]
-    state = GoldState.model_validate_json(Lake.from_settings(built).gold.read_bytes(STATE_KEY))
+    state = GoldState.model_validate_json(Lake.from_settings(gold_lake).gold.read_bytes(STATE_KEY))
     assert state.snapshot_date == s == dt.date(2023, 4, 10)
     segments = {row[0] for row in metrics.query("SELECT DISTINCT rfm_segment FROM dim_customer_snapshot")}
     assert {"New", "Churn Risk", "VIP", "Regular"} <= segments
@@ -364,16 +350,16 @@ def _gold_contents(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_gold_rebuilds_only_the_changed_months_and_equals_a_full_rebuild(
-    built: Settings, tmp_path: Path
+    gold_lake: Settings, tmp_path: Path
 ) -> None:
-    shutil.copytree(Path(built.lake), tmp_path / "lake")
-    shutil.copy(Path(built.source_url.removeprefix("sqlite:///")), tmp_path / "source.db")
+    shutil.copytree(Path(gold_lake.lake), tmp_path / "lake")
+    shutil.copy(Path(gold_lake.source_url.removeprefix("sqlite:///")), tmp_path / "source.db")
     settings = Settings(source_url=sqlite_url(tmp_path / "source.db"), lake=str(tmp_path / "lake"))
     gold = Lake.from_settings(settings).gold
     before = GoldState.model_validate_json(gold.read_bytes(STATE_KEY))
 
     engine = sa.create_engine(settings.source_url)
-    add_days(engine, 3, CONFIG.seed)  # April 11-13, with late rows for April 7-9
+    add_days(engine, 3, GOLD_CONFIG.seed)  # April 11-13, with late rows for April 7-9
     engine.dispose()
     report = _run(settings)
     gold_job = next(job for job in report.jobs if job.job == "gold")

@@ -97,11 +97,15 @@ def test_spend_change_windows_and_a_zero_previous_period(spark: SparkSession) ->
     # S-29 is the last 30 days; S-60 is in neither window, so the previous period is 0.
     assert (no_previous["spend_last_30"], no_previous["spend_prev_30"]) == (Decimal("50.00"), Decimal("0.00"))
     assert no_previous["spend_change_pct"] is None
-    assert stopped["spend_prev_30"] == Decimal("100.00") and stopped["spend_change_pct"] == pytest.approx(-100.0)
+    assert stopped["spend_prev_30"] == Decimal("100.00") and stopped["spend_change_pct"] == pytest.approx(
+        -100.0
+    )
 
 
 def test_segment_precedence_new_then_churn_risk_then_vip_and_inactive(spark: SparkSession) -> None:
-    rows: list[tuple[str, int, str | float, bool]] = [(f"filler{i:02d}", 100 + i, 5, False) for i in range(10)]
+    rows: list[tuple[str, int, str | float, bool]] = [
+        (f"filler{i:02d}", 100 + i, 5, False) for i in range(10)
+    ]
     rows += [("vip", days, 100, False) for days in (1, 30, 60, 90, 120, 150, 200)]
     rows += [("new_big", days, 100, False) for days in (2, 4, 6, 8, 10, 12, 29)]
     rows += [("churning", days, 100, False) for days in (46, 60, 90, 120, 150, 200, 300)]
@@ -124,8 +128,15 @@ def test_segment_precedence_new_then_churn_risk_then_vip_and_inactive(spark: Spa
     # No order in the 365 days to S: Inactive, no RFM, but still a customer with a CLV.
     gone = customers["gone"]
     assert segments["gone"] == "Inactive"
-    assert (gone["recency_days"], gone["frequency"], gone["monetary"], gone["r_score"]) == (None, None, None, None)
-    assert gone["clv"] == Decimal("1000.00") and gone["churn_risk"] == "churned" and gone["clv_tier"] == "High"
+    assert (gone["recency_days"], gone["frequency"], gone["monetary"], gone["r_score"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert (
+        gone["clv"] == Decimal("1000.00") and gone["churn_risk"] == "churned" and gone["clv_tier"] == "High"
+    )
     assert customers["new_big"]["frequency"] == 7 and customers["new_big"]["monetary"] == Decimal("700.00")
 
 
@@ -145,7 +156,9 @@ def test_average_gap_and_loyalty_of_the_most_recent_order(spark: SparkSession) -
 
 
 def test_clv_evolves_as_a_running_total(spark: SparkSession) -> None:
-    orders = _orders(spark, [("a", 10, 5, False), ("a", 10, 7, False), ("a", 2, 1.5, False), ("b", 0, 3, False)])
+    orders = _orders(
+        spark, [("a", 10, 5, False), ("a", 10, 7, False), ("a", 2, 1.5, False), ("b", 0, 3, False)]
+    )
     rows = sorted(tuple(row) for row in clv_daily(orders).collect())
     assert rows == [
         ("a", S - dt.timedelta(days=10), 2, Decimal("12.00"), Decimal("12.00")),

@@ -268,6 +268,13 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
             for table, counts in silver["reconciliation"].items()
         ]
         out.print(simple_table(f"silver reconciliation of run {silver['run_id']}", rows))
+    gold = status["gold"]
+    if gold:
+        title = (
+            f"gold run {gold['run_id']}: snapshot date {gold['snapshot_date']}, "
+            f"built from silver run {gold['silver_run_id']}, {gold['age_hours']} h ago"
+        )
+        out.print(simple_table(title, gold["datasets"]))
     return 0
 
 

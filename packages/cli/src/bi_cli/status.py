@@ -9,6 +9,8 @@ from typing import Any
 from bi_lake.layout import Lake
 from bi_lake.manifests import Watermarks, load_manifests
 from bi_lake.runs import load_run_reports, utc_now
+from bi_metrics.gold import STATE_KEY as GOLD_STATE_KEY
+from bi_metrics.gold import GoldState
 
 # Read as JSON so that `bi status` does not import Spark.
 SILVER_STATE_KEY = "_state/current.json"
@@ -64,6 +66,7 @@ def lake_status(lake: Lake, runs: int = 10) -> dict[str, Any]:
         ],
         "bronze_tables": sorted(bronze.values(), key=lambda table: str(table["table"])),
         "silver": _silver_status(lake),
+        "gold": _gold_status(lake, now),
     }
 
 
@@ -78,4 +81,29 @@ def _silver_status(lake: Lake) -> dict[str, Any]:
         "committed_at": state.get("committed_at"),
         "tables": {name: len(entry.get("partitions", {})) for name, entry in state.get("tables", {}).items()},
         "reconciliation": state.get("reconciliation", {}),
+    }
+
+
+def _gold_status(lake: Lake, now: dt.datetime) -> dict[str, Any]:
+    """What Gold publishes: its version, snapshot date, freshness and each dataset's size."""
+    try:
+        state = GoldState.model_validate_json(lake.gold.read_bytes(GOLD_STATE_KEY))
+    except FileNotFoundError:
+        return {}
+    committed = state.committed_at
+    return {
+        "run_id": state.run_id,
+        "committed_at": _iso(committed),
+        "age_hours": round((now - committed).total_seconds() / 3600, 1) if committed else None,
+        "snapshot_date": state.snapshot_date.isoformat() if state.snapshot_date else None,
+        "silver_run_id": state.silver_run_id,
+        "datasets": [
+            {
+                "dataset": name,
+                "rows": entry.rows,
+                "partitions": len(entry.partitions),
+                "files": len(entry.files),
+            }
+            for name, entry in state.datasets.items()
+        ],
     }

@@ -1,0 +1,121 @@
+"""`bi query` and `bi metrics` as a user and a script meet them: real processes over a real Gold."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bi_lake.layout import Lake
+from bi_lake.settings import Settings
+from bi_metrics.catalogue import DIMENSIONS, METRICS
+from bi_metrics.engine import MetricsEngine
+from bi_metrics.question import Question
+from tests.cli.test_cli import assert_one_line_error, bi
+
+pytestmark = pytest.mark.spark
+
+
+def test_json_is_one_array_of_objects_with_numbers_and_iso_dates(gold_lake: Settings, tmp_path: Path) -> None:
+    result = bi(
+        "query", "net_sales,orders,aov,discount_rate", "--by", "order_month,is_loyalty",
+        "--where", "app_name=OrderUp iOS", "--where", "app_name=OrderUp Web", "--start", "2023-01-15",
+        "--format", "json", "--lake", gold_lake.lake, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert isinstance(rows, list) and rows
+    assert all(
+        list(row) == ["order_month", "is_loyalty", "net_sales", "orders", "aov", "discount_rate"]
+        for row in rows
+    )
+    assert {row["order_month"] for row in rows} == {"2023-01-01", "2023-02-01", "2023-03-01", "2023-04-01"}
+    for row in rows:
+        assert isinstance(row["is_loyalty"], bool) and isinstance(row["orders"], int)
+        assert isinstance(row["net_sales"], int | float) and isinstance(row["aov"], float)
+        assert re.fullmatch(r"-?\d+(\.\d{1,2})?", json.dumps(row["net_sales"])), row["net_sales"]
+
+    engine = MetricsEngine(Lake.from_settings(gold_lake).gold)
+    answer = engine.ask(
+        Question(
+            metrics=("net_sales", "orders"),
+            where=(("app_name", ("OrderUp iOS", "OrderUp Web")),),
+            start=dt.date(2023, 1, 15),
+        )
+    )
+    engine.close()
+    net_sales, orders = answer.rows[0]
+    assert sum(row["orders"] for row in rows) == orders
+    assert round(sum(row["net_sales"] * 100 for row in rows)) == int(net_sales * 100)
+
+
+def test_no_dimension_means_one_total_row_and_csv_and_table_agree(
+    gold_lake: Settings, tmp_path: Path
+) -> None:
+    as_json = json.loads(
+        bi(
+            "query", "customers,repeat_rate", "--format", "json", "--lake", gold_lake.lake, cwd=tmp_path
+        ).stdout
+    )
+    assert len(as_json) == 1 and set(as_json[0]) == {"customers", "repeat_rate"}
+    as_csv = list(
+        csv.reader(
+            io.StringIO(
+                bi(
+                    "query",
+                    "customers,repeat_rate",
+                    "--format",
+                    "csv",
+                    "--lake",
+                    gold_lake.lake,
+                    cwd=tmp_path,
+                ).stdout
+            )
+        )
+    )
+    assert as_csv[0] == ["customers", "repeat_rate"]
+    assert int(as_csv[1][0]) == as_json[0]["customers"]
+    table = bi("query", "customers,repeat_rate", "--lake", gold_lake.lake, cwd=tmp_path)
+    assert table.returncode == 0
+    assert f"{as_json[0]['customers']:,}" in table.stdout and "%" in table.stdout
+    assert "from agg_customer_daily" in table.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["revenue"], ["unknown metric 'revenue'", "metrics are: net_sales, gross_sales"]),
+        (["orders", "--by", "city"], ["unknown dimension 'city'", "dimensions are: order_date"]),
+        (["orders", "--where", "is_loyalty=perhaps"], ["invalid value 'perhaps' for is_loyalty"]),
+        (["orders", "--where", "restaurant_id"], ["expected DIM=VALUE"]),
+        (["orders", "--start", "2023-04-01", "--end", "2023-03-01"], ["is after --end"]),
+        (["orders", "--format", "xml"], ["invalid choice: 'xml'"]),
+    ],
+)
+def test_bad_questions_are_one_line_errors(
+    gold_lake: Settings, tmp_path: Path, args: list[str], fragments: list[str]
+) -> None:
+    assert_one_line_error(bi("query", *args, "--lake", gold_lake.lake, cwd=tmp_path), *fragments)
+
+
+def test_a_lake_without_gold_says_how_to_build_it(tmp_path: Path) -> None:
+    assert_one_line_error(bi("query", "orders", cwd=tmp_path), "has no Gold yet", "bi run")
+
+
+def test_the_catalogue_lists_every_metric_and_dimension(tmp_path: Path) -> None:
+    as_json = json.loads(bi("metrics", "--format", "json", cwd=tmp_path).stdout)
+    assert [m["name"] for m in as_json["metrics"]] == [m.name for m in METRICS]
+    assert [d["name"] for d in as_json["dimensions"]] == [d.name for d in DIMENSIONS]
+    aov = next(m for m in as_json["metrics"] if m["name"] == "aov")
+    assert aov == {
+        "name": "aov", "label": "Average order value", "description": "net_sales / orders", "format": "currency",
+        "aggregation": "ratio", "measures": ["net_sales", "orders"],
+    }  # fmt: skip
+    table = bi("metrics", cwd=tmp_path)
+    assert table.returncode == 0
+    assert all(m.name in table.stdout for m in METRICS) and "rfm_segment" in table.stdout
