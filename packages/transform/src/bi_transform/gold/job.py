@@ -84,13 +84,28 @@ def run(context: JobContext) -> JobReport:
         F.trunc("order_date", "month") >= F.lit(first_month).cast("date") if first_month else F.lit(False)
     )
     order_lines = aggregates.order_lines(lines, orders)
-    frames = {
-        **{d.name: aggregates.build(d, orders, order_lines) for d in DATASETS if d.role == "aggregate"},
-        "agg_customer_clv_daily": clv,
-        CALENDAR: lookups.dim_calendar(_read(spark, silver, silver_state, "dim_date")),
-        ITEMS: lookups.dim_item(_read(spark, silver, silver_state, "dim_item")),
-        CUSTOMERS: customers.customer_snapshot(all_orders, s),
+    dim_date = _read(spark, silver, silver_state, "dim_date")
+    dim_item = _read(spark, silver, silver_state, "dim_item")
+    # Each dataset with the Silver rows it is built from (counted once per source, for the report).
+    sources = {
+        "orders": orders,
+        "lines": lines,
+        "all_orders": all_orders,
+        "dim_date": dim_date,
+        "dim_item": dim_item,
     }
+    frames: dict[str, tuple[DataFrame, str]] = {
+        **{
+            d.name: (aggregates.build(d, orders, order_lines), aggregates.SOURCES[d.name])
+            for d in DATASETS
+            if d.role == "aggregate"
+        },
+        "agg_customer_clv_daily": (clv, "all_orders"),
+        CALENDAR: (lookups.dim_calendar(dim_date), "dim_date"),
+        ITEMS: (lookups.dim_item(dim_item), "dim_item"),
+        CUSTOMERS: (customers.customer_snapshot(all_orders, s), "all_orders"),
+    }
+    rows_in = {name: frame.count() for name, frame in sources.items()}
     rebuilt = {
         "agg_customer_clv_daily": {
             month
@@ -111,7 +126,8 @@ def run(context: JobContext) -> JobReport:
     for dataset in DATASETS:
         task = context.progress.task(f"gold {dataset.name}")
         started = time.monotonic()
-        frame = conform(dataset, frames[dataset.name])
+        built, source = frames[dataset.name]
+        frame = conform(dataset, built)
         if dataset.partition_by == MONTH_PARTITION:
             frame = frame.withColumn(MONTH_PARTITION, F.trunc("order_date", "month"))
         frame = frame.localCheckpoint(eager=True)
@@ -127,6 +143,7 @@ def run(context: JobContext) -> JobReport:
         counts.append(
             TableCounts(
                 table=dataset.name,
+                rows_in=rows_in[source],
                 rows_out=total,
                 files=sum(len(p.files) for p in written.values()),
                 note=f"{len(written)} partition(s) rebuilt, {entry.rows:,} rows published",

@@ -1,0 +1,162 @@
+"""How fast `bi query` answers the typical slices, warm and in-process, over a lake's Gold.
+
+    uv run python bench/queries.py [--lake ./lake] [--repeats 50] [--out FILE.json]
+
+Prints each slice's p50/p95 in milliseconds and the dataset it was answered from; with --silver, the
+same questions are also answered straight from Silver's fact tables for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from bi_lake.layout import Lake
+from bi_lake.settings import load_settings
+from bi_metrics.engine import MetricsEngine
+from bi_metrics.question import Question
+from bi_transform.silver.store import SilverStore
+
+# The slices business users ask for most: by day, by restaurant, by month x category, by segment.
+TYPICAL: dict[str, Question] = {
+    "by day": Question(metrics=("net_sales", "orders", "aov"), by=("order_date",)),
+    "by restaurant": Question(metrics=("net_sales", "orders", "customers"), by=("restaurant_id",)),
+    "by month x category": Question(metrics=("net_sales", "orders"), by=("order_month", "item_category")),
+    "by customer segment": Question(
+        metrics=("customers", "net_sales", "orders_per_customer"), by=("rfm_segment",)
+    ),
+    "total": Question(metrics=("net_sales", "orders", "customers", "repeat_rate")),
+}
+
+# The same questions in plain SQL over Silver's facts (customer segments from Gold's snapshot).
+SILVER_SQL: dict[str, str] = {
+    "by day": (
+        "SELECT order_date, sum(net_amount), count(*), sum(net_amount) / count(*) FROM orders GROUP BY 1"
+    ),
+    "by restaurant": (
+        "SELECT restaurant_id, sum(net_amount), count(*), count(DISTINCT user_id) FROM orders GROUP BY 1"
+    ),
+    "by month x category": (
+        "SELECT date_trunc('month', o.order_date), l.item_category, sum(l.line_net), "
+        "count(DISTINCT l.order_id) FROM lines l JOIN orders o USING (order_id) GROUP BY 1, 2"
+    ),
+    "by customer segment": (
+        "SELECT c.rfm_segment, count(DISTINCT o.user_id), sum(o.net_amount), "
+        "count(*) FILTER (WHERE o.user_id IS NOT NULL) / count(DISTINCT o.user_id) "
+        "FROM orders o LEFT JOIN segments c USING (user_id) GROUP BY 1"
+    ),
+    "total": "SELECT sum(net_amount), count(*), count(DISTINCT user_id) FROM orders",
+}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _timed(run: Any, repeats: int) -> list[float]:
+    run()  # warm: views created, files' metadata cached
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def measure_gold(lake: Lake, repeats: int) -> dict[str, Any]:
+    engine = MetricsEngine(lake.gold)
+    results: dict[str, Any] = {}
+    all_timings: list[float] = []
+    try:
+        for name, question in TYPICAL.items():
+            timings = _timed(lambda q=question: engine.ask(q), repeats)
+            all_timings += timings
+            results[name] = {
+                "dataset": engine.ask(question).plan.dataset,
+                "p50_ms": round(statistics.median(timings), 2),
+                "p95_ms": round(percentile(timings, 0.95), 2),
+            }
+    finally:
+        engine.close()
+    results["all"] = {
+        "p50_ms": round(statistics.median(all_timings), 2),
+        "p95_ms": round(percentile(all_timings, 0.95), 2),
+    }
+    return results
+
+
+def measure_silver(lake: Lake, repeats: int) -> dict[str, Any]:
+    state = SilverStore(lake.silver).state()
+    connection = duckdb.connect()
+
+    def files(table: str) -> list[str]:
+        return [
+            lake.silver.uri_of(key)
+            for folder in state.tables[table].partitions.values()
+            for key in lake.silver.list_keys(folder)
+            if key.endswith(".parquet")
+        ]
+
+    for view, table in (("orders", "fct_order"), ("lines", "fct_order_line")):
+        connection.execute(
+            f"CREATE VIEW {view} AS SELECT * FROM read_parquet({files(table)!r}, hive_partitioning = true)"
+        )
+    engine = MetricsEngine(lake.gold)
+    engine.refresh()
+    snapshot = engine.query("SELECT user_id, rfm_segment FROM dim_customer_snapshot")
+    engine.close()
+    connection.execute("CREATE TABLE segments (user_id VARCHAR, rfm_segment VARCHAR)")
+    connection.executemany("INSERT INTO segments VALUES (?, ?)", snapshot)
+    results: dict[str, Any] = {}
+    all_timings: list[float] = []
+    for name, sql in SILVER_SQL.items():
+        timings = _timed(lambda s=sql: connection.execute(s).fetchall(), repeats)
+        all_timings += timings
+        results[name] = {
+            "p50_ms": round(statistics.median(timings), 2),
+            "p95_ms": round(percentile(timings, 0.95), 2),
+        }
+    results["all"] = {
+        "p50_ms": round(statistics.median(all_timings), 2),
+        "p95_ms": round(percentile(all_timings, 0.95), 2),
+    }
+    connection.close()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lake", help="lake folder (default BI_LAKE or ./lake)")
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--silver", action="store_true", help="also answer the questions from Silver")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args()
+    lake = Lake.from_settings(load_settings(lake=args.lake))
+    figures: dict[str, Any] = {"gold": measure_gold(lake, args.repeats)}
+    if args.silver:
+        figures["silver"] = measure_silver(lake, args.repeats)
+    print(
+        f"{'slice':<22} {'dataset':<20} {'p50 ms':>8} {'p95 ms':>8}"
+        + ("  silver p50/p95 ms" if args.silver else "")
+    )
+    for name, gold in figures["gold"].items():
+        line = f"{name:<22} {gold.get('dataset', ''):<20} {gold['p50_ms']:>8.2f} {gold['p95_ms']:>8.2f}"
+        if args.silver:
+            silver = figures["silver"][name]
+            line += f"  {silver['p50_ms']:.2f} / {silver['p95_ms']:.2f}"
+        print(line)
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
