@@ -33,7 +33,7 @@ def test_glue_style_arguments_are_parsed() -> None:
 def test_an_unknown_job_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--job", "nope"]) == 1
     error = capsys.readouterr().err.strip().splitlines()
-    assert error == ["bi job: error: unknown job 'nope'; jobs are: ingest, silver"]
+    assert error == ["bi job: error: unknown job 'nope'; jobs are: ingest, silver, gold"]
 
 
 def test_the_ingest_job_runs_through_the_entrypoint(
