@@ -111,7 +111,9 @@ def test_bi_run_on_a_fresh_checkout_seeds_the_demo_data_and_fills_the_lake(tmp_p
     totals = bi("query", "orders,net_sales,customers", "--format", "json", cwd=tmp_path)
     assert totals.returncode == 0, totals.stderr
     [row] = json.loads(totals.stdout)
-    assert 125_000 <= row["orders"] <= 131_000 and row["net_sales"] > 0 and 20_000 <= row["customers"] <= 35_000
+    assert (
+        125_000 <= row["orders"] <= 131_000 and row["net_sales"] > 0 and 20_000 <= row["customers"] <= 35_000
+    )
 
     added = bi("seed", "--add-days", "2", cwd=tmp_path)
     assert added.returncode == 0, added.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bi_lake.errors import UserError
 from bi_lake.settings import Settings
 from bi_lake.storage import Storage, open_storage
 
@@ -37,9 +38,25 @@ class Lake:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
-        return cls(
+        lake = cls(
             root=open_storage(settings.lake),
             bronze=open_storage(settings.bronze),
             silver=open_storage(settings.silver),
             gold=open_storage(settings.gold),
         )
+        # Each layer sweeps what its own state does not reference, so two layers in one place would
+        # delete each other's tables.
+        layers = {"bronze": lake.bronze.uri, "silver": lake.silver.uri, "gold": lake.gold.uri}
+        for first, first_uri in layers.items():
+            for second, second_uri in layers.items():
+                if first < second and _overlap(first_uri, second_uri):
+                    raise UserError(
+                        f"the {first} layer ({first_uri}) and the {second} layer ({second_uri}) overlap: "
+                        "give each layer a location of its own"
+                    )
+        return lake
+
+
+def _overlap(first: str, second: str) -> bool:
+    a, b = first.rstrip("/") + "/", second.rstrip("/") + "/"
+    return a.startswith(b) or b.startswith(a)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -23,6 +24,7 @@ from bi_metrics.gold import DATASETS, STATE_KEY, GoldDataset, GoldState
 from bi_metrics.question import Question
 
 Value = str | int | float | bool | Decimal | dt.date | None
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,21 +85,36 @@ class MetricsEngine:
 
     def ask(self, question: Question) -> Answer:
         with self._lock:
-            state = self.refresh()
-            rows = {name: entry.rows for name, entry in state.datasets.items()}
-            plan = compile_question(question, rows)
-            started = time.perf_counter()
-            result = self.connection.execute(plan.sql, list(plan.parameters)).fetchall()
-            return Answer(
-                question=question,
-                plan=plan,
-                rows=result,
-                seconds=time.perf_counter() - started,
-                gold_version=state.run_id or "",
-            )
+
+            def answer() -> Answer:
+                state = self.refresh()
+                rows = {name: entry.rows for name, entry in state.datasets.items()}
+                plan = compile_question(question, rows)
+                started = time.perf_counter()
+                result = self.connection.execute(plan.sql, list(plan.parameters)).fetchall()
+                return Answer(question, plan, result, time.perf_counter() - started, state.run_id or "")
+
+            return self._retrying(answer)
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Plain SQL over the Gold views, for views of the data that are not metric questions."""
         with self._lock:
-            self.refresh()
-            return self.connection.execute(sql, parameters or []).fetchall()
+
+            def rows() -> list[tuple[Any, ...]]:
+                self.refresh()
+                return self.connection.execute(sql, parameters or []).fetchall()
+
+            return self._retrying(rows)
+
+    def _retrying(self, work: Callable[[], T]) -> T:
+        """Run `work`; if a file it read is gone (a newer Gold was published since the views were made,
+        and an older one swept), follow Gold's state again and retry once."""
+        try:
+            return work()
+        except duckdb.IOException:
+            self._loaded = None
+        try:
+            return work()
+        except duckdb.IOException as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"cannot read Gold at {self.gold.uri}: {first_line}") from None

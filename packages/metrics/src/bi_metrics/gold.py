@@ -14,6 +14,7 @@ an order has one date, restaurant, app and loyalty flag, but its lines may fall 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -253,6 +254,14 @@ DATASETS: tuple[GoldDataset, ...] = (
 )
 
 DATASETS_BY_NAME = {dataset.name: dataset for dataset in DATASETS}
+
+
+def definitions_fingerprint(builder_version: str) -> str:
+    """Changes whenever a dataset's declaration or the code that builds it does."""
+    text = repr(DATASETS) + builder_version
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 # Lookups join on their single grain column.
 LOOKUP_KEYS = {d.name: d.grain[0] for d in DATASETS if d.role == "lookup"}
 
@@ -288,3 +297,13 @@ class GoldState(BaseModel):
     silver_partitions: dict[str, str] = Field(default_factory=dict)
     gold_runs: list[str] = Field(default_factory=list)
     datasets: dict[str, GoldDatasetState] = Field(default_factory=dict)
+    # What built the datasets (declarations and builder version): when it changes, all of Gold is
+    # rebuilt rather than mixing old and new months.
+    definitions: str | None = None
+    # Files the previous commit published and this one replaced: kept until the next commit, so a
+    # reader that planned on the previous state can still finish.
+    retained_folders: list[str] = Field(default_factory=list)
+
+    @property
+    def folders(self) -> set[str]:
+        return {p.folder for entry in self.datasets.values() for p in entry.partitions.values()}

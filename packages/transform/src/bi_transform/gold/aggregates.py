@@ -1,8 +1,10 @@
 """The aggregate datasets: order totals and line totals at the grains the metrics package declares.
 
-Each aggregate groups one Silver source by its declared grain and computes its declared measure
-columns from the expressions below, defined once per source. Line aggregates take the restaurant, app,
-loyalty flag and customer of the line's order (the order-level dimensions of METRICS.md §4).
+Each aggregate groups rows of one order each by its declared grain and computes its declared measure
+columns from the expressions below, defined once: fct_order's rows for the order-level aggregates,
+and for the line-level ones each order's matching lines summed within the group. Line aggregates take
+the restaurant, app, loyalty flag and customer of the line's order (the order-level dimensions of
+METRICS.md §4).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def _has_customer() -> Column:
 
 # Built when called: a Column needs a running Spark session, which importing this module must not.
 def order_totals() -> dict[str, Column]:
-    """Over fct_order rows, one per order."""
+    """Over rows of one order each: fct_order's, or an order's lines within a group (`per_order`)."""
     return {
         "net_sales": F.sum("net_amount"),
         "gross_sales": F.sum("gross_amount"),
@@ -38,22 +40,6 @@ def order_totals() -> dict[str, Column]:
         "loyalty_orders": F.count(F.when(F.col("is_loyalty"), 1)),
         "customer_orders": F.count("user_id"),
         "customer_net_sales": _zero_if_empty(F.sum(F.when(_has_customer(), F.col("net_amount")))),
-    }
-
-
-def line_totals() -> dict[str, Column]:
-    """Over fct_order_line rows with their order's attributes: an order counts once per group it has
-    a line in."""
-    return {
-        "net_sales": F.sum("line_net"),
-        "gross_sales": F.sum("line_gross"),
-        "discount_amount": F.sum("line_discount"),
-        "items_sold": F.sum(F.col("item_quantity").cast("bigint")),
-        "orders": F.count_distinct("order_id"),
-        "discounted_orders": F.count_distinct(F.when(F.col("line_discount") > 0, F.col("order_id"))),
-        "loyalty_orders": F.count_distinct(F.when(F.col("is_loyalty"), F.col("order_id"))),
-        "customer_orders": F.count_distinct(F.when(_has_customer(), F.col("order_id"))),
-        "customer_net_sales": _zero_if_empty(F.sum(F.when(_has_customer(), F.col("line_net")))),
     }
 
 
@@ -73,8 +59,26 @@ def order_lines(lines: DataFrame, orders: DataFrame) -> DataFrame:
     return lines.drop(*_ORDER_ATTRIBUTES).join(orders.select("order_id", *_ORDER_ATTRIBUTES), "order_id")
 
 
+def per_order(lines: DataFrame, grain: tuple[str, ...]) -> DataFrame:
+    """Lines summed to one row per order within each group of `grain`, shaped like fct_order rows, so
+    the order totals apply: counting these rows counts the distinct orders having such a line,
+    without a distinct count (which Spark would compute by multiplying the rows)."""
+    keys = [*grain, *(key for key in ("order_id", "user_id") if key not in grain)]
+    return (
+        lines.groupBy(*keys)
+        .agg(
+            F.sum("line_net").alias("net_amount"),
+            F.sum("line_gross").alias("gross_amount"),
+            F.sum("line_discount").alias("discount_amount"),
+            F.sum(F.col("item_quantity").cast("bigint")).alias("items"),
+        )
+        .withColumn("has_discount", F.col("discount_amount") > 0)
+    )
+
+
 def build(dataset: GoldDataset, orders: DataFrame, lines: DataFrame) -> DataFrame:
-    source, totals = (orders, order_totals()) if SOURCES[dataset.name] == "orders" else (lines, line_totals())
+    source = orders if SOURCES[dataset.name] == "orders" else per_order(lines, dataset.grain)
+    totals = order_totals()
     measures = [column for column in dataset.columns if column.name not in dataset.grain]
     return source.groupBy(*dataset.grain).agg(
         *(totals[column.name].cast(column.type).alias(column.name) for column in measures)

@@ -9,7 +9,9 @@ published with one state write, as Silver is.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -18,7 +20,14 @@ from bi_lake.errors import UserError
 from bi_lake.runs import JobReport, TableCounts, utc_now
 from bi_lake.workflow import JobContext
 from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS
-from bi_metrics.gold import DATASETS, MONTH_PARTITION, GoldDataset, GoldDatasetState, GoldState
+from bi_metrics.gold import (
+    DATASETS,
+    MONTH_PARTITION,
+    GoldDataset,
+    GoldDatasetState,
+    GoldState,
+    definitions_fingerprint,
+)
 from bi_transform.gold import aggregates, customers, lookups
 from bi_transform.gold.store import GoldStore
 from bi_transform.silver.store import SilverState, SilverStore
@@ -48,6 +57,14 @@ def conform(dataset: GoldDataset, frame: DataFrame) -> DataFrame:
     return frame.select(*dataset.column_names)
 
 
+def _builder_fingerprint() -> str:
+    """The source of the modules that compute Gold's values."""
+    digest = hashlib.sha256()
+    for module in (aggregates, customers, lookups):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
 def _changed_months(current: dict[str, str], built_from: dict[str, str]) -> set[str]:
     changed = {day for day in current.keys() | built_from.keys() if current.get(day) != built_from.get(day)}
     return {month_of(day) for day in changed}
@@ -60,20 +77,36 @@ def run(context: JobContext) -> JobReport:
     store = GoldStore(context.lake.gold)
     previous = store.state()
     swept = store.sweep(previous)
-    if silver_state.run_id is None or not silver_state.tables.get("fct_order"):
+    if silver_state.run_id is None:
         return JobReport(job="gold", status="succeeded", details={"note": "Silver holds no orders yet"})
-    if not context.full_refresh and previous.silver_run_id == silver_state.run_id:
+    definitions = definitions_fingerprint(_builder_fingerprint())
+    rebuild_all = context.full_refresh or previous.definitions != definitions
+    if not rebuild_all and previous.silver_run_id == silver_state.run_id:
         note = f"Gold is up to date with Silver run {silver_state.run_id}"
         return JobReport(job="gold", status="succeeded", details={"note": note, "swept": swept})
     spark.sparkContext.setJobGroup(context.run_id, "gold")
-    base = GoldState() if context.full_refresh else previous
+    # A new declaration or builder rebuilds every month, so old and new definitions never mix.
+    base = GoldState() if rebuild_all else previous
+    all_orders = silver.read(spark, silver_state, "fct_order")
+    s = customers.snapshot_date(all_orders) if all_orders is not None else None
+    if all_orders is None or s is None:
+        # Every order left Silver (all voided at the source): Gold follows, empty.
+        state = GoldState(
+            run_id=context.run_id,
+            silver_run_id=silver_state.run_id,
+            gold_runs=[*base.gold_runs, context.run_id],
+            definitions=definitions,
+            retained_folders=sorted(previous.folders),
+            committed_at=utc_now(),
+        )
+        store.commit(state)
+        store.sweep(state)
+        return JobReport(
+            job="gold", status="succeeded", details={"note": "Silver holds no orders: Gold is empty"}
+        )
     current = dict(silver_state.tables["fct_order"].partitions)
     months = _changed_months(current, base.silver_partitions)
     days = {day for day in current if month_of(day) in months}
-    all_orders = _read(spark, silver, silver_state, "fct_order")
-    s = customers.snapshot_date(all_orders)
-    if s is None:
-        return JobReport(job="gold", status="succeeded", details={"note": "Silver holds no orders yet"})
     orders = silver.read(spark, silver_state, "fct_order", days) or all_orders.limit(0)
     lines = silver.read(spark, silver_state, "fct_order_line", days) or _read(
         spark, silver, silver_state, "fct_order_line"
@@ -121,6 +154,7 @@ def run(context: JobContext) -> JobReport:
         silver_partitions=current,
         gold_runs=[*base.gold_runs, context.run_id],
         datasets={name: entry.model_copy(deep=True) for name, entry in base.datasets.items()},
+        definitions=definitions,
     )
     counts: list[TableCounts] = []
     for dataset in DATASETS:
@@ -150,6 +184,7 @@ def run(context: JobContext) -> JobReport:
             )
         )
         task.finish(f"{total:,} rows in {len(written)} partition(s), {time.monotonic() - started:.1f} s")
+    state.retained_folders = sorted(previous.folders - state.folders)
     state.committed_at = utc_now()
     store.commit(state)
     store.sweep(state)

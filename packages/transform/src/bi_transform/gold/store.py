@@ -42,7 +42,5 @@ class GoldStore:
         self.storage.write_bytes(STATE_KEY, state.model_dump_json(indent=2).encode())
 
     def sweep(self, state: GoldState) -> int:
-        referenced = {
-            partition.folder for entry in state.datasets.values() for partition in entry.partitions.values()
-        }
-        return sweep_versions(self.storage, referenced)
+        """Remove the files neither the published state nor the one before it reference."""
+        return sweep_versions(self.storage, state.folders | set(state.retained_folders))
