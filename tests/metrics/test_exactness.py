@@ -383,7 +383,8 @@ def test_gold_rebuilds_only_the_changed_months_and_equals_a_full_rebuild(
     assert "up to date" in next(j for j in unchanged.jobs if j.job == "gold").details["note"]
     _run(settings, only=("gold",), full_refresh=True)
     assert _gold_contents(settings) == incremental
-    # Superseded versions are swept once nothing points to them.
+    # What the last commit replaced is kept one commit longer for readers; older versions are swept.
     state = GoldState.model_validate_json(gold.read_bytes(STATE_KEY))
-    referenced = {p.folder for d in state.datasets.values() for p in d.partitions.values()}
-    assert {version_folder(key) for key in gold.list_keys() if key != STATE_KEY} == referenced
+    assert state.retained_folders and not set(state.retained_folders) & state.folders
+    on_disk = {version_folder(key) for key in gold.list_keys() if key != STATE_KEY}
+    assert on_disk == state.folders | set(state.retained_folders)
