@@ -96,6 +96,7 @@ REFERENCE_DIMENSIONS = {
     "restaurant_id": "b.restaurant_id",
     "app_name": "b.app_name",
     "is_loyalty": "b.is_loyalty",
+    "is_discounted": "b.is_discounted",
     "item_category": "b.item_category",
     "item_name": "i.item_name",
     "clv_tier": "c.clv_tier",
@@ -117,7 +118,7 @@ ORDER_MEASURES = """
     sum(b.net_amount) FILTER (WHERE b.user_id IS NOT NULL) AS customer_net_sales,
     count(*) FILTER (WHERE b.user_id IS NOT NULL) AS customer_orders
 """
-ORDER_BASE = "s_orders b"
+ORDER_BASE = "(SELECT *, discount_amount > 0 AS is_discounted FROM s_orders) b"
 ORDER_COUNT = "count(*)"
 
 # Lines with their order's restaurant, app, loyalty and customer: orders having such a line.
@@ -133,7 +134,8 @@ LINE_MEASURES = """
 """
 LINE_BASE = """(
     SELECT l.order_id, l.item_key, l.item_category, l.line_net, l.line_gross, l.line_discount,
-           l.item_quantity, o.order_date, o.restaurant_id, o.app_name, o.is_loyalty, o.user_id
+           l.item_quantity, o.order_date, o.restaurant_id, o.app_name, o.is_loyalty, o.user_id,
+           o.discount_amount > 0 AS is_discounted
     FROM s_lines l JOIN s_orders o USING (order_id)
 ) b"""
 LINE_COUNT = "count(DISTINCT b.order_id)"
@@ -242,6 +244,8 @@ SLICES: list[tuple[str, tuple[str, ...]]] = [
     ("year,day_of_week", ()),
     ("is_weekend,is_holiday,holiday_name", ()),
     ("app_name,is_loyalty", ()),
+    ("is_discounted,order_month", ()),
+    ("is_discounted,item_category", ()),
     ("item_category", ()),
     ("item_name", ()),
     ("order_month,item_category", ()),

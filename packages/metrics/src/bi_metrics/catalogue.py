@@ -16,8 +16,8 @@ from bi_lake.errors import UserError
 Format = Literal["currency", "count", "percent", "number"]
 Aggregation = Literal["sum", "distinct count", "ratio"]
 DimensionType = Literal["date", "string", "boolean", "integer"]
-# order: one value per order (dates, restaurant, app, loyalty); line: may differ between the lines of
-# one order (category, item); customer: one value per customer, as of the snapshot date S.
+# order: one value per order (dates, restaurant, app, loyalty, discount); line: may differ between
+# the lines of one order (category, item); customer: one value per customer, as of the snapshot date S.
 Level = Literal["order", "line", "customer"]
 MeasureKind = Literal["sum", "orders", "customers", "repeat_customers"]
 
@@ -124,6 +124,8 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("restaurant_id", "Restaurant", "The location of the order", "string", "order"),
     Dimension("app_name", "App", "The ordering app or brand", "string", "order"),
     Dimension("is_loyalty", "Loyalty order", "Any line of the order used the loyalty program",
+              "boolean", "order"),
+    Dimension("is_discounted", "Discounted order", "The order had a discount (its discount amount > 0)",
               "boolean", "order"),
     Dimension("item_category", "Item category", "Category of the line's item (Unknown when unusable)",
               "string", "line"),

@@ -8,7 +8,8 @@ new snapshot date never leaves an older partition stale.
 
 `answers` maps a measure to the SQL aggregate that totals it over the dataset's rows. A pre-counted
 order count (`precounted_orders`) may be summed across rows that differ in order-level columns only:
-an order has one date, restaurant, app and loyalty flag, but its lines may fall in several categories.
+an order has one date, restaurant, app, loyalty and discount flag, but its lines may fall in several
+categories.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ _ORDER_KEYS = _columns(
     ("restaurant_id", "string", "the order's restaurant"),
     ("app_name", "string", "the order's app"),
     ("is_loyalty", "boolean", "any line of the order used the loyalty program"),
+    ("is_discounted", "boolean", "the order had a discount (its discount amount > 0)"),
 )
 _USER = _columns(("user_id", "string", "the customer; NULL for guest orders"))
 _CATEGORY = _columns(("item_category", "string", "the line's category"))

@@ -3,8 +3,8 @@
 Each aggregate groups rows of one order each by its declared grain and computes its declared measure
 columns from the expressions below, defined once: fct_order's rows for the order-level aggregates,
 and for the line-level ones each order's matching lines summed within the group. Line aggregates take
-the restaurant, app, loyalty flag and customer of the line's order (the order-level dimensions of
-METRICS.md §4).
+the restaurant, app, loyalty and discount flags and customer of the line's order (the order-level
+dimensions of METRICS.md §4).
 """
 
 from __future__ import annotations
@@ -51,12 +51,18 @@ SOURCES: dict[str, Source] = {
     "agg_order_item": "lines",
 }
 
-_ORDER_ATTRIBUTES = ("restaurant_id", "app_name", "is_loyalty", "user_id")
+_ORDER_ATTRIBUTES = ("restaurant_id", "app_name", "is_loyalty", "is_discounted", "user_id")
+
+
+def with_order_flags(orders: DataFrame) -> DataFrame:
+    """fct_order rows with the order-level dimensions Gold groups by that Silver names otherwise."""
+    return orders.withColumn("is_discounted", F.col("has_discount"))
 
 
 def order_lines(lines: DataFrame, orders: DataFrame) -> DataFrame:
-    """Lines with the restaurant, app, loyalty flag and customer of their order."""
-    return lines.drop(*_ORDER_ATTRIBUTES).join(orders.select("order_id", *_ORDER_ATTRIBUTES), "order_id")
+    """Lines with the restaurant, app, loyalty and discount flags and customer of their order."""
+    attributes = with_order_flags(orders).select("order_id", *_ORDER_ATTRIBUTES)
+    return lines.drop(*(a for a in _ORDER_ATTRIBUTES if a in lines.columns)).join(attributes, "order_id")
 
 
 def per_order(lines: DataFrame, grain: tuple[str, ...]) -> DataFrame:
@@ -77,7 +83,10 @@ def per_order(lines: DataFrame, grain: tuple[str, ...]) -> DataFrame:
 
 
 def build(dataset: GoldDataset, orders: DataFrame, lines: DataFrame) -> DataFrame:
-    source = orders if SOURCES[dataset.name] == "orders" else per_order(lines, dataset.grain)
+    if SOURCES[dataset.name] == "orders":
+        source = with_order_flags(orders)
+    else:
+        source = per_order(lines, dataset.grain)
     totals = order_totals()
     measures = [column for column in dataset.columns if column.name not in dataset.grain]
     return source.groupBy(*dataset.grain).agg(
