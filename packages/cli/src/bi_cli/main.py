@@ -18,12 +18,13 @@ from rich.console import Console
 from bi_cli import answers
 from bi_cli.display import ConsoleProgress, run_summary, simple_table
 from bi_cli.runner import RunOptions, run_workflow
-from bi_cli.status import lake_status
 from bi_ingest.source import error_line, redact, sqlite_path
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.settings import DEFAULT_SOURCE_URL, Settings, load_settings
 from bi_lake.workflow import WORKFLOW
+from bi_metrics.formatting import answer_csv, answer_json
+from bi_metrics.status import lake_status
 from bi_source.generator import (
     SeedConfig,
     SeedSummary,
@@ -296,9 +297,9 @@ def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
     finally:
         engine.close()
     if args.format == "json":
-        print(answers.answer_json(answer))
+        print(answer_json(answer))
     elif args.format == "csv":
-        sys.stdout.write(answers.answer_csv(answer))
+        sys.stdout.write(answer_csv(answer))
     else:
         out.print(answers.answer_table(answer))
         err.print(

@@ -7,12 +7,10 @@ last commit) changes, so a long-lived engine picks up a new pipeline run at its 
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import duckdb
@@ -20,10 +18,10 @@ import duckdb
 from bi_lake.errors import UserError
 from bi_lake.storage import Storage
 from bi_metrics.compiler import Plan, compile_question
+from bi_metrics.formatting import Value
 from bi_metrics.gold import DATASETS, STATE_KEY, GoldDataset, GoldState
 from bi_metrics.question import Question
 
-Value = str | int | float | bool | Decimal | dt.date | None
 T = TypeVar("T")
 
 
@@ -98,13 +96,21 @@ class MetricsEngine:
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Plain SQL over the Gold views, for views of the data that are not metric questions."""
+        return self.table(sql, parameters)[1]
+
+    def table(
+        self, sql: str, parameters: list[Any] | None = None
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """As `query`, with the result's column names."""
         with self._lock:
 
-            def rows() -> list[tuple[Any, ...]]:
+            def result() -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
                 self.refresh()
-                return self.connection.execute(sql, parameters or []).fetchall()
+                cursor = self.connection.execute(sql, parameters or [])
+                names = tuple(column[0] for column in cursor.description or ())
+                return names, cursor.fetchall()
 
-            return self._retrying(rows)
+            return self._retrying(result)
 
     def _retrying(self, work: Callable[[], T]) -> T:
         """Run `work`; if a file it read is gone (a newer Gold was published since the views were made,

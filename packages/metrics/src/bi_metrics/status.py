@@ -1,9 +1,11 @@
-"""`bi status`: what the lake holds and how its last runs went, gathered from the lake alone."""
+"""What the lake holds and how its last runs went, gathered from the lake alone: `bi status` prints it
+and the dashboard's Data health page shows it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from bi_lake.layout import Lake
@@ -12,8 +14,9 @@ from bi_lake.runs import load_run_reports, utc_now
 from bi_metrics.gold import STATE_KEY as GOLD_STATE_KEY
 from bi_metrics.gold import GoldState
 
-# Read as JSON so that `bi status` does not import Spark.
+# Read as JSON so that readers of the status do not import Spark.
 SILVER_STATE_KEY = "_state/current.json"
+_VERSION_RUN = re.compile(r"/v=(?P<run>[^/]+)")
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -103,6 +106,15 @@ def _gold_status(lake: Lake, now: dt.datetime) -> dict[str, Any]:
                 "rows": entry.rows,
                 "partitions": len(entry.partitions),
                 "files": len(entry.files),
+                "latest_partition": max((p for p in entry.partitions if p), default=None),
+                "rebuilt_by_run": max(
+                    (
+                        m.group("run")
+                        for p in entry.partitions.values()
+                        if (m := _VERSION_RUN.search(p.folder))
+                    ),
+                    default=None,
+                ),
             }
             for name, entry in state.datasets.items()
         ],
