@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         (["seed", "--days", "0"], {}, ["0 must be greater than zero"]),
         (["seed", "--add-days", "2", "--source", "sqlite:///none.db"], {}, ["none.db does not exist"]),
         (["status", "--format", "xml"], {}, ["invalid choice: 'xml'"]),
+        (["dashboard", "--port", "70000"], {}, ["port 70000 is not between 1 and 65535"]),
+        (["dashboard", "--port", "http"], {}, ["invalid port 'http'"]),
+        (["dashboard", "--lake", "ftp://host/lake"], {}, ["lake (BI_LAKE)", "unsupported scheme"]),
         (["dance"], {}, ["invalid choice: 'dance'"]),
         ([], {}, ["required: COMMAND"]),
     ],
@@ -67,6 +71,15 @@ def test_user_errors_are_one_line_and_non_zero(
     result = bi(*args, cwd=tmp_path, env=env)
     assert_one_line_error(result, *fragments)
     assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_the_dashboard_refuses_a_port_in_use_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = bi("dashboard", "--port", str(port), cwd=tmp_path, timeout=60)
+    assert_one_line_error(result, f"port {port} is in use", "--port")
 
 
 def test_seeding_twice_is_refused_without_losing_data(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from bi_cli import answers
+from bi_cli.dashboard import DEFAULT_DASHBOARD_PORT, serve_dashboard
 from bi_cli.display import ConsoleProgress, run_summary, simple_table
 from bi_cli.runner import RunOptions, run_workflow
 from bi_ingest.source import error_line, redact, sqlite_path
@@ -36,6 +37,7 @@ from bi_source.generator import (
 )
 
 EXIT_FAILED = 1
+LAKE_HELP = "lake folder or s3://bucket/prefix (or BI_LAKE; default ./lake)"
 EXIT_USAGE = 2
 
 
@@ -71,6 +73,16 @@ def _greater_than_zero(kind: type[int] | type[float]) -> Callable[[str], float]:
 
 _positive = _greater_than_zero(int)
 _positive_float = _greater_than_zero(float)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not between 1 and 65535")
+    return port
 
 
 def _job_list(text: str) -> tuple[str, ...]:
@@ -118,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run_cmd = commands.add_parser("run", help="run the workflow: " + " -> ".join(WORKFLOW.names))
     run_cmd.add_argument("--source", help="SQLAlchemy URL of the source (or BI_SOURCE_URL)")
-    run_cmd.add_argument("--lake", help="lake folder or s3://bucket/prefix (or BI_LAKE; default ./lake)")
+    run_cmd.add_argument("--lake", help=LAKE_HELP)
     run_cmd.add_argument("--start", type=_date, help="re-extract from this date (inclusive)")
     run_cmd.add_argument("--end", type=_date, help="re-extract up to this date (inclusive)")
     run_cmd.add_argument(
@@ -141,13 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     query_cmd.add_argument("--start", type=_date, help="first order date (inclusive)")
     query_cmd.add_argument("--end", type=_date, help="last order date (inclusive)")
     query_cmd.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    query_cmd.add_argument("--lake", help="lake folder or s3://bucket/prefix (or BI_LAKE; default ./lake)")
+    query_cmd.add_argument("--lake", help=LAKE_HELP)
 
     metrics_cmd = commands.add_parser("metrics", help="the catalogue: every metric and dimension")
     metrics_cmd.add_argument("--format", choices=("table", "json"), default="table")
 
+    dashboard_cmd = commands.add_parser("dashboard", help="start the Streamlit dashboard on a lake")
+    dashboard_cmd.add_argument("--lake", help=LAKE_HELP)
+    dashboard_cmd.add_argument(
+        "--port", type=_port, default=DEFAULT_DASHBOARD_PORT, help="port to serve on (default %(default)s)"
+    )
+
     status_cmd = commands.add_parser("status", help="last runs, watermarks, freshness and row counts")
-    status_cmd.add_argument("--lake", help="lake folder or s3://bucket/prefix (or BI_LAKE; default ./lake)")
+    status_cmd.add_argument("--lake", help=LAKE_HELP)
     status_cmd.add_argument("--format", choices=("table", "json"), default="table")
     return parser
 
@@ -310,6 +328,12 @@ def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def _command_dashboard(args: argparse.Namespace, out: Console, err: Console) -> int:
+    settings = load_settings(lake=args.lake)
+    Lake.from_settings(settings)  # refuses a bad lake here, with one line, rather than in the browser
+    return serve_dashboard(settings, args.port, err)
+
+
 def _command_metrics(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.format == "json":
         print(answers.catalogue_json())
@@ -325,6 +349,7 @@ COMMANDS = {
     "query": _command_query,
     "metrics": _command_metrics,
     "status": _command_status,
+    "dashboard": _command_dashboard,
 }
 
 

@@ -1,0 +1,153 @@
+"""The dashboard's entry point (`bi dashboard` runs it): Gold's state, the shared sidebar filters, then
+the page the user is on. Every script run starts here, so a new Gold shows at the next interaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from bi_dashboard import session
+from bi_dashboard.filters import (
+    LOYALTY_LABELS,
+    PRESETS,
+    DataBounds,
+    Filters,
+    from_query_params,
+    preset_range,
+)
+from bi_dashboard.pages import PAGES
+from bi_lake.errors import UserError
+from bi_metrics.status import lake_status
+
+_INITIALISED = "bi_filters_from_link"
+
+
+def _bounds() -> DataBounds | None:
+    dates = session.sql("SELECT min(order_date), max(order_date) FROM dim_calendar")
+    first, last = dates.rows[0] if dates.rows else (None, None)
+    if not isinstance(first, dt.date) or not isinstance(last, dt.date):
+        return None
+
+    def values(column: str, dataset: str) -> tuple[str, ...]:
+        rows = session.sql(
+            f'SELECT DISTINCT "{column}" FROM "{dataset}" WHERE "{column}" IS NOT NULL ORDER BY 1'
+        )
+        return tuple(str(row[0]) for row in rows.rows)
+
+    state = session.gold_state()
+    return DataBounds(
+        first_date=first,
+        snapshot_date=state.snapshot_date or last,
+        restaurants=values("restaurant_id", "agg_sales_daily"),
+        apps=values("app_name", "agg_sales_daily"),
+        categories=values("item_category", "agg_category_daily"),
+    )
+
+
+def _getting_started(reason: str) -> None:
+    st.title("Business Insights")
+    st.info(reason)
+    st.markdown(
+        "Build the lake, then reload this page:\n\n"
+        "```\nuv run bi run                 # seeds the demo source on first use, then ingest, silver, gold\n"
+        "uv run bi dashboard           # this dashboard, on ./lake\n```\n\n"
+        "On another lake: `uv run bi run --lake PATH` and `uv run bi dashboard --lake PATH`."
+    )
+    runs = lake_status(session.lake(), runs=5)["runs"]
+    if runs:
+        st.subheader("Last runs")
+        st.dataframe(runs, hide_index=True)
+
+
+def _widgets_from_link(bounds: DataBounds) -> None:
+    """On a session's first run, the filters come from the link it was opened with."""
+    if st.session_state.get(_INITIALISED):
+        return
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    chosen, notes = from_query_params(params, bounds)
+    st.session_state.update(
+        f_range=chosen.preset,
+        f_dates=(chosen.start, chosen.end),
+        f_restaurants=list(chosen.restaurants),
+        f_apps=list(chosen.apps),
+        f_categories=list(chosen.categories),
+        f_loyalty=chosen.loyalty,
+        bi_link_notes=notes,
+    )
+    st.session_state[_INITIALISED] = True
+
+
+def _sidebar(bounds: DataBounds) -> Filters:
+    _widgets_from_link(bounds)
+    bar = st.sidebar
+    bar.header("Filters")
+    preset = bar.selectbox("Date range", list(PRESETS), format_func=PRESETS.__getitem__, key="f_range")
+    start, end = preset_range(preset, bounds)
+    if preset == "custom":
+        picked = bar.date_input(
+            "Dates", min_value=bounds.first_date, max_value=bounds.snapshot_date, key="f_dates"
+        )
+        dates = [d for d in (picked if isinstance(picked, tuple | list) else (picked,)) if d]
+        if dates:
+            start, end = dates[0], dates[-1]
+    else:
+        st.session_state["f_dates"] = (start, end)
+    bar.caption(f"{start} .. {end}, relative to the latest order date {bounds.snapshot_date}")
+    restaurants = bar.multiselect("Restaurants", bounds.restaurants, key="f_restaurants", placeholder="All")
+    apps = bar.multiselect("Apps", bounds.apps, key="f_apps", placeholder="All")
+    categories = bar.multiselect("Item categories", bounds.categories, key="f_categories", placeholder="All")
+    loyalty = bar.radio(
+        "Orders", list(LOYALTY_LABELS), format_func=LOYALTY_LABELS.__getitem__, key="f_loyalty"
+    )
+    for note in st.session_state.get("bi_link_notes", []):
+        bar.warning(f"From the link: {note}")
+    filters = Filters(
+        preset=preset,
+        start=start,
+        end=end,
+        restaurants=tuple(restaurants),
+        apps=tuple(apps),
+        categories=tuple(categories),
+        loyalty=loyalty,
+    )
+    st.query_params.from_dict(filters.to_query_params())
+    return filters
+
+
+def main() -> None:
+    st.set_page_config(page_title="Business Insights", page_icon=":material/insights:", layout="wide")
+    try:
+        state = session.gold_state()
+    except UserError as exc:
+        st.error(str(exc))
+        return
+    if state.run_id is None:
+        _getting_started(f"The lake at {session.lake().root.uri} has no Gold yet.")
+        return
+    bounds = _bounds()
+    if bounds is None:
+        _getting_started("Gold is published but holds no orders yet: the source had none when it last ran.")
+        return
+    session.set_filters(_sidebar(bounds))
+    st.sidebar.caption(
+        f"Gold run {state.run_id}, snapshot date {state.snapshot_date}, "
+        f"published {state.committed_at:%Y-%m-%d %H:%M} UTC"
+        if state.committed_at
+        else f"Gold run {state.run_id}"
+    )
+    sections: dict[str, list[st.Page]] = {}
+    for spec in PAGES:
+        sections.setdefault(spec.section, []).append(
+            st.Page(
+                spec.script,
+                title=spec.title,
+                icon=spec.icon,
+                url_path=spec.url_path or None,
+                default=not spec.url_path,
+            )
+        )
+    st.navigation(sections).run()
+
+
+main()

@@ -1,0 +1,125 @@
+"""One user session's link to Gold: its own DuckDB connection, and answers cached by Gold's version.
+
+The cache key holds the lake and the run id of Gold's last commit, so a new pipeline run shows at the
+next interaction without a restart, and an answer is never served for a Gold it was not computed on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from bi_dashboard.filters import Filters
+from bi_lake.errors import UserError
+from bi_lake.layout import Lake
+from bi_lake.settings import load_settings
+from bi_metrics.engine import MetricsEngine
+from bi_metrics.formatting import Value
+from bi_metrics.gold import GoldState
+from bi_metrics.question import Question
+
+_ENGINE, _STATE, _FILTERS = "bi_engine", "bi_gold_state", "bi_filters"
+
+
+@dataclass(frozen=True)
+class Result:
+    """An answer's columns and rows, as cached: exact values (decimals, dates) kept as they came."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Value, ...], ...]
+    dataset: str = ""
+
+    def records(self) -> list[dict[str, Value]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def frame(self) -> pd.DataFrame:
+        """For charts and tables: amounts as floats (exact to the cent at these magnitudes), dates as
+        timestamps."""
+        frame = pd.DataFrame.from_records(list(self.rows), columns=list(self.columns))
+        for column in frame.columns:
+            values = [v for v in frame[column] if v is not None]
+            if values and all(isinstance(v, Decimal) for v in values):
+                frame[column] = frame[column].map(lambda v: None if v is None else float(v)).astype("float64")
+            elif values and all(isinstance(v, dt.date) for v in values):
+                frame[column] = pd.to_datetime(frame[column])
+        return frame
+
+    @property
+    def decimal_columns(self) -> set[str]:
+        """Exact amounts (money), shown with two decimals."""
+        return {
+            column
+            for index, column in enumerate(self.columns)
+            if any(isinstance(row[index], Decimal) for row in self.rows)
+        }
+
+    def first(self, column: str) -> Value:
+        return self.rows[0][self.columns.index(column)] if self.rows else None
+
+
+def lake() -> Lake:
+    """The lake the dashboard was started on (`BI_LAKE`, set by `bi dashboard --lake`)."""
+    return Lake.from_settings(load_settings())
+
+
+def engine() -> MetricsEngine:
+    if _ENGINE not in st.session_state:
+        st.session_state[_ENGINE] = MetricsEngine(lake().gold)
+    found: MetricsEngine = st.session_state[_ENGINE]
+    return found
+
+
+def gold_state() -> GoldState:
+    """Gold as published now, read once per script run (every interaction)."""
+    state = engine().read_state()
+    st.session_state[_STATE] = state
+    return state
+
+
+def _version() -> tuple[str, str]:
+    state: GoldState | None = st.session_state.get(_STATE)
+    if state is None:
+        state = gold_state()
+    return engine().gold.uri, state.run_id or ""
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def _answer(_engine: MetricsEngine, lake_uri: str, version: str, question: Question) -> Result:
+    answer = _engine.ask(question)
+    return Result(answer.columns, tuple(tuple(row) for row in answer.rows), answer.plan.dataset)
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def _sql(
+    _engine: MetricsEngine, lake_uri: str, version: str, sql: str, parameters: tuple[Any, ...]
+) -> Result:
+    columns, rows = _engine.table(sql, list(parameters))
+    return Result(columns, tuple(tuple(row) for row in rows))
+
+
+def ask(question: Question) -> Result:
+    """A metric question answered exactly by the metrics package (raises UserError when refused)."""
+    return _answer(engine(), *_version(), question)
+
+
+def sql(statement: str, *parameters: Any) -> Result:
+    """Plain SQL over the Gold views, for what is not a metric question (the customer snapshot)."""
+    return _sql(engine(), *_version(), statement, tuple(parameters))
+
+
+def set_filters(chosen: Filters) -> None:
+    st.session_state[_FILTERS] = chosen
+
+
+def filters() -> Filters:
+    """The sidebar's filters of this script run, set by the app before the page runs."""
+    try:
+        chosen: Filters = st.session_state[_FILTERS]
+    except KeyError:
+        raise UserError("the filters are not set: open the dashboard through its main page") from None
+    return chosen

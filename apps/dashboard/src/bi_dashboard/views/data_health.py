@@ -1,0 +1,63 @@
+"""Data health: how fresh Gold is, how the last runs went, and what Silver kept and quarantined."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from bi_dashboard import components as ui
+from bi_dashboard import session
+from bi_metrics.status import lake_status
+
+
+def render() -> None:
+    status = lake_status(session.lake(), runs=10)
+    st.title("Data health")
+    st.caption(f"Lake: {status['lake']}")
+    gold = status["gold"]
+    if gold:
+        st.subheader("Gold")
+        cols = st.columns(3)
+        cols[0].metric("Published", f"{gold['age_hours']} h ago", help=gold["committed_at"])
+        cols[1].metric("Snapshot date", gold["snapshot_date"] or "none")
+        cols[2].metric("Gold run", gold["run_id"], help=f"built from Silver run {gold['silver_run_id']}")
+        st.dataframe(pd.DataFrame(gold["datasets"]), hide_index=True, width="stretch")
+    st.subheader("Last runs")
+    runs = pd.DataFrame(status["runs"])
+    if runs.empty:
+        st.info("No run has been recorded in this lake.")
+    else:
+        failed = runs[runs["status"] != "succeeded"]
+        if not failed.empty:
+            st.warning(f"{len(failed)} of the last {len(runs)} runs did not succeed: see their error below.")
+        st.dataframe(runs, hide_index=True, width="stretch")
+    silver = status["silver"]
+    if silver:
+        reconciliation = silver["reconciliation"]
+        st.subheader(f"Silver reconciliation of run {silver['run_id']}")
+        st.caption("Every row read is kept or quarantined with its reason: rows in = kept + quarantined.")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"table": table, **{k: v for k, v in counts.items() if not isinstance(v, dict)}}
+                    for table, counts in reconciliation.items()
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        reasons = [
+            {"table": table, "reason": reason, "rows": rows}
+            for table, counts in reconciliation.items()
+            for reason, rows in counts.get("quarantined_by_reason", {}).items()
+        ]
+        st.subheader("Quarantined rows by reason")
+        if reasons:
+            st.dataframe(pd.DataFrame(reasons), hide_index=True, width="stretch")
+        else:
+            st.info("The last Silver run quarantined no rows.")
+    st.subheader("Bronze tables")
+    st.dataframe(pd.DataFrame(status["bronze_tables"]), hide_index=True, width="stretch")
+
+
+ui.run_page(render)

@@ -1,0 +1,44 @@
+"""Loyalty program impact: members against non-members, and loyalty orders against the others."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bi_dashboard import components as ui
+from bi_dashboard import session
+
+MEMBER_METRICS = ("customers", "aov", "orders_per_customer", "repeat_rate", "net_sales_per_customer")
+_CLV = """
+SELECT loyalty_member, count(*) AS customers, CAST(avg(clv) AS DECIMAL(28, 2)) AS average_clv,
+       CAST(median(clv) AS DECIMAL(28, 2)) AS median_clv
+FROM dim_customer_snapshot GROUP BY ALL ORDER BY loyalty_member DESC
+"""
+
+
+def render() -> None:
+    filters = session.filters()
+    st.title("Loyalty program")
+    st.caption(
+        "A member is a customer whose most recent order (up to the snapshot date) used the loyalty program."
+    )
+    ui.filters_caption(filters)
+    members = session.ask(filters.question(MEMBER_METRICS, by=("loyalty_member",)))
+    if not members.rows:
+        ui.no_data("orders")
+        return
+    st.subheader("Members against non-members in the range")
+    ui.table(members)
+    left, right = st.columns(2)
+    with left:
+        ui.chart(members, "loyalty_member", "aov", kind="bar")
+    with right:
+        ui.chart(members, "loyalty_member", "repeat_rate", kind="bar")
+    st.subheader("Lifetime value of members and non-members")
+    ui.table(session.sql(_CLV))
+    st.subheader("Loyalty orders against other orders")
+    ui.table(
+        session.ask(filters.question(("orders", "net_sales", "aov", "discount_rate"), by=("is_loyalty",)))
+    )
+
+
+ui.run_page(render)

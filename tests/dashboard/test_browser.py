@@ -1,0 +1,159 @@
+"""The dashboard as a user meets it: `bi dashboard` serving a lake built from the demo data, driven in
+headless Chromium. Every page is visited and photographed; a filter is changed in the sidebar."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from bi_dashboard.pages import PAGES
+from bi_lake.settings import Settings
+from bi_metrics.formatting import metric_text
+
+pytestmark = pytest.mark.spark
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
+# The closed network refuses Chromium's own background connections; these flags stop it trying.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(gold_lake: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BI_")}
+    log = (tmp_path_factory.mktemp("dashboard") / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bi_cli.main", "dashboard", "--lake", gold_lake.lake, "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"bi dashboard did not start: {Path(log.name).read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield url
+    os.killpg(server.pid, signal.SIGINT)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _settled(page: Page, title: str) -> None:
+    """Wait until the script run has finished and the page's title is shown."""
+    page.wait_for_function(
+        """title => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            const h1 = document.querySelector('h1');
+            return app && app.dataset.testScriptState === 'notRunning' && h1 && h1.innerText.includes(title);
+        }""",
+        arg=title,
+        timeout=60_000,
+    )
+    page.wait_for_timeout(500)  # charts draw after the script has finished
+
+
+def _bi_query(lake: str, *args: str) -> list[dict[str, object]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BI_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bi_cli.main", "query", *args, "--format", "json", "--lake", lake],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_every_page_shows_its_numbers_without_errors(
+    dashboard_url: str, browser: Browser, gold_lake: Settings
+) -> None:
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    for spec in PAGES:
+        page.goto(f"{dashboard_url}/{spec.url_path}?range=all")
+        _settled(page, spec.title)
+        page.screenshot(path=str(ARTIFACTS / f"{spec.name}.png"), full_page=True)
+        assert page.get_by_text("Page not found").count() == 0
+        errors = page.locator(ERRORS)
+        assert errors.count() == 0, f"{spec.title}: {errors.all_inner_texts()}"
+        assert page.locator('[data-testid="stSidebar"]').get_by_text("Date range").count() == 1
+    page.close()
+    expected = _bi_query(gold_lake.lake, "net_sales,orders,aov,customers,discount_rate")[0]
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{dashboard_url}/?range=all")
+    _settled(page, "Overview")
+    page.locator('[data-testid="stMetricValue"]').nth(4).wait_for()
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert values == [
+        metric_text(metric, expected[metric])  # type: ignore[arg-type]
+        for metric in ("net_sales", "orders", "aov", "customers", "discount_rate")
+    ]
+    page.close()
+
+
+def test_choosing_a_restaurant_changes_the_numbers_and_the_link(
+    dashboard_url: str, browser: Browser, gold_lake: Settings
+) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{dashboard_url}/?range=all")
+    _settled(page, "Overview")
+    net_sales = page.locator('[data-testid="stMetricValue"]').first
+    everywhere = net_sales.inner_text()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text="Restaurants").click()
+    restaurant = str(_bi_query(gold_lake.lake, "orders", "--by", "restaurant_id")[1]["restaurant_id"])
+    page.get_by_role("option", name=restaurant, exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_function(
+        "before => document.querySelector('[data-testid=\"stMetricValue\"]').innerText !== before",
+        arg=everywhere,
+        timeout=30_000,
+    )
+    _settled(page, "Overview")
+    expected = _bi_query(gold_lake.lake, "net_sales", "--where", f"restaurant_id={restaurant}")[0]
+    assert net_sales.inner_text() == metric_text("net_sales", expected["net_sales"])  # type: ignore[arg-type]
+    assert f"restaurant={restaurant}" in page.url
+    page.screenshot(path=str(ARTIFACTS / "overview-one-restaurant.png"), full_page=True)
+    assert page.locator(ERRORS).count() == 0
+    page.close()

@@ -1,0 +1,190 @@
+"""Every page of the dashboard rendered by Streamlit's AppTest on a Gold built by the real pipeline:
+no exception, no error, and the KPI tiles equal to `bi query` for the same filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bi_cli.main import main as bi_main
+from bi_dashboard.pages import OVERVIEW_KPIS as KPIS
+from bi_dashboard.pages import PAGES, PageSpec
+from bi_lake.settings import Settings
+from bi_metrics.catalogue import METRICS_BY_NAME
+from bi_metrics.formatting import metric_text
+from bi_metrics.gold import STATE_KEY, GoldState
+from tests.dashboard.conftest import OpenApp
+
+pytestmark = pytest.mark.spark
+
+# GOLD_CONFIG's last order date: every preset ends there.
+SNAPSHOT = dt.date(2023, 4, 10)
+
+
+def bi_query(
+    capsys: pytest.CaptureFixture[str], lake: str, metrics: tuple[str, ...], *args: str
+) -> dict[str, object]:
+    capsys.readouterr()
+    assert bi_main(["query", ",".join(metrics), "--format", "json", "--lake", lake, *args]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1
+    return rows[0]  # type: ignore[no-any-return]
+
+
+def restaurants(capsys: pytest.CaptureFixture[str], lake: str) -> list[str]:
+    capsys.readouterr()
+    assert bi_main(["query", "orders", "--by", "restaurant_id", "--format", "json", "--lake", lake]) == 0
+    return [row["restaurant_id"] for row in json.loads(capsys.readouterr().out)]
+
+
+def tiles(app: AppTest) -> dict[str, tuple[str, str | None]]:
+    return {metric.label: (metric.value, metric.delta) for metric in app.metric}
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, [e.message for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_every_page_renders_without_exception_or_error(
+    gold_lake: Settings, open_app: OpenApp, page: PageSpec
+) -> None:
+    app = open_app(gold_lake.lake, page.script)
+    assert_clean(app)
+    assert [title.value for title in app.title] == [page.title]
+    assert not app.warning, [w.value for w in app.warning]
+
+
+def test_overview_tiles_equal_bi_query_for_the_default_range(
+    gold_lake: Settings, open_app: OpenApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = open_app(gold_lake.lake)
+    assert_clean(app)
+    start = SNAPSHOT - dt.timedelta(days=89)
+    expected = bi_query(capsys, gold_lake.lake, KPIS, "--start", str(start), "--end", str(SNAPSHOT))
+    shown = tiles(app)
+    assert list(shown) == [METRICS_BY_NAME[m].label for m in KPIS]
+    for metric in KPIS:
+        assert shown[METRICS_BY_NAME[metric].label][0] == metric_text(metric, expected[metric])  # type: ignore[arg-type]
+
+
+def test_overview_tiles_follow_a_links_filters_and_compare_with_the_period_before(
+    gold_lake: Settings, open_app: OpenApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, _, third, *_ = restaurants(capsys, gold_lake.lake)
+    app = open_app(
+        gold_lake.lake, range="30d", restaurant=[first, third], loyalty="loyalty", app="OrderUp Web"
+    )
+    assert_clean(app)
+    assert not app.sidebar.warning, "every value of the link is known"
+    where = ["--where", f"restaurant_id={first}", "--where", f"restaurant_id={third}",
+             "--where", "is_loyalty=true", "--where", "app_name=OrderUp Web"]  # fmt: skip
+    start = SNAPSHOT - dt.timedelta(days=29)
+    now = bi_query(capsys, gold_lake.lake, KPIS, "--start", str(start), "--end", str(SNAPSHOT), *where)
+    before = bi_query(
+        capsys, gold_lake.lake, KPIS,
+        "--start", str(start - dt.timedelta(days=30)), "--end", str(start - dt.timedelta(days=1)), *where,
+    )  # fmt: skip
+    shown = tiles(app)
+    for metric in KPIS:
+        assert shown[METRICS_BY_NAME[metric].label][0] == metric_text(metric, now[metric])  # type: ignore[arg-type]
+    growth = (float(now["net_sales"]) / float(before["net_sales"]) - 1) * 100  # type: ignore[arg-type]
+    assert shown["Net sales"][1] == f"{growth:+.1f}%"
+    assert dict(app.query_params) == {
+        "range": "30d", "restaurant": [first, third], "app": "OrderUp Web", "loyalty": "loyalty",
+    }  # fmt: skip
+
+
+def test_changing_a_filter_changes_the_numbers_and_the_link(
+    gold_lake: Settings, open_app: OpenApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = restaurants(capsys, gold_lake.lake)[1]
+    app = open_app(gold_lake.lake)
+    before = tiles(app)["Net sales"][0]
+    app.sidebar.multiselect(key="f_restaurants").set_value([second]).run()
+    assert_clean(app)
+    assert tiles(app)["Net sales"][0] != before
+    assert app.query_params["restaurant"] == second
+    app.sidebar.selectbox(key="f_range").set_value("7d").run()
+    assert app.query_params["range"] == "7d"
+    assert app.sidebar.caption[0].value.startswith(f"{SNAPSHOT - dt.timedelta(days=6)} .. {SNAPSHOT}")
+
+
+def test_discount_page_compares_discounted_and_full_price_orders_as_bi_query_does(
+    gold_lake: Settings, open_app: OpenApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = open_app(gold_lake.lake, "views/discounts.py", range="all")
+    assert_clean(app)
+    expected = bi_query(capsys, gold_lake.lake, ("discounted_order_share", "discount_rate"))
+    shown = tiles(app)
+    assert shown["Discounted order share"][0] == metric_text(
+        "discounted_order_share", expected["discounted_order_share"]
+    )  # type: ignore[arg-type]
+    assert shown["Discount rate"][0] == metric_text("discount_rate", expected["discount_rate"])  # type: ignore[arg-type]
+    compared = app.dataframe[0].value
+    assert sorted(compared["is_discounted"]) == [False, True]
+
+
+def test_a_range_without_discounts_says_so(
+    gold_lake: Settings, open_app: OpenApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert bi_main(["query", "orders,discounted_orders", "--by", "order_date,restaurant_id,app_name,is_loyalty",
+                    "--format", "json", "--lake", gold_lake.lake]) == 0  # fmt: skip
+    rows = json.loads(capsys.readouterr().out)
+    day = next(r for r in rows if r["orders"] > 0 and r["discounted_orders"] == 0)
+    app = open_app(
+        gold_lake.lake, "views/discounts.py", range="custom", start=day["order_date"], end=day["order_date"],
+        restaurant=day["restaurant_id"], app=day["app_name"], loyalty="loyalty" if day["is_loyalty"] else "other",
+    )  # fmt: skip
+    assert_clean(app)
+    assert any("No order in this range had a discount" in info.value for info in app.info)
+    assert not app.metric
+
+
+def test_explore_answers_the_menus_question_and_an_empty_slice_gets_a_message(
+    gold_lake: Settings, open_app: OpenApp
+) -> None:
+    app = open_app(gold_lake.lake, "views/explore.py", range="custom", start="2023-03-15", end="2023-03-15")
+    app.multiselect(key="x_metrics").set_value(["customers", "repeat_rate"])
+    app.multiselect(key="x_by").set_value(["rfm_segment"]).run()
+    assert_clean(app)
+    table = app.dataframe[0].value
+    assert list(table.columns) == ["rfm_segment", "customers", "repeat_rate"]
+    assert set(table["rfm_segment"].dropna()) <= {"New", "Churn Risk", "VIP", "Regular", "Inactive"}
+    app.multiselect(key="x_filter_on").set_value(["holiday_name"]).run()
+    holidays = app.multiselect(key="x_where_holiday_name")
+    assert holidays.options, "the demo data has holidays"
+    holidays.set_value([holidays.options[0]]).run()
+    assert_clean(app)
+    assert any("No orders for these filters" in info.value for info in app.info)
+
+
+def test_a_link_with_unknown_values_says_what_it_ignored(gold_lake: Settings, open_app: OpenApp) -> None:
+    app = open_app(gold_lake.lake, range="30d", restaurant="no-such-restaurant")
+    assert_clean(app)
+    assert any("'no-such-restaurant'" in warning.value for warning in app.sidebar.warning)
+    assert "restaurant" not in app.query_params
+
+
+def test_a_missing_lake_shows_how_to_build_it(open_app: OpenApp, tmp_path: Path) -> None:
+    app = open_app(str(tmp_path / "nowhere"))
+    assert_clean(app)
+    assert "has no Gold yet" in app.info[0].value
+    assert any("uv run bi run" in block.value for block in app.markdown)
+
+
+def test_a_gold_without_orders_says_so(open_app: OpenApp, tmp_path: Path) -> None:
+    state = tmp_path / "lake" / "gold" / STATE_KEY
+    state.parent.mkdir(parents=True)
+    state.write_text(
+        GoldState(run_id="20230101T000000Z-empty", committed_at=dt.datetime.now(dt.UTC)).model_dump_json()
+    )
+    app = open_app(str(tmp_path / "lake"))
+    assert_clean(app)
+    assert "holds no orders yet" in app.info[0].value
