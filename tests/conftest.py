@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
 
+import bi_dashboard
 from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
@@ -97,3 +100,29 @@ def gold_lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Settin
     report = run_workflow(settings, RunOptions(), SilentProgress())
     assert report.status == "succeeded", report.error
     return settings
+
+
+# The dashboard under Streamlit's AppTest, on a lake named the way `bi dashboard` names it.
+APP = str(Path(bi_dashboard.__file__).parent / "app.py")
+OpenApp = Callable[..., AppTest]
+
+
+@pytest.fixture
+def open_app(monkeypatch: pytest.MonkeyPatch) -> OpenApp:
+    """The app on a lake, optionally opened with a link's query parameters, run once."""
+
+    def open_on(
+        lake: str, page: str | None = None, env: dict[str, str] | None = None, **params: str | list[str]
+    ) -> AppTest:
+        for name in [name for name in os.environ if name.startswith("BI_")]:
+            monkeypatch.delenv(name)
+        for name, value in {"BI_LAKE": lake, **(env or {})}.items():
+            monkeypatch.setenv(name, value)
+        app = AppTest.from_file(APP, default_timeout=120)
+        app.query_params.update(params)
+        app.run()
+        if page is not None:
+            app.switch_page(page).run()
+        return app
+
+    return open_on

@@ -31,7 +31,10 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
-ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+# Errors, and warnings too: on the demo data no page has anything to warn about.
+ERRORS = (
+    '[data-testid="stException"], [data-testid="stAlertContentError"], [data-testid="stAlertContentWarning"]'
+)
 
 
 def _free_port() -> int:

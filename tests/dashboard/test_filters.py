@@ -71,3 +71,21 @@ def test_a_link_with_values_the_data_does_not_know_keeps_the_rest_and_says_what_
     assert len(notes) == 3
     assert any("'R9'" in note for note in notes)
     assert from_query_params({"range": ["fortnight"]}, BOUNDS)[0].preset == "90d"
+
+
+def test_a_links_dates_outside_the_data_are_narrowed_or_replaced_with_a_note() -> None:
+    partly, notes = from_query_params(
+        {"range": ["custom"], "start": ["2022-06-01"], "end": ["2023-01-05"]}, BOUNDS
+    )
+    assert (partly.start, partly.end) == (dt.date(2023, 1, 1), dt.date(2023, 1, 5))
+    assert notes == ["the link's dates were narrowed to the orders' dates: 2023-01-01 .. 2023-01-05"]
+    outside, notes = from_query_params(
+        {"range": ["custom"], "start": ["2024-01-01"], "end": ["2024-03-05"]}, BOUNDS
+    )
+    assert (outside.start, outside.end) == (BOUNDS.first_date, BOUNDS.snapshot_date)
+    assert "hold no orders" in notes[0]
+
+
+def test_a_previous_period_before_the_first_order_is_known_as_such() -> None:
+    assert not Filters("90d", *preset_range("90d", BOUNDS)).has_previous_period(BOUNDS)
+    assert Filters("30d", *preset_range("30d", BOUNDS)).has_previous_period(BOUNDS)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,7 +19,7 @@ from bi_lake.settings import Settings
 from bi_metrics.catalogue import METRICS_BY_NAME
 from bi_metrics.formatting import metric_text
 from bi_metrics.gold import STATE_KEY, GoldState
-from tests.dashboard.conftest import OpenApp
+from tests.conftest import OpenApp
 
 pytestmark = pytest.mark.spark
 
@@ -126,8 +128,16 @@ def test_discount_page_compares_discounted_and_full_price_orders_as_bi_query_doe
         "discounted_order_share", expected["discounted_order_share"]
     )  # type: ignore[arg-type]
     assert shown["Discount rate"][0] == metric_text("discount_rate", expected["discount_rate"])  # type: ignore[arg-type]
-    compared = app.dataframe[0].value
-    assert sorted(compared["is_discounted"]) == [False, True]
+    capsys.readouterr()
+    assert bi_main(["query", "orders,net_sales,aov", "--by", "is_discounted", "--format", "json",
+                    "--lake", gold_lake.lake]) == 0  # fmt: skip
+    by_flag = {row["is_discounted"]: row for row in json.loads(capsys.readouterr().out)}
+    compared = app.dataframe[0].value.set_index("is_discounted")
+    assert sorted(compared.index) == [False, True]
+    for flag, row in by_flag.items():
+        assert compared.loc[flag, "orders"] == row["orders"]
+        assert round(compared.loc[flag, "net_sales"], 2) == row["net_sales"]
+        assert round(compared.loc[flag, "aov"], 6) == round(row["aov"], 6)
 
 
 def test_a_range_without_discounts_says_so(
@@ -170,6 +180,57 @@ def test_a_link_with_unknown_values_says_what_it_ignored(gold_lake: Settings, op
     assert_clean(app)
     assert any("'no-such-restaurant'" in warning.value for warning in app.sidebar.warning)
     assert "restaurant" not in app.query_params
+
+
+def test_a_link_with_dates_outside_the_data_opens_on_the_data_with_a_note(
+    gold_lake: Settings, open_app: OpenApp
+) -> None:
+    app = open_app(gold_lake.lake, range="custom", start="2022-06-01", end="2023-01-05")
+    assert_clean(app)
+    assert any(
+        "narrowed to the orders' dates: 2023-01-01 .. 2023-01-05" in w.value for w in app.sidebar.warning
+    )
+    app.run()
+    assert not app.sidebar.warning, "a link's notes are shown once"
+
+
+def _copy_lake(gold_lake: Settings, tmp_path: Path) -> Path:
+    copy = tmp_path / "lake"
+    shutil.copytree(gold_lake.lake, copy)
+    return copy
+
+
+def test_a_new_gold_shows_at_the_next_interaction(
+    gold_lake: Settings, open_app: OpenApp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = _copy_lake(gold_lake, tmp_path)
+    app = open_app(str(lake), range="all")
+    before = tiles(app)["Net sales"][0]
+    # A new Gold is published: the same files but January's sales (as a re-run that lost them would).
+    state_file = lake / "gold" / STATE_KEY
+    state = GoldState.model_validate_json(state_file.read_text())
+    del state.datasets["agg_sales_daily"].partitions["2023-01-01"]
+    state.run_id = "20991231T000000Z-newer"
+    state_file.write_text(state.model_dump_json())
+    app.run()
+    assert_clean(app)
+    after = tiles(app)["Net sales"][0]
+    assert after != before
+    assert after == metric_text("net_sales", bi_query(capsys, str(lake), ("net_sales",))["net_sales"])  # type: ignore[arg-type]
+
+
+def test_a_gold_written_by_an_older_version_says_to_rebuild_it(
+    gold_lake: Settings, open_app: OpenApp, tmp_path: Path
+) -> None:
+    lake = _copy_lake(gold_lake, tmp_path)
+    for file in (lake / "gold" / "agg_sales_daily").rglob("*.parquet"):
+        duckdb.execute(
+            f"COPY (SELECT * EXCLUDE (is_discounted) FROM '{file}') TO '{file}.old' (FORMAT parquet)"
+        )
+        Path(f"{file}.old").replace(file)
+    app = open_app(str(lake))
+    assert not app.exception, [e.message for e in app.exception]
+    assert "was built by an older version" in app.error[0].value and "bi run" in app.error[0].value
 
 
 def test_a_missing_lake_shows_how_to_build_it(open_app: OpenApp, tmp_path: Path) -> None:

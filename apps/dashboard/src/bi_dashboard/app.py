@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import streamlit as st
 
 from bi_dashboard import session
@@ -18,15 +19,17 @@ from bi_dashboard.filters import (
 )
 from bi_dashboard.pages import PAGES
 from bi_lake.errors import UserError
+from bi_metrics.gold import GoldState
 from bi_metrics.status import lake_status
 
 _INITIALISED = "bi_filters_from_link"
 
 
-def _bounds() -> DataBounds | None:
-    dates = session.sql("SELECT min(order_date), max(order_date) FROM dim_calendar")
+def _bounds(state: GoldState) -> DataBounds | None:
+    """The dates and slicer values the orders in Gold have; None when Gold holds no orders."""
+    dates = session.sql("SELECT min(order_date), max(order_date) FROM agg_sales_daily")
     first, last = dates.rows[0] if dates.rows else (None, None)
-    if not isinstance(first, dt.date) or not isinstance(last, dt.date):
+    if state.snapshot_date is None or not isinstance(first, dt.date) or not isinstance(last, dt.date):
         return None
 
     def values(column: str, dataset: str) -> tuple[str, ...]:
@@ -35,10 +38,9 @@ def _bounds() -> DataBounds | None:
         )
         return tuple(str(row[0]) for row in rows.rows)
 
-    state = session.gold_state()
     return DataBounds(
         first_date=first,
-        snapshot_date=state.snapshot_date or last,
+        snapshot_date=state.snapshot_date,
         restaurants=values("restaurant_id", "agg_sales_daily"),
         apps=values("app_name", "agg_sales_daily"),
         categories=values("item_category", "agg_category_daily"),
@@ -100,7 +102,8 @@ def _sidebar(bounds: DataBounds) -> Filters:
     loyalty = bar.radio(
         "Orders", list(LOYALTY_LABELS), format_func=LOYALTY_LABELS.__getitem__, key="f_loyalty"
     )
-    for note in st.session_state.get("bi_link_notes", []):
+    # Shown once, when the link is opened; the next interaction is the user's own choice.
+    for note in st.session_state.pop("bi_link_notes", []):
         bar.warning(f"From the link: {note}")
     filters = Filters(
         preset=preset,
@@ -115,20 +118,16 @@ def _sidebar(bounds: DataBounds) -> Filters:
     return filters
 
 
-def main() -> None:
-    st.set_page_config(page_title="Business Insights", page_icon=":material/insights:", layout="wide")
-    try:
-        state = session.gold_state()
-    except UserError as exc:
-        st.error(str(exc))
-        return
+def _app() -> None:
+    state = session.gold_state()
     if state.run_id is None:
         _getting_started(f"The lake at {session.lake().root.uri} has no Gold yet.")
         return
-    bounds = _bounds()
+    bounds = _bounds(state)
     if bounds is None:
         _getting_started("Gold is published but holds no orders yet: the source had none when it last ran.")
         return
+    session.set_bounds(bounds)
     session.set_filters(_sidebar(bounds))
     st.sidebar.caption(
         f"Gold run {state.run_id}, snapshot date {state.snapshot_date}, "
@@ -148,6 +147,16 @@ def main() -> None:
             )
         )
     st.navigation(sections).run()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Business Insights", page_icon=":material/insights:", layout="wide")
+    try:
+        _app()
+    except UserError as exc:
+        st.error(str(exc))
+    except duckdb.Error as exc:
+        st.error(f"Gold could not be read: {str(exc).strip().splitlines()[0]}")
 
 
 main()

@@ -58,18 +58,25 @@ def _change(metric: str, current: Value, previous: Value) -> str | None:
 
 
 def kpi_tiles(metrics: Sequence[str], filters: Filters) -> None:
-    """One tile per metric for the filters' period, with the change against the period before it."""
+    """One tile per metric for the filters' period, with the change against the period before it when
+    the data covers all of that period."""
     current = session.ask(filters.question(metrics))
-    before = session.ask(filters.previous().question(metrics))
+    previous = filters.previous()
+    comparable = filters.has_previous_period(session.bounds())
+    before = session.ask(previous.question(metrics)) if comparable else None
+    against = (
+        f"Change against {previous.start} .. {previous.end}."
+        if comparable
+        else "No change shown: the data does not cover the whole period before this one."
+    )
     for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
         value = current.first(metric)
         column.metric(
             label(metric),
             metric_text(metric, value),
-            delta=_change(metric, value, before.first(metric)),
+            delta=_change(metric, value, before.first(metric)) if before else None,
             delta_color="off" if metric == "discount_rate" else "normal",
-            help=f"{METRICS_BY_NAME[metric].description}. Change against {filters.previous().start} .. "
-            f"{filters.previous().end}.",
+            help=f"{METRICS_BY_NAME[metric].description}. {against}",
         )
 
 

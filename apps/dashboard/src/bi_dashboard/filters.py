@@ -84,6 +84,10 @@ class Filters:
             end=self.end,
         )
 
+    def has_previous_period(self, bounds: DataBounds) -> bool:
+        """Whether the period before lies wholly within the data, so a change against it means something."""
+        return self.previous().start >= bounds.first_date
+
     def previous(self) -> Filters:
         """The period of the same length just before this one, with the same slicers."""
         return replace(self, start=self.start - (self.end - self.start) - dt.timedelta(days=1),
@@ -151,8 +155,15 @@ def from_query_params(params: Mapping[str, Sequence[str]], bounds: DataBounds) -
         asked_start, asked_end = _date(one(_START)), _date(one(_END))
         if asked_start is None or asked_end is None or asked_start > asked_end:
             notes.append("the link's custom dates are not a valid range: showing all dates")
+        elif asked_end < bounds.first_date or asked_start > bounds.snapshot_date:
+            notes.append(
+                f"the link's dates {asked_start} .. {asked_end} hold no orders "
+                f"(orders run {bounds.first_date} .. {bounds.snapshot_date}): showing all dates"
+            )
         else:
-            start, end = asked_start, asked_end
+            start, end = max(asked_start, bounds.first_date), min(asked_end, bounds.snapshot_date)
+            if (start, end) != (asked_start, asked_end):
+                notes.append(f"the link's dates were narrowed to the orders' dates: {start} .. {end}")
 
     def known(name: str, offered: tuple[str, ...]) -> tuple[str, ...]:
         asked = list(dict.fromkeys(params.get(name) or []))

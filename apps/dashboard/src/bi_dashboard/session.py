@@ -7,6 +7,7 @@ next interaction without a restart, and an answer is never served for a Gold it 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from bi_dashboard.filters import Filters
+from bi_dashboard.filters import DataBounds, Filters
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.settings import load_settings
@@ -22,8 +23,9 @@ from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import Value
 from bi_metrics.gold import GoldState
 from bi_metrics.question import Question
+from bi_metrics.status import lake_status
 
-_ENGINE, _STATE, _FILTERS = "bi_engine", "bi_gold_state", "bi_filters"
+_ENGINE, _STATE, _FILTERS, _BOUNDS = "bi_engine", "bi_gold_state", "bi_filters", "bi_bounds"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class Result:
             if any(isinstance(row[index], Decimal) for row in self.rows)
         }
 
+    def head(self, rows: int) -> Result:
+        return Result(self.columns, self.rows[:rows], self.dataset)
+
     def first(self, column: str) -> Value:
         return self.rows[0][self.columns.index(column)] if self.rows else None
 
@@ -88,9 +93,15 @@ def _version() -> tuple[str, str]:
     return engine().gold.uri, state.run_id or ""
 
 
+class _MovedOn(Exception):
+    """Gold was published again between reading its version and answering: not to be cached."""
+
+
 @st.cache_data(max_entries=2000, show_spinner=False)
 def _answer(_engine: MetricsEngine, lake_uri: str, version: str, question: Question) -> Result:
     answer = _engine.ask(question)
+    if answer.gold_version != version:
+        raise _MovedOn(answer.gold_version)
     return Result(answer.columns, tuple(tuple(row) for row in answer.rows), answer.plan.dataset)
 
 
@@ -98,22 +109,58 @@ def _answer(_engine: MetricsEngine, lake_uri: str, version: str, question: Quest
 def _sql(
     _engine: MetricsEngine, lake_uri: str, version: str, sql: str, parameters: tuple[Any, ...]
 ) -> Result:
-    columns, rows = _engine.table(sql, list(parameters))
-    return Result(columns, tuple(tuple(row) for row in rows))
+    table = _engine.table(sql, list(parameters))
+    if table.gold_version != version:
+        raise _MovedOn(table.gold_version)
+    return Result(table.columns, tuple(tuple(row) for row in table.rows))
+
+
+def _current(compute: Callable[[str, str], Result]) -> Result:
+    """An answer cached under the Gold version it was computed on; when Gold moved on meanwhile, the
+    session follows it and asks again."""
+    for _ in range(3):
+        try:
+            return compute(*_version())
+        except _MovedOn:
+            gold_state()
+    raise UserError("Gold keeps being republished: try again in a moment")
 
 
 def ask(question: Question) -> Result:
     """A metric question answered exactly by the metrics package (raises UserError when refused)."""
-    return _answer(engine(), *_version(), question)
+    return _current(lambda uri, version: _answer(engine(), uri, version, question))
 
 
 def sql(statement: str, *parameters: Any) -> Result:
     """Plain SQL over the Gold views, for what is not a metric question (the customer snapshot)."""
-    return _sql(engine(), *_version(), statement, tuple(parameters))
+    return _current(lambda uri, version: _sql(engine(), uri, version, statement, tuple(parameters)))
+
+
+@st.cache_data(ttl=30, max_entries=20, show_spinner=False)
+def _status(lake_uri: str, version: str) -> dict[str, Any]:
+    return lake_status(lake(), runs=10)
+
+
+def status() -> dict[str, Any]:
+    """What the lake holds (runs, Bronze, Silver, Gold), read at most every 30 s per Gold version."""
+    return _status(*_version())
 
 
 def set_filters(chosen: Filters) -> None:
     st.session_state[_FILTERS] = chosen
+
+
+def set_bounds(bounds: DataBounds) -> None:
+    st.session_state[_BOUNDS] = bounds
+
+
+def bounds() -> DataBounds:
+    """What the orders in Gold span, set by the app before the page runs."""
+    try:
+        found: DataBounds = st.session_state[_BOUNDS]
+    except KeyError:
+        raise UserError("the dashboard is not set up: open it through its main page") from None
+    return found
 
 
 def filters() -> Filters:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from bi_lake.errors import UserError
 from bi_lake.settings import Settings
 
 DEFAULT_DASHBOARD_PORT = 8501
+# Only this machine by default: the dashboard has no login of its own.
+DEFAULT_DASHBOARD_ADDRESS = "127.0.0.1"
 APP = Path(bi_dashboard.__file__).parent / "app.py"
 
 
@@ -40,10 +43,11 @@ def dashboard_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def streamlit_command(port: int) -> list[str]:
+def streamlit_command(port: int, address: str) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.port", str(port),
+        "--server.address", address,
         "--server.headless", "true",
         # Nothing leaves the machine, and nothing is watched or reloaded in production use.
         "--browser.gatherUsageStats", "false",
@@ -53,31 +57,43 @@ def streamlit_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _port_is_free(port: int) -> bool:
+def _port_is_free(address: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server will: a port whose last connections are still closing (TIME_WAIT) is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("", port))
+            probe.bind((address, port))
         except OSError:
             return False
     return True
 
 
-def serve_dashboard(settings: Settings, port: int, err: Console) -> int:
-    if not _port_is_free(port):
-        raise UserError(f"port {port} is in use: pick another with --port")
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve_dashboard(settings: Settings, port: int, address: str, err: Console) -> int:
+    if not _port_is_free(address, port):
+        raise UserError(f"port {port} is in use on {address}: pick another with --port")
     env = dashboard_environment(settings)
+    shown = "localhost" if address in {"127.0.0.1", "localhost"} else address
     err.print(
-        f"dashboard on http://localhost:{port} for the lake at {env['BI_LAKE']} (Ctrl-C to stop)",
+        f"dashboard on http://{shown}:{port} for the lake at {env['BI_LAKE']} (Ctrl-C to stop)",
         highlight=False,
     )
-    process = subprocess.Popen(streamlit_command(port), env=env)
+    # A supervisor's SIGTERM stops the server too, rather than leaving it holding the port.
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    process = subprocess.Popen(streamlit_command(port, address), env=env)
     try:
         return process.wait()
     except KeyboardInterrupt:
         process.terminate()
         try:
             process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
             process.kill()
+            process.wait()
         err.print("dashboard stopped", highlight=False)
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -16,7 +16,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from bi_cli import answers
-from bi_cli.dashboard import DEFAULT_DASHBOARD_PORT, serve_dashboard
+from bi_cli.dashboard import DEFAULT_DASHBOARD_ADDRESS, DEFAULT_DASHBOARD_PORT, serve_dashboard
 from bi_cli.display import ConsoleProgress, run_summary, simple_table
 from bi_cli.runner import RunOptions, run_workflow
 from bi_ingest.source import error_line, redact, sqlite_path
@@ -162,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard_cmd.add_argument("--lake", help=LAKE_HELP)
     dashboard_cmd.add_argument(
         "--port", type=_port, default=DEFAULT_DASHBOARD_PORT, help="port to serve on (default %(default)s)"
+    )
+    dashboard_cmd.add_argument(
+        "--address",
+        default=DEFAULT_DASHBOARD_ADDRESS,
+        help="address to listen on (default %(default)s: this machine only; 0.0.0.0 for every interface)",
     )
 
     status_cmd = commands.add_parser("status", help="last runs, watermarks, freshness and row counts")
@@ -331,7 +336,7 @@ def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _command_dashboard(args: argparse.Namespace, out: Console, err: Console) -> int:
     settings = load_settings(lake=args.lake)
     Lake.from_settings(settings)  # refuses a bad lake here, with one line, rather than in the browser
-    return serve_dashboard(settings, args.port, err)
+    return serve_dashboard(settings, args.port, args.address, err)
 
 
 def _command_metrics(args: argparse.Namespace, out: Console, err: Console) -> int:

@@ -31,7 +31,8 @@ def render() -> None:
     st.title("Churn risk")
     st.caption(
         "At the snapshot date: active (last order at most 45 days before), at risk (46 to 90 days), "
-        "churned (over 90 days). Spend change compares the last 30 days with the 30 before them."
+        "churned (over 90 days). Spend change compares the last 30 days with the 30 before them. "
+        "Every customer at the snapshot date, across every restaurant: the sidebar filters do not apply here."
     )
     counts = session.sql(_COUNTS)
     if not counts.rows:

@@ -7,19 +7,24 @@ import streamlit as st
 from bi_dashboard import components as ui
 from bi_dashboard import session
 
-# Each customer's lifetime value at the end of every month of the range, from the running totals.
+# Each customer's lifetime value at the end of every month of the range (the range's end for its last
+# month), from the running totals, and the tier it had then: the same PERCENT_RANK rule as at S.
 _CLV_BY_MONTH = """
 WITH months AS (
-    SELECT DISTINCT last_day(order_date) AS month_end FROM dim_calendar WHERE order_date BETWEEN ? AND ?
+    SELECT DISTINCT least(last_day(order_date), CAST(? AS DATE)) AS month_end
+    FROM dim_calendar WHERE order_date BETWEEN ? AND ?
 ), latest AS (
     SELECT m.month_end, c.user_id, arg_max(c.clv, c.order_date) AS clv
     FROM months m JOIN agg_customer_clv_daily c ON c.order_date <= m.month_end
     GROUP BY ALL
+), ranked AS (
+    SELECT *, PERCENT_RANK() OVER (PARTITION BY month_end ORDER BY clv) AS clv_percent_rank FROM latest
 )
-SELECT l.month_end, s.clv_tier, count(*) AS customers, sum(l.clv) AS lifetime_value,
-       CAST(avg(l.clv) AS DECIMAL(28, 2)) AS average_clv
-FROM latest l JOIN dim_customer_snapshot s USING (user_id)
-GROUP BY ALL ORDER BY ALL
+SELECT month_end,
+       CASE WHEN clv_percent_rank >= 0.8 THEN 'High' WHEN clv_percent_rank >= 0.2 THEN 'Medium' ELSE 'Low' END
+           AS clv_tier,
+       count(*) AS customers, sum(clv) AS lifetime_value, CAST(avg(clv) AS DECIMAL(28, 2)) AS average_clv
+FROM ranked GROUP BY ALL ORDER BY ALL
 """
 _TIERS = """
 SELECT clv_tier, count(*) AS customers, sum(clv) AS lifetime_value,
@@ -57,9 +62,9 @@ def render() -> None:
         st.subheader("Distribution")
         ui.chart(session.sql(_DISTRIBUTION), "clv_from", "customers", kind="bar")
     st.subheader("Average lifetime value by tier, at each month end")
-    ui.chart(
-        session.sql(_CLV_BY_MONTH, filters.start, filters.end), "month_end", "average_clv", color="clv_tier"
-    )
+    st.caption("Each month's tiers are those the customers had at its end.")
+    evolution = session.sql(_CLV_BY_MONTH, filters.end, filters.start, filters.end)
+    ui.chart(evolution, "month_end", "average_clv", color="clv_tier")
     st.subheader("Sales in the range by tier")
     ui.filters_caption(filters)
     by_tier = session.ask(

@@ -7,11 +7,10 @@ import streamlit as st
 
 from bi_dashboard import components as ui
 from bi_dashboard import session
-from bi_metrics.status import lake_status
 
 
 def render() -> None:
-    status = lake_status(session.lake(), runs=10)
+    status = session.status()
     st.title("Data health")
     st.caption(f"Lake: {status['lake']}")
     gold = status["gold"]

@@ -14,6 +14,7 @@ METRIC_NAMES = [m.name for m in METRICS]
 DIMENSION_NAMES = [d.name for d in DIMENSIONS]
 # Dates are chosen with the sidebar's date range rather than from a list of every day.
 FILTERABLE = [d.name for d in DIMENSIONS if d.type != "date"]
+SHOWN_ROWS = 5_000
 
 
 def _values(dimension: str) -> list[FilterValue]:
@@ -56,7 +57,9 @@ def render() -> None:
     if not result.rows:
         ui.no_data("orders")
         return
-    if by:
+    if len(by) == 3:
+        st.caption("The chart shows two dimensions at most: the table has all three.")
+    elif by:
         ui.chart(
             result,
             by[0],
@@ -64,7 +67,9 @@ def render() -> None:
             color=by[1] if len(by) > 1 else None,
             kind="line" if by[0] in ("order_date", "order_week", "order_month") else "bar",
         )
-    ui.table(result)
+    if len(result.rows) > SHOWN_ROWS:
+        st.caption(f"The table shows the first {SHOWN_ROWS:,} rows; the CSV has all {len(result.rows):,}.")
+    ui.table(result.head(SHOWN_ROWS))
     st.download_button(
         "Download CSV",
         rows_csv(result.columns, result.rows),

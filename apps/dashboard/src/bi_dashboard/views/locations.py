@@ -14,17 +14,29 @@ RANKED = ("net_sales", "orders", "aov", "customers", "discount_rate")
 def render() -> None:
     filters = session.filters()
     previous = filters.previous()
+    comparable = filters.has_previous_period(session.bounds())
     st.title("Locations")
-    ui.filters_caption(filters, f"Growth against {previous.start} .. {previous.end}")
+    ui.filters_caption(
+        filters,
+        f"Growth against {previous.start} .. {previous.end}"
+        if comparable
+        else "No growth shown: the data does not cover the whole period before this one",
+    )
     now = session.ask(filters.question(RANKED, by=("restaurant_id",)))
     if not now.rows:
         ui.no_data("orders")
         return
     before = session.ask(previous.question(("net_sales", "orders"), by=("restaurant_id",))).frame()
-    ranking = ui.display_frame(now).merge(
-        before.rename(columns={"net_sales": "previous_net_sales", "orders": "previous_orders"}),
-        on="restaurant_id",
-        how="left",
+    if not comparable:
+        before = before.iloc[0:0]
+    ranking = (
+        ui.display_frame(now)
+        .merge(
+            before.rename(columns={"net_sales": "previous_net_sales", "orders": "previous_orders"}),
+            on="restaurant_id",
+            how="left",
+        )
+        .astype({"previous_net_sales": "float64", "previous_orders": "float64"})
     )
     ranking["net_sales_growth_pct"] = (ranking["net_sales"] / ranking["previous_net_sales"] - 1) * 100
     ranking["orders_growth_pct"] = (ranking["orders"] / ranking["previous_orders"] - 1) * 100

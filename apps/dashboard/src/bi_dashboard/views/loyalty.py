@@ -34,6 +34,7 @@ def render() -> None:
     with right:
         ui.chart(members, "loyalty_member", "repeat_rate", kind="bar")
     st.subheader("Lifetime value of members and non-members")
+    st.caption("Every customer at the snapshot date, across every restaurant.")
     ui.table(session.sql(_CLV))
     st.subheader("Loyalty orders against other orders")
     ui.table(

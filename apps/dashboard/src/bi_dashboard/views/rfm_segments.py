@@ -27,7 +27,8 @@ def render() -> None:
     st.caption(
         "Segments at the snapshot date over the 365 days before it, the first that applies: New (first "
         "order in the last 30 days), Churn Risk (no order for over 45 days), VIP (every score 4 or 5), "
-        "Regular; customers with no order in the 365 days are Inactive."
+        "Regular; customers with no order in the 365 days are Inactive. The counts and the score view are "
+        "of every customer at the snapshot date; the sales below follow the filters."
     )
     counts = session.sql(_COUNTS)
     if not counts.rows:

@@ -38,14 +38,23 @@ def render() -> None:
         x_sort=WEEKDAYS,
     )
     st.subheader("Holidays against ordinary days")
-    daily = session.ask(filters.question(("net_sales", "orders"), by=("is_holiday", "order_date"))).frame()
-    per_day = daily.groupby("is_holiday").agg(
-        days=("order_date", "nunique"),
-        net_sales_per_day=("net_sales", "mean"),
-        orders_per_day=("orders", "mean"),
+    st.caption("Per calendar day in the range, days without orders included.")
+    days = session.sql(
+        "SELECT is_holiday, count(*) AS days FROM dim_calendar WHERE order_date BETWEEN ? AND ? GROUP BY ALL",
+        filters.start,
+        filters.end,
     )
-    per_day.index = per_day.index.map({True: "Holidays", False: "Ordinary days"})
-    st.dataframe(per_day.round(2), width="stretch")
+    totals = session.ask(filters.question(("net_sales", "orders"), by=("is_holiday",))).frame()
+    per_day = days.frame().merge(totals, on="is_holiday", how="left").fillna({"net_sales": 0.0, "orders": 0})
+    per_day["net_sales_per_day"] = (per_day["net_sales"] / per_day["days"]).round(2)
+    per_day["orders_per_day"] = (per_day["orders"] / per_day["days"]).round(2)
+    per_day["is_holiday"] = per_day["is_holiday"].map({True: "Holidays", False: "Ordinary days"})
+    st.dataframe(
+        per_day[["is_holiday", "days", "net_sales_per_day", "orders_per_day"]],
+        hide_index=True,
+        width="stretch",
+        column_config={"is_holiday": st.column_config.Column("Days"), "days": "Calendar days"},
+    )
     holidays = session.ask(
         filters.question(
             ("net_sales", "orders", "aov"),
