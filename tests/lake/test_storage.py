@@ -1,4 +1,5 @@
-"""The local storage: atomic objects, exclusive creation, listing without in-flight files."""
+"""The local storage: atomic objects, exclusive creation and conditional updates, listing without
+in-flight files."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bi_lake.errors import UserError
+from bi_lake.s3 import S3Storage
 from bi_lake.storage import LocalStorage, open_storage
 
 
@@ -56,6 +58,22 @@ def test_keys_cannot_escape_the_root(tmp_path: Path) -> None:
         LocalStorage(tmp_path).read_bytes("../etc/passwd")
 
 
-def test_s3_lakes_are_refused_with_a_clear_message() -> None:
-    with pytest.raises(UserError, match="S3 lakes are not available"):
-        open_storage("s3://bucket/lake")
+def test_conditional_replace_and_delete_follow_the_tag(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    first = storage.create_exclusive("lock", b"first")
+    assert first is not None
+    second = storage.replace_if("lock", b"second", first)
+    assert second is not None and second != first
+    assert storage.replace_if("lock", b"third", first) is None
+    assert storage.read_tagged("lock") == (b"second", second)
+    assert not storage.delete_if("lock", first)
+    assert storage.delete_if("lock", second)
+    assert storage.replace_if("lock", b"again", second) is None
+    assert storage.list_keys() == [], "the guard files are not objects"
+
+
+def test_s3_locations_open_s3_storage_and_writing_needs_the_key() -> None:
+    storage = open_storage("s3://bucket/lake")
+    assert isinstance(storage, S3Storage) and storage.uri == "s3://bucket/lake"
+    with pytest.raises(UserError, match="BI_KMS_KEY_ID"):
+        storage.write_bytes("a.json", b"{}")

@@ -42,6 +42,7 @@ def run_workflow(
     for runtime in sorted({job.runtime for job in jobs}):
         PREFLIGHT[runtime]()
     lake = Lake.from_settings(settings)
+    lake.check()
     started_at = utc_now()
     run_id = new_run_id(started_at)
     report = RunReport(

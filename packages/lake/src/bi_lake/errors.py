@@ -11,3 +11,7 @@ class UserError(Exception):
 
 class LakeLocked(UserError):
     """Another run holds the lake's lock."""
+
+
+class ConcurrentUpdate(UserError):
+    """A conditional write found the object changed by another writer since it was read."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bi_lake.errors import UserError
 from bi_lake.settings import Settings
-from bi_lake.storage import Storage, open_storage
+from bi_lake.storage import Storage, is_s3, open_storage
 
 WATERMARKS_KEY = "_state/watermarks.json"
 MANIFESTS_PREFIX = "_manifests"
@@ -38,11 +38,12 @@ class Lake:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
+        key = settings.kms_key_id
         lake = cls(
-            root=open_storage(settings.lake),
-            bronze=open_storage(settings.bronze),
-            silver=open_storage(settings.silver),
-            gold=open_storage(settings.gold),
+            root=open_storage(settings.lake, key),
+            bronze=open_storage(settings.bronze, key),
+            silver=open_storage(settings.silver, key),
+            gold=open_storage(settings.gold, key),
         )
         # Each layer sweeps what its own state does not reference, so two layers in one place would
         # delete each other's tables.
@@ -55,6 +56,15 @@ class Lake:
                         "give each layer a location of its own"
                     )
         return lake
+
+    def check(self) -> None:
+        """Every location usable before anything is written (a missing bucket fails here, in one line)."""
+        for storage in (self.root, self.bronze, self.silver, self.gold):
+            storage.check()
+
+    @property
+    def on_s3(self) -> bool:
+        return any(is_s3(s.uri) for s in (self.root, self.bronze, self.silver, self.gold))
 
 
 def _overlap(first: str, second: str) -> bool:

@@ -1,8 +1,10 @@
 """One run at a time per lake: an exclusive lock object with a heartbeat.
 
-The lock is created with an exclusive create (O_EXCL locally). A lock is stale when its process is
-gone (same host) or its heartbeat is older than `stale_after_s` (another host); a stale lock is taken
-over with a message, a live one makes the second run exit at once.
+The lock is created with an exclusive create (O_EXCL locally, `If-None-Match` on S3), and every
+later change to it (heartbeat, takeover, release) is conditional on the version this run last saw.
+A lock is stale when its process is gone (same host) or its heartbeat is older than `stale_after_s`
+(another host); a stale lock is taken over with a message, a live one makes the second run exit at
+once.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class LakeLock:
         self.started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
+        # The lock object's tag as this run last wrote it: every later write or delete is conditional
+        # on it, so a run never overwrites or removes a lock another run has taken over.
+        self._tag: str | None = None
 
     def _payload(self) -> bytes:
         holder = {
@@ -78,13 +83,19 @@ class LakeLock:
         return json.dumps(holder).encode()
 
     def current_holder(self) -> LockHolder | None:
+        found = self._read()
+        return None if found is None else found[0]
+
+    def _read(self) -> tuple[LockHolder, str] | None:
         try:
-            return LockHolder(**json.loads(self.storage.read_bytes(LOCK_KEY)))
+            data, tag = self.storage.read_tagged(LOCK_KEY)
         except FileNotFoundError:
             return None
+        try:
+            return LockHolder(**json.loads(data)), tag
         except (ValueError, TypeError):
             # A lock file cut short by a crash holds no usable owner: treat it as stale.
-            return LockHolder("unknown", "", -1, "", "unknown", "1970-01-01T00:00:00+00:00")
+            return LockHolder("unknown", "", -1, "", "unknown", "1970-01-01T00:00:00+00:00"), tag
 
     def _stale_reason(self, holder: LockHolder) -> str | None:
         if holder.pid == -1:
@@ -99,29 +110,35 @@ class LakeLock:
 
     def acquire(self) -> None:
         for _ in range(3):
-            if self.storage.create_exclusive(LOCK_KEY, self._payload()):
+            self._tag = self.storage.create_exclusive(LOCK_KEY, self._payload())
+            if self._tag is not None:
                 self._start_heartbeat()
                 return
-            holder = self.current_holder()
-            if holder is None:
+            found = self._read()
+            if found is None:
                 continue
+            holder, tag = found
             reason = self._stale_reason(holder)
             if reason is None:
                 raise LakeLocked(
                     f"the lake is locked by {holder.describe()}; wait for it to finish "
                     f"(a lock is taken over once {self.stale_after_s} s pass without its heartbeat)"
                 )
-            self.on_takeover(f"taking over a stale lock from {holder.describe()}: {reason}")
-            self.storage.delete(LOCK_KEY)
+            # Taken over by replacing exactly the stale lock: of two runs taking it over at once,
+            # one replaces it and the other finds it changed and looks again.
+            self._tag = self.storage.replace_if(LOCK_KEY, self._payload(), tag)
+            if self._tag is not None:
+                self.on_takeover(f"took over a stale lock from {holder.describe()}: {reason}")
+                self._start_heartbeat()
+                return
         raise LakeLocked("could not take the lake lock: another run keeps taking it")
 
     def _start_heartbeat(self) -> None:
         def beat() -> None:
             while not self._stop.wait(HEARTBEAT_EVERY_S):
-                holder = self.current_holder()
-                if holder is None or holder.token != self.token:
+                if self._tag is None:
                     return
-                self.storage.write_bytes(LOCK_KEY, self._payload())
+                self._tag = self.storage.replace_if(LOCK_KEY, self._payload(), self._tag)
 
         self._heartbeat = threading.Thread(target=beat, name="lake-lock-heartbeat", daemon=True)
         self._heartbeat.start()
@@ -130,9 +147,9 @@ class LakeLock:
         self._stop.set()
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=5)
-        holder = self.current_holder()
-        if holder is not None and holder.token == self.token:
-            self.storage.delete(LOCK_KEY)
+        if self._tag is not None:
+            self.storage.delete_if(LOCK_KEY, self._tag)
+            self._tag = None
 
     def __enter__(self) -> LakeLock:
         self.acquire()

@@ -10,8 +10,9 @@ import datetime as dt
 import hashlib
 import json
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
+from bi_lake.errors import ConcurrentUpdate
 from bi_lake.layout import MANIFESTS_PREFIX, WATERMARKS_KEY, manifest_key
 from bi_lake.storage import Storage
 
@@ -38,16 +39,33 @@ class TableWatermark(BaseModel):
 
 class Watermarks(BaseModel):
     tables: dict[str, TableWatermark] = Field(default_factory=dict)
+    # The version of the watermarks object these were loaded from (None: there was none). Saving is
+    # conditional on it, so watermarks another writer moved meanwhile are never overwritten.
+    _tag: str | None = PrivateAttr(default=None)
 
     @classmethod
     def load(cls, storage: Storage) -> Watermarks:
         try:
-            return cls.model_validate_json(storage.read_bytes(WATERMARKS_KEY))
+            data, tag = storage.read_tagged(WATERMARKS_KEY)
         except FileNotFoundError:
             return cls()
+        loaded = cls.model_validate_json(data)
+        loaded._tag = tag
+        return loaded
 
     def save(self, storage: Storage) -> None:
-        storage.write_bytes(WATERMARKS_KEY, self.model_dump_json(indent=2).encode())
+        data = self.model_dump_json(indent=2).encode()
+        saved = (
+            storage.create_exclusive(WATERMARKS_KEY, data)
+            if self._tag is None
+            else storage.replace_if(WATERMARKS_KEY, data, self._tag)
+        )
+        if saved is None:
+            raise ConcurrentUpdate(
+                f"the watermarks at {storage.uri_of(WATERMARKS_KEY)} were changed by another writer "
+                "during this run, so they were not moved: make sure only one pipeline writes this lake"
+            )
+        self._tag = saved
 
 
 class FileEntry(BaseModel):

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     bronze_uri: str | None = Field(None, description="Bronze layer location (default <lake>/bronze)")
     silver_uri: str | None = Field(None, description="Silver layer location (default <lake>/silver)")
     gold_uri: str | None = Field(None, description="Gold layer location (default <lake>/gold)")
+    kms_key_id: str | None = Field(
+        None, description="KMS key (id, ARN or alias) every object written to S3 is encrypted with"
+    )
     chunk_rows: int = Field(50_000, ge=100, le=5_000_000, description="rows per extraction chunk")
     test_app_pattern: str = Field(
         "DEVELOPMENT", min_length=1, description="regular expression (any case) naming test apps"

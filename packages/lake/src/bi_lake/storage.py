@@ -8,6 +8,8 @@ reader sees the old object or the new one, never a partial one.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import os
 import shutil
 import uuid
@@ -15,8 +17,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-
-from bi_lake.errors import UserError
 
 _TMP_PREFIX = ".tmp-"
 
@@ -58,8 +58,23 @@ class Storage(ABC):
         """A stream whose bytes become the object when the block exits cleanly, and nothing otherwise."""
 
     @abstractmethod
-    def create_exclusive(self, key: str, data: bytes) -> bool:
-        """Create the object only if it does not exist; False when it already did."""
+    def create_exclusive(self, key: str, data: bytes) -> str | None:
+        """Create the object only if it does not exist: its tag, or None when it already did."""
+
+    @abstractmethod
+    def read_tagged(self, key: str) -> tuple[bytes, str]:
+        """The object's bytes and a tag that changes whenever the object does."""
+
+    @abstractmethod
+    def replace_if(self, key: str, data: bytes, tag: str) -> str | None:
+        """Replace the object only if it still has `tag`: the new tag, or None when it had changed."""
+
+    @abstractmethod
+    def delete_if(self, key: str, tag: str) -> bool:
+        """Delete the object only if it still has `tag`."""
+
+    def check(self) -> None:  # noqa: B027 (most storages have nothing to check)
+        """Fail with one line now if the location cannot be used (a missing bucket, no access)."""
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...
@@ -117,17 +132,60 @@ class LocalStorage(Storage):
             raise
         _fsync_dir(target.parent)
 
-    def create_exclusive(self, key: str, data: bytes) -> bool:
+    def create_exclusive(self, key: str, data: bytes) -> str | None:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
+        with self._guard(target):
+            try:
+                descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return None
+            with os.fdopen(descriptor, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+        return _tag(data)
+
+    @contextlib.contextmanager
+    def _guard(self, target: Path) -> Iterator[None]:
+        """Serialises the conditional operations on one object across processes (an flock)."""
+        guard = target.with_name(f"{_TMP_PREFIX}guard-{target.name}")
+        with guard.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def read_tagged(self, key: str) -> tuple[bytes, str]:
+        data = self.read_bytes(key)
+        return data, _tag(data)
+
+    def replace_if(self, key: str, data: bytes, tag: str) -> str | None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self._guard(target):
+            try:
+                current = target.read_bytes()
+            except FileNotFoundError:
+                return None
+            if _tag(current) != tag:
+                return None
+            self.write_bytes(key, data)
+        return _tag(data)
+
+    def delete_if(self, key: str, tag: str) -> bool:
+        target = self._path(key)
+        if not target.parent.is_dir():
             return False
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+        with self._guard(target):
+            try:
+                current = target.read_bytes()
+            except FileNotFoundError:
+                return False
+            if _tag(current) != tag:
+                return False
+            target.unlink()
         return True
 
     def exists(self, key: str) -> bool:
@@ -163,6 +221,10 @@ class LocalStorage(Storage):
         return count
 
 
+def _tag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _fsync_dir(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
@@ -171,9 +233,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(descriptor)
 
 
-def open_storage(uri: str) -> Storage:
-    """The storage for a lake location."""
+def open_storage(uri: str, kms_key_id: str | None = None) -> Storage:
+    """The storage for a lake location: a folder, or S3 (whose writes use SSE-KMS with `kms_key_id`)."""
     validate_uri(uri)
     if is_s3(uri):
-        raise UserError(f"cannot open {uri}: S3 lakes are not available in this version; use a local folder")
+        from bi_lake.s3 import S3Storage
+
+        return S3Storage(uri, kms_key_id)
     return LocalStorage(uri)

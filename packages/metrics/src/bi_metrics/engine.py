@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import duckdb
 
 from bi_lake.errors import UserError
-from bi_lake.storage import Storage
+from bi_lake.storage import Storage, is_s3
+from bi_metrics import duckdb_s3
 from bi_metrics.compiler import Plan, compile_question
 from bi_metrics.formatting import Value
 from bi_metrics.gold import DATASETS, STATE_KEY, GoldDataset, GoldState
@@ -41,6 +42,17 @@ class Answer:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    gold_version: str
+
+
+# Credentials from a role rotate: DuckDB's S3 secret is stated again after this long.
+SECRET_TTL_S = 300.0
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -48,9 +60,11 @@ def _literal(text: str) -> str:
 class MetricsEngine:
     def __init__(self, gold: Storage) -> None:
         self.gold = gold
-        self.connection = duckdb.connect(":memory:")
+        self.on_s3 = is_s3(gold.uri)
+        self.connection = duckdb_s3.connect() if self.on_s3 else duckdb.connect(":memory:")
         self._lock = threading.Lock()
         self._loaded: GoldState | None = None
+        self._secret_at = -SECRET_TTL_S
 
     def close(self) -> None:
         self.connection.close()
@@ -66,9 +80,20 @@ class MetricsEngine:
         state = self.read_state()
         if state.run_id is None:
             raise UserError(f"the lake has no Gold yet at {self.gold.uri}: run `bi run` to build it")
+        if self.on_s3 and time.monotonic() - self._secret_at > SECRET_TTL_S:
+            duckdb_s3.refresh_secret(self.connection)
+            self._secret_at = time.monotonic()
         if self._loaded is None or self._loaded.run_id != state.run_id:
             for dataset in DATASETS:
-                self.connection.execute(self._view(dataset, state))
+                try:
+                    self.connection.execute(self._view(dataset, state))
+                except duckdb.BinderException as exc:
+                    # Files written by an older version lack a column the declarations now have.
+                    detail = str(exc).strip().splitlines()[0]
+                    raise UserError(
+                        f"Gold at {self.gold.uri} was built by an older version ({dataset.name}: {detail}): "
+                        "run `bi run` to rebuild it"
+                    ) from None
             self._loaded = state
         return state
 
@@ -96,19 +121,17 @@ class MetricsEngine:
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Plain SQL over the Gold views, for views of the data that are not metric questions."""
-        return self.table(sql, parameters)[1]
+        return self.table(sql, parameters).rows
 
-    def table(
-        self, sql: str, parameters: list[Any] | None = None
-    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        """As `query`, with the result's column names."""
+    def table(self, sql: str, parameters: list[Any] | None = None) -> Table:
+        """As `query`, with the result's column names and the Gold version it was read from."""
         with self._lock:
 
-            def result() -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-                self.refresh()
+            def result() -> Table:
+                state = self.refresh()
                 cursor = self.connection.execute(sql, parameters or [])
                 names = tuple(column[0] for column in cursor.description or ())
-                return names, cursor.fetchall()
+                return Table(names, cursor.fetchall(), state.run_id or "")
 
             return self._retrying(result)
 

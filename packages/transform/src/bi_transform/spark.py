@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bi_lake.errors import UserError
+from bi_lake.s3 import S3Endpoint, resolved_endpoint
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from bi_lake.layout import Lake
 
 REQUIRED_JAVA = 17
 _INSTALL_HINT = (
@@ -77,17 +80,68 @@ def require_java() -> None:
         raise UserError(f"Java {REQUIRED_JAVA} is required by PySpark but {java} is {found}: {_INSTALL_HINT}")
 
 
-def spark_session(app_name: str) -> SparkSession:
-    """The active session (Glue's, or one a test made), else a new local one."""
+_STANDARD_CREDENTIAL_CHAIN = "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
+
+
+def hadoop_version() -> str:
+    """The Hadoop version PySpark ships with (its hadoop-client jars): hadoop-aws must match it."""
+    import pyspark
+
+    jars = Path(pyspark.__file__).parent / "jars"
+    for jar in sorted(jars.glob("hadoop-client-api-*.jar")):
+        return jar.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+    raise UserError(f"no hadoop-client-api jar in {jars}: is PySpark installed completely?")
+
+
+def s3a_config(endpoint: S3Endpoint, kms_key_id: str | None) -> dict[str, str]:
+    """A local Spark session's settings for a lake on S3, through the S3A connector.
+
+    `s3://` is mapped to S3A, so the lake's URIs are the same everywhere (on Glue, `s3://` is native
+    and its security configuration encrypts what Spark writes). Credentials come from the standard
+    chain (environment, profile, container or instance role), never from this configuration.
+    """
+    config = {
+        "spark.jars.packages": f"org.apache.hadoop:hadoop-aws:{hadoop_version()}",
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.aws.credentials.provider": _STANDARD_CREDENTIAL_CHAIN,
+        "spark.hadoop.fs.s3a.endpoint.region": endpoint.region,
+    }
+    if kms_key_id:
+        config["spark.hadoop.fs.s3a.encryption.algorithm"] = "SSE-KMS"
+        config["spark.hadoop.fs.s3a.encryption.key"] = kms_key_id
+    if not endpoint.is_aws and endpoint.host is not None:
+        # An S3-compatible endpoint: its host, path-style URLs, and plain HTTP when it says so.
+        config["spark.hadoop.fs.s3a.endpoint"] = endpoint.host
+        config["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        config["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(endpoint.uses_tls).lower()
+    return config
+
+
+def spark_session(app_name: str, lake: Lake | None = None, kms_key_id: str | None = None) -> SparkSession:
+    """The active session (Glue's, or one a test made), else a new local one (with S3A for a lake on S3)."""
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is None:
         require_java()
         builder = SparkSession.builder.appName(app_name)
-        for key, value in {**LOCAL_CONFIG, **SESSION_CONFIG}.items():
+        local = {**LOCAL_CONFIG, **SESSION_CONFIG}
+        if lake is not None and lake.on_s3:
+            local |= s3a_config(resolved_endpoint(), kms_key_id)
+        for key, value in local.items():
             builder = builder.config(key, value)
-        active = builder.getOrCreate()
+        try:
+            active = builder.getOrCreate()
+        except Exception as exc:
+            if "spark.jars.packages" not in local:
+                raise
+            # The S3A connector is fetched by Spark from Maven on first use: offline, that fails.
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(
+                f"Spark could not load the S3A connector ({local['spark.jars.packages']}) for the S3 lake: "
+                f"{first_line[:200]} (it is downloaded from Maven Central on first use)"
+            ) from None
         active.sparkContext.setLogLevel("ERROR")
     for key, value in SESSION_CONFIG.items():
         active.conf.set(key, value)

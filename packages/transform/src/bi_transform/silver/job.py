@@ -137,7 +137,7 @@ def _latest_calendar(spark: SparkSession, storage: Storage, manifests: list[Mani
 
 
 def run(context: JobContext) -> JobReport:
-    spark = spark_session("bi-silver")
+    spark = spark_session("bi-silver", context.lake, context.settings.kms_key_id)
     store = SilverStore(context.lake.silver)
     previous = store.state()
     swept = store.sweep(previous)

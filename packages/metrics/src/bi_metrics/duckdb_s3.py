@@ -1,0 +1,71 @@
+"""DuckDB reading Gold on S3: `httpfs` loaded from the `duckdb-ext-httpfs` wheel, its S3 secret built from
+the endpoint, region and credentials botocore resolved, so DuckDB reads from where the rest writes to."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import duckdb
+
+from bi_lake.errors import UserError
+from bi_lake.s3 import S3Endpoint, resolved_endpoint
+
+SECRET_NAME = "bi_lake_s3"
+
+
+def extension_directory() -> str:
+    """Where the wheel put the extension: DuckDB looks there, and never downloads."""
+    spec = importlib.util.find_spec("duckdb_ext")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        directory = Path(location) / "extensions"
+        if any(directory.glob(f"v{duckdb.__version__}/*/httpfs.duckdb_extension")):
+            return str(directory)
+    raise UserError(
+        f"DuckDB's httpfs extension for DuckDB {duckdb.__version__} is not installed: "
+        "install the duckdb-ext-httpfs wheel of the same version"
+    )
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that can read s3:// with the extension from the wheel, offline."""
+    connection = duckdb.connect(
+        ":memory:",
+        config={
+            "extension_directory": extension_directory(),
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
+    connection.execute("LOAD httpfs")
+    return connection
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def secret_sql(endpoint: S3Endpoint) -> str:
+    """CREATE SECRET for DuckDB's S3 reads: the same endpoint, region and principal as boto3."""
+    options = ["TYPE s3", f"REGION {_literal(endpoint.region)}"]
+    if endpoint.access_key_id and endpoint.secret_access_key:
+        options += [
+            f"KEY_ID {_literal(endpoint.access_key_id)}",
+            f"SECRET {_literal(endpoint.secret_access_key)}",
+        ]
+        if endpoint.session_token:
+            options.append(f"SESSION_TOKEN {_literal(endpoint.session_token)}")
+    if not endpoint.is_aws and endpoint.host is not None:
+        # An S3-compatible endpoint: path-style URLs, and plain HTTP when its URL says so.
+        options += [
+            f"ENDPOINT {_literal(endpoint.host)}",
+            "URL_STYLE 'path'",
+            f"USE_SSL {'true' if endpoint.uses_tls else 'false'}",
+        ]
+    return f"CREATE OR REPLACE SECRET {SECRET_NAME} ({', '.join(options)})"
+
+
+def refresh_secret(connection: duckdb.DuckDBPyConnection) -> None:
+    """(Re)states the secret: credentials from a role expire, so this follows botocore's current ones."""
+    connection.execute(secret_sql(resolved_endpoint()))
