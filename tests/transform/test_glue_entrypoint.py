@@ -56,3 +56,22 @@ def test_the_ingest_job_runs_through_the_entrypoint(
     report = json.loads(capsys.readouterr().out)
     assert report["job"] == "ingest" and report["status"] == "succeeded"
     assert (lake / "bronze" / "_manifests" / "glue-run-1.json").exists()
+
+
+def test_the_source_url_comes_from_the_secret_and_a_missing_one_is_one_line(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+        secrets = boto3.client("secretsmanager")
+        arn = secrets.create_secret(Name="bi-source", SecretString=f"sqlite:///{source}")["ARN"]
+        lake = tmp_path / "lake"
+        assert main(["--job", "ingest", "--lake", str(lake), "--source_secret_id", arn]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["status"] == "succeeded" and report["tables"][0]["rows_in"] > 0
+        assert main(["--job", "ingest", "--lake", str(lake), "--source_secret_id", "bi-missing"]) == 1
+        error = capsys.readouterr().err.strip().splitlines()
+        assert len(error) == 1 and "cannot read the source secret bi-missing" in error[0]

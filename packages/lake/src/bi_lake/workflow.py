@@ -145,7 +145,9 @@ WORKFLOW = Workflow(
             entrypoint="bi_ingest.job:run",
             description="Extract the source tables incrementally into Bronze Parquet",
             runtime="python",
-            glue=GlueSizing(job_type="pythonshell", max_capacity=1.0, timeout_minutes=60),
+            # A Glue 5 job on the smallest size, not a Python shell job: Python shell runs Python 3.9,
+            # and the packages need 3.11 (the Glue 5 runtime).
+            glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, flex=True, timeout_minutes=30),
         ),
         JobSpec(
             name="silver",

@@ -18,7 +18,23 @@ from bi_lake.settings import load_settings
 from bi_lake.workflow import WORKFLOW, JobContext, load_entrypoint
 
 # Job arguments that map onto settings; everything else Glue passes is ignored.
-SETTING_ARGUMENTS = ("lake", "bronze_uri", "silver_uri", "gold_uri", "source_url", "test_app_pattern")
+SETTING_ARGUMENTS = (
+    "lake", "bronze_uri", "silver_uri", "gold_uri", "kms_key_id", "source_url", "test_app_pattern",
+)  # fmt: skip
+
+
+def source_url_from_secret(secret_id: str) -> str:
+    """The source's SQLAlchemy URL, kept in Secrets Manager so it never appears in job arguments."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
+    except (BotoCoreError, ClientError) as exc:
+        raise UserError(f"cannot read the source secret {secret_id}: {exc}") from None
+    if not value:
+        raise UserError(f"the source secret {secret_id} has no value: set it with put-secret-value")
+    return str(value).strip()
 
 
 def parse_job_arguments(argv: Sequence[str]) -> dict[str, str]:
@@ -43,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_job_arguments(sys.argv[1:] if argv is None else argv)
     try:
         job = WORKFLOW.get(arguments.get("job", ""))
-        settings = load_settings(**{key: arguments.get(key) for key in SETTING_ARGUMENTS})
+        values = {key: arguments.get(key) for key in SETTING_ARGUMENTS}
+        if arguments.get("source_secret_id"):
+            values["source_url"] = source_url_from_secret(arguments["source_secret_id"])
+        settings = load_settings(**values)
         started = utc_now()
         context = JobContext(
             run_id=arguments.get("run_id") or new_run_id(started),
