@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -262,6 +262,24 @@ def definitions_fingerprint(builder_version: str) -> str:
     """Changes whenever a dataset's declaration or the code that builds it does."""
     text = repr(DATASETS) + builder_version
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# Manifests for SQL engines that read Gold from the data catalogue (Athena): per dataset and month, a
+# `symlink.txt` listing the published files, rewritten at each commit, so they read what the state
+# publishes and never a half-written or replaced version.
+CATALOGUE_PREFIX = "_athena"
+
+
+def catalogue_manifests(state: GoldState, uri_of: Callable[[str], str]) -> dict[str, bytes]:
+    """Manifest key -> its lines (one file URI each), for every published partition."""
+    manifests: dict[str, bytes] = {}
+    for name, entry in state.datasets.items():
+        dataset = DATASETS_BY_NAME[name]
+        for value, partition in entry.partitions.items():
+            folder = f"{dataset.partition_by}={value}/" if dataset.partition_by and value else ""
+            lines = "".join(f"{uri_of(key)}\n" for key in partition.files)
+            manifests[f"{CATALOGUE_PREFIX}/{name}/{folder}symlink.txt"] = lines.encode()
+    return manifests
 
 
 # Lookups join on their single grain column.

@@ -2,7 +2,8 @@
 
 Like Silver, a run writes new version folders and publishes them with one write of
 `_state/current.json` (the metrics package's `GoldState`), which lists every file of every published
-partition; readers (the query engine, the dashboard) read exactly those files.
+partition; readers (the query engine, the dashboard) read exactly those files. The data catalogue's
+readers (Athena) get the same list as one manifest per partition, written just before the state.
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 
 from bi_lake.storage import Storage
-from bi_metrics.gold import STATE_KEY, GoldDataset, GoldPartition, GoldState
+from bi_metrics.gold import (
+    CATALOGUE_PREFIX,
+    STATE_KEY,
+    GoldDataset,
+    GoldPartition,
+    GoldState,
+    catalogue_manifests,
+)
 from bi_transform.versions import data_files, sweep_versions, write_version
 
 
@@ -39,7 +47,13 @@ class GoldStore:
         }
 
     def commit(self, state: GoldState) -> None:
+        """Publish: the catalogue's manifests of the new files first, then the state object."""
+        manifests = catalogue_manifests(state, self.storage.uri_of)
+        for key, lines in manifests.items():
+            self.storage.write_bytes(key, lines)
         self.storage.write_bytes(STATE_KEY, state.model_dump_json(indent=2).encode())
+        for stale in set(self.storage.list_keys(CATALOGUE_PREFIX)) - set(manifests):
+            self.storage.delete(stale)
 
     def sweep(self, state: GoldState) -> int:
         """Remove the files neither the published state nor the one before it reference."""
