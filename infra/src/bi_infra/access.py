@@ -1,0 +1,322 @@
+"""Who may do what, declared once as data and turned into policy documents.
+
+Each workflow job reads some layers and writes others; every one of them keeps the run bookkeeping
+(run reports and the lock at the lake root), reads its code from the artifacts bucket, uses the
+project key and writes its own logs. The documents here are plain dictionaries built from resolved
+ARNs, so the unit tests read exactly what the deployment applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bi_lake.workflow import WORKFLOW
+
+Document = dict[str, Any]
+
+# Where each layer lives in its bucket (Bronze shares its bucket with the lake root: run reports
+# under `_runs/` and the lock `_lock.json`).
+LAYER_PREFIX = {"bronze": "bronze/", "silver": "", "gold": ""}
+ROOT_BUCKET = "bronze"
+ROOT_OBJECTS = ("_runs/*", "_lock.json")
+# What the dashboard's Data health page reads besides Gold: small bookkeeping objects only.
+HEALTH_OBJECTS = {"bronze": ("_runs/*", "bronze/_manifests/*", "bronze/_state/*"), "silver": ("_state/*",)}
+
+
+@dataclass(frozen=True)
+class JobAccess:
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    reads_secret: bool = False
+    uses_network: bool = False
+
+
+ACCESS: dict[str, JobAccess] = {
+    "ingest": JobAccess(reads=(), writes=("bronze",), reads_secret=True, uses_network=True),
+    "silver": JobAccess(reads=("bronze",), writes=("silver",)),
+    "gold": JobAccess(reads=("silver",), writes=("gold",)),
+}
+if set(ACCESS) != set(WORKFLOW.names):
+    raise RuntimeError(f"access must be declared for exactly the workflow's jobs {WORKFLOW.names}")
+
+
+@dataclass(frozen=True)
+class Arns:
+    account: str
+    region: str
+    partition: str
+    key: str
+    buckets: dict[str, str]  # bronze, silver, gold, artifacts -> bucket ARN
+    secret: str
+    subnet: str
+    security_group: str
+
+
+def _objects(arns: Arns, layer: str, *patterns: str) -> list[str]:
+    return [f"{arns.buckets[layer]}/{pattern}" for pattern in patterns]
+
+
+def _layer_objects(arns: Arns, layer: str) -> list[str]:
+    return _objects(arns, layer, f"{LAYER_PREFIX[layer]}*")
+
+
+def glue_log_groups(arns: Arns) -> str:
+    return f"arn:{arns.partition}:logs:{arns.region}:{arns.account}:log-group:/aws-glue/*"
+
+
+def job_policy(job: str, arns: Arns) -> Document:
+    """Exactly what one job needs, nothing with a `*` action, `*` only where AWS has no narrower resource."""
+    access = ACCESS[job]
+    touched = sorted({*access.reads, *access.writes, ROOT_BUCKET})
+    statements: list[Document] = [
+        {
+            "Sid": "ListItsLayers",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [arns.buckets[layer] for layer in touched],
+        },
+        {
+            "Sid": "RunBookkeeping",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": _objects(arns, ROOT_BUCKET, *ROOT_OBJECTS),
+        },
+        {
+            "Sid": "ReadItsCode",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": _objects(arns, "artifacts", "scripts/*", "wheels/*"),
+        },
+        {
+            "Sid": "UseTheProjectKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            "Resource": [arns.key],
+        },
+        {
+            "Sid": "WriteItsLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:AssociateKmsKey",
+            ],
+            "Resource": [glue_log_groups(arns)],
+        },
+    ]
+    if access.reads:
+        statements.append(
+            {
+                "Sid": "ReadUpstream",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [r for layer in access.reads for r in _layer_objects(arns, layer)],
+            }
+        )
+    statements.append(
+        {
+            "Sid": "WriteItsLayer",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": [r for layer in access.writes for r in _layer_objects(arns, layer)],
+        }
+    )
+    if access.reads_secret:
+        statements.append(
+            {
+                "Sid": "ReadTheSourceSecret",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [arns.secret],
+            }
+        )
+    if access.uses_network:
+        ec2 = f"arn:{arns.partition}:ec2:{arns.region}:{arns.account}"
+        statements += [
+            # Describe calls cannot be scoped to resources in IAM: `*` is the narrowest there is.
+            {
+                "Sid": "FindTheNetwork",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeVpcEndpoints",
+                    "ec2:DescribeRouteTables",
+                ],
+                "Resource": ["*"],
+            },
+            {
+                "Sid": "PlaceItsNetworkInterface",
+                "Effect": "Allow",
+                "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags"],
+                "Resource": [f"{ec2}:network-interface/*", arns.subnet, arns.security_group],
+            },
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def dashboard_policy(arns: Arns) -> Document:
+    """Read Gold (and the small bookkeeping objects the Data health page shows); decrypt; nothing else."""
+    health = [r for layer, patterns in HEALTH_OBJECTS.items() for r in _objects(arns, layer, *patterns)]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ListGold",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [arns.buckets["gold"], arns.buckets["bronze"], arns.buckets["silver"]],
+            },
+            {
+                "Sid": "ReadGold",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": _layer_objects(arns, "gold"),
+            },
+            {"Sid": "ReadHealth", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": health},
+            {
+                "Sid": "Decrypt",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": [arns.key],
+            },
+        ],
+    }
+
+
+def key_policy(arns: Arns, job_roles: list[str], dashboard_role: str) -> Document:
+    """The project key: administered by the account, used by the pipeline roles, read by the dashboard."""
+    root = f"arn:{arns.partition}:iam::{arns.account}:root"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": [
+                    "kms:Create*",
+                    "kms:Describe*",
+                    "kms:Enable*",
+                    "kms:List*",
+                    "kms:Put*",
+                    "kms:Update*",
+                    "kms:Revoke*",
+                    "kms:Disable*",
+                    "kms:Get*",
+                    "kms:Delete*",
+                    "kms:TagResource",
+                    "kms:UntagResource",
+                    "kms:ScheduleKeyDeletion",
+                    "kms:CancelKeyDeletion",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "PipelineRolesUseTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(job_roles)},
+                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "DashboardDecrypts",
+                "Effect": "Allow",
+                "Principal": {"AWS": [dashboard_role]},
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "GlueLogsAreEncrypted",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{arns.region}.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:DescribeKey",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": glue_log_groups(arns)}},
+            },
+        ],
+    }
+
+
+def deny_insecure_transport(bucket_arn: str) -> Document:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def bucket_policy(bucket_arn: str, key_arn: str) -> Document:
+    """TLS only, and every object written with SSE-KMS under the project key."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            deny_insecure_transport(bucket_arn),
+            {
+                "Sid": "DenyUnencryptedPuts",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            },
+            {
+                "Sid": "DenyOtherKeys",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {
+                    "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
+                },
+            },
+        ],
+    }
+
+
+def log_bucket_policy(bucket_arn: str, account: str, source_buckets: list[str]) -> Document:
+    """The access-log bucket: TLS only, and S3's log delivery may write logs of this stack's buckets."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            deny_insecure_transport(bucket_arn),
+            {
+                "Sid": "S3LogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": sorted(source_buckets)},
+                },
+            },
+        ],
+    }
+
+
+def assume_role_policy(service: str) -> Document:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def assume_by_principal(principal_arn: str) -> Document:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": "sts:AssumeRole"}],
+    }

@@ -1,0 +1,260 @@
+"""The Glue side: a security configuration encrypting what jobs write, the jobs built from the workflow
+declaration with the package wheels, and a Glue Workflow whose triggers follow the declaration's edges."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from bi_infra.access import ACCESS, LAYER_PREFIX, assume_role_policy
+from bi_infra.config import StackConfig
+from bi_lake.errors import UserError
+from bi_lake.workflow import WORKFLOW, JobSpec
+
+GLUE_VERSION = "5.0"
+SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "run_job.py"
+# The packages the jobs import: the dashboard, the CLI and this program stay out of Glue.
+JOB_PACKAGES = ("bi_lake", "bi_source", "bi_ingest", "bi_metrics", "bi_transform")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    jobs: dict[str, aws.glue.Job]
+    workflow: aws.glue.Workflow
+    start: aws.glue.Trigger
+    followers: dict[str, aws.glue.Trigger]
+    security_configuration: aws.glue.SecurityConfiguration
+
+
+def job_wheels(wheels_dir: Path) -> list[Path]:
+    """The wheels `uv build --all-packages` made for the packages the jobs import."""
+    wheels = sorted(path for path in wheels_dir.glob("*.whl") if path.name.split("-")[0] in JOB_PACKAGES)
+    found = {path.name.split("-")[0] for path in wheels}
+    if found != set(JOB_PACKAGES):
+        raise UserError(
+            f"no wheels for {sorted(set(JOB_PACKAGES) - found)} in {wheels_dir}: "
+            "run `uv build --all-packages -o dist` before `pulumi up`"
+        )
+    return wheels
+
+
+def _security_configuration(
+    config: StackConfig, key: aws.kms.Key, opts: pulumi.ResourceOptions
+) -> aws.glue.SecurityConfiguration:
+    return aws.glue.SecurityConfiguration(
+        "glue-security",
+        name=config.name("glue"),
+        encryption_configuration={
+            "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": key.arn},
+            "cloudwatch_encryption": {"cloudwatch_encryption_mode": "SSE-KMS", "kms_key_arn": key.arn},
+            "job_bookmarks_encryption": {"job_bookmarks_encryption_mode": "CSE-KMS", "kms_key_arn": key.arn},
+        },
+        opts=opts,
+    )
+
+
+def _upload(
+    name: str, bucket: aws.s3.Bucket, key: str, source: Path, kms: aws.kms.Key, opts: pulumi.ResourceOptions
+) -> pulumi.Output[str]:
+    aws.s3.BucketObjectv2(
+        name,
+        bucket=bucket.id,
+        key=key,
+        source=pulumi.FileAsset(str(source)),
+        server_side_encryption="aws:kms",
+        kms_key_id=kms.arn,
+        opts=opts,
+    )
+    return pulumi.Output.concat("s3://", bucket.bucket, "/", key)
+
+
+def _arguments(
+    job: JobSpec,
+    lake: dict[str, pulumi.Output[str]],
+    modules: pulumi.Output[str],
+    secret: aws.secretsmanager.Secret,
+    key: aws.kms.Key,
+) -> dict[str, pulumi.Input[str]]:
+    arguments: dict[str, pulumi.Input[str]] = {
+        "--job": job.name,
+        "--lake": lake["root"],
+        "--bronze_uri": lake["bronze"],
+        "--silver_uri": lake["silver"],
+        "--gold_uri": lake["gold"],
+        "--kms_key_id": key.arn,
+        "--additional-python-modules": modules,
+        "--enable-metrics": "true",
+        "--enable-continuous-cloudwatch-log": "true",
+        "--job-language": "python",
+    }
+    if ACCESS[job.name].reads_secret:
+        arguments["--source_secret_id"] = secret.arn
+    return arguments
+
+
+def create_pipeline(
+    config: StackConfig,
+    key: aws.kms.Key,
+    buckets: dict[str, aws.s3.Bucket],
+    roles: dict[str, aws.iam.Role],
+    secret: aws.secretsmanager.Secret,
+    connection: aws.glue.Connection,
+    opts: pulumi.ResourceOptions,
+) -> Pipeline:
+    security = _security_configuration(config, key, opts)
+    artifacts = buckets["artifacts"]
+    script = _upload("job-script", artifacts, "scripts/run_job.py", SCRIPT, key, opts)
+    wheels = [
+        _upload(f"wheel-{path.name.split('-')[0]}", artifacts, f"wheels/{path.name}", path, key, opts)
+        for path in job_wheels(config.wheels_dir)
+    ]
+    modules = pulumi.Output.all(*wheels).apply(lambda uris: ",".join(uris))
+    lake = {
+        "root": pulumi.Output.concat("s3://", buckets["bronze"].bucket),
+        **{
+            layer: pulumi.Output.concat("s3://", buckets[layer].bucket, "/", LAYER_PREFIX[layer]).apply(
+                lambda uri: uri.rstrip("/")
+            )
+            for layer in ("bronze", "silver", "gold")
+        },
+    }
+    jobs: dict[str, aws.glue.Job] = {}
+    for job in WORKFLOW.ordered():
+        size = config.job_size(job.name)
+        jobs[job.name] = aws.glue.Job(
+            f"{job.name}-job",
+            name=config.name(job.name),
+            description=job.description,
+            role_arn=roles[job.name].arn,
+            glue_version=GLUE_VERSION,
+            command={"name": "glueetl", "script_location": script, "python_version": "3"},
+            worker_type=size.worker_type,
+            number_of_workers=size.workers,
+            execution_class="FLEX" if size.flex else "STANDARD",
+            timeout=size.timeout_minutes,
+            max_retries=size.retries,
+            security_configuration=security.name,
+            connections=[connection.name] if ACCESS[job.name].uses_network else None,
+            execution_property={"max_concurrent_runs": 1},
+            default_arguments=_arguments(job, lake, modules, secret, key),
+            opts=opts,
+        )
+    workflow = aws.glue.Workflow(
+        "workflow",
+        name=config.name("daily"),
+        description="The jobs of bi_lake.workflow, in its order",
+        max_concurrent_runs=1,
+        opts=opts,
+    )
+    first = [job.name for job in WORKFLOW.ordered() if not job.depends_on]
+    start_actions = [aws.glue.TriggerActionArgs(job_name=jobs[name].name) for name in first]
+    if config.event_start.enabled:
+        start = aws.glue.Trigger(
+            "start",
+            name=config.name("start-on-export"),
+            type="EVENT",
+            workflow_name=workflow.name,
+            event_batching_conditions=[{"batch_size": 1, "batch_window": 900}],
+            actions=start_actions,
+            opts=opts,
+        )
+    else:
+        start = aws.glue.Trigger(
+            "start",
+            name=config.name("start-daily"),
+            type="SCHEDULED",
+            schedule=config.schedule,
+            workflow_name=workflow.name,
+            start_on_creation=True,
+            actions=start_actions,
+            opts=opts,
+        )
+    followers = {
+        job.name: aws.glue.Trigger(
+            f"after-{'-'.join(job.depends_on)}",
+            name=config.name(f"{job.name}-after-{'-'.join(job.depends_on)}"),
+            type="CONDITIONAL",
+            workflow_name=workflow.name,
+            start_on_creation=True,
+            predicate={
+                "logical": "AND",
+                "conditions": [
+                    {"job_name": jobs[upstream].name, "state": "SUCCEEDED", "logical_operator": "EQUALS"}
+                    for upstream in job.depends_on
+                ],
+            },
+            actions=[aws.glue.TriggerActionArgs(job_name=jobs[job.name].name)],
+            opts=opts,
+        )
+        for job in WORKFLOW.ordered()
+        if job.depends_on
+    }
+    return Pipeline(
+        jobs=jobs, workflow=workflow, start=start, followers=followers, security_configuration=security
+    )
+
+
+def create_event_start(
+    config: StackConfig,
+    bronze: aws.s3.Bucket,
+    workflow: aws.glue.Workflow,
+    account: str,
+    partition: str,
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """An export landing under the drop prefix of the Bronze bucket starts the workflow (via EventBridge)."""
+    aws.s3.BucketNotification("bronze-events", bucket=bronze.id, eventbridge=True, opts=opts)
+    rule = aws.cloudwatch.EventRule(
+        "export-landed",
+        name=config.name("export-landed"),
+        description="An export landed in the drop prefix: start the pipeline",
+        event_pattern=bronze.bucket.apply(
+            lambda name: json.dumps(
+                {
+                    "source": ["aws.s3"],
+                    "detail-type": ["Object Created"],
+                    "detail": {
+                        "bucket": {"name": [name]},
+                        "object": {"key": [{"prefix": config.event_start.drop_prefix}]},
+                    },
+                }
+            )
+        ),
+        opts=opts,
+    )
+    workflow_arn = workflow.name.apply(
+        lambda name: f"arn:{partition}:glue:{config.region}:{account}:workflow/{name}"
+    )
+    events_role = aws.iam.Role(
+        "events-role",
+        name=config.name("events-start"),
+        assume_role_policy=json.dumps(assume_role_policy("events.amazonaws.com")),
+        opts=opts,
+    )
+    aws.iam.RolePolicy(
+        "events-policy",
+        role=events_role.id,
+        policy=workflow_arn.apply(
+            lambda arn: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "StartTheWorkflow",
+                            "Effect": "Allow",
+                            "Action": ["glue:NotifyEvent"],
+                            "Resource": [arn],
+                        }
+                    ],
+                }
+            )
+        ),
+        opts=opts,
+    )
+    aws.cloudwatch.EventTarget(
+        "export-landed-target", rule=rule.name, arn=workflow_arn, role_arn=events_role.arn, opts=opts
+    )

@@ -1,0 +1,75 @@
+"""The whole stack, resources in dependency order: key, buckets, secret and network, roles, policies,
+Glue (security configuration, jobs, workflow, triggers), the Gold catalogue and the alerts."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from bi_infra import access, alerts, catalog, glue, iam, kms, sqlserver, storage
+from bi_infra.config import StackConfig
+
+PROJECT_TAG = "business-insights"
+
+
+def build(config: StackConfig) -> None:
+    provider = aws.Provider(
+        "aws",
+        region=config.region,
+        # Cost-allocation tags on every resource of the stack.
+        default_tags={
+            "tags": {"project": PROJECT_TAG, "environment": config.stack, "stack": config.name("stack")}
+        },
+    )
+    opts = pulumi.ResourceOptions(provider=provider)
+    invoke = pulumi.InvokeOptions(provider=provider)
+    account = aws.get_caller_identity(opts=invoke).account_id
+    partition = aws.get_partition(opts=invoke).partition
+
+    key = kms.create_key(config, opts)
+    buckets = storage.create_buckets(config, key, account, opts)
+    secret = sqlserver.create_secret(config, key, opts)
+    connection = sqlserver.create_connection(config, opts)
+    roles = iam.create_roles(config, account, partition, opts)
+
+    network = config.sql_server
+    ec2 = f"arn:{partition}:ec2:{config.region}:{account}"
+    arns = pulumi.Output.all(key.arn, secret.arn, *buckets.arns().values()).apply(
+        lambda resolved: access.Arns(
+            account=account,
+            region=config.region,
+            partition=partition,
+            key=resolved[0],
+            secret=resolved[1],
+            buckets=dict(zip(buckets.arns(), resolved[2:], strict=True)),
+            subnet=f"{ec2}:subnet/{network.subnet_id}",
+            security_group=f"{ec2}:security-group/{network.security_group_id}",
+        )
+    )
+    iam.attach_policies(roles, arns, opts)
+    role_arns = pulumi.Output.all(*(role.arn for role in roles.jobs.values()))
+    kms.attach_key_policy(
+        key,
+        pulumi.Output.all(arns, role_arns, roles.dashboard.arn).apply(
+            lambda a: json.dumps(access.key_policy(a[0], list(a[1]), a[2]))
+        ),
+        opts,
+    )
+    pipeline = glue.create_pipeline(config, key, buckets.data, roles.jobs, secret, connection, opts)
+    if config.event_start.enabled:
+        glue.create_event_start(config, buckets.data["bronze"], pipeline.workflow, account, partition, opts)
+    database = catalog.create_catalog(config, buckets.data["gold"], opts)
+    topic = alerts.create_alerts(config, pipeline.jobs, key, account, opts)
+
+    pulumi.export("lake", pulumi.Output.concat("s3://", buckets.data["bronze"].bucket))
+    for layer in ("silver", "gold"):
+        pulumi.export(f"{layer}_uri", pulumi.Output.concat("s3://", buckets.data[layer].bucket))
+    pulumi.export("kms_key_arn", key.arn)
+    pulumi.export("source_secret_arn", secret.arn)
+    pulumi.export("workflow", pipeline.workflow.name)
+    pulumi.export("jobs", {name: job.name for name, job in pipeline.jobs.items()})
+    pulumi.export("dashboard_role_arn", roles.dashboard.arn)
+    pulumi.export("gold_database", database.name)
+    pulumi.export("alerts_topic", topic.arn)
