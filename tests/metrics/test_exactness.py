@@ -26,7 +26,7 @@ from bi_lake.settings import Settings
 from bi_lake.workflow import SilentProgress
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS, METRICS_BY_NAME
 from bi_metrics.engine import MetricsEngine
-from bi_metrics.gold import DATASETS, STATE_KEY, GoldState
+from bi_metrics.gold import CATALOGUE_PREFIX, DATASETS, STATE_KEY, GoldState
 from bi_metrics.question import Question, parse_filters
 from bi_source.generator import add_days
 from bi_transform.silver.store import SilverStore
@@ -390,5 +390,17 @@ def test_gold_rebuilds_only_the_changed_months_and_equals_a_full_rebuild(
     # What the last commit replaced is kept one commit longer for readers; older versions are swept.
     state = GoldState.model_validate_json(gold.read_bytes(STATE_KEY))
     assert state.retained_folders and not set(state.retained_folders) & state.folders
-    on_disk = {version_folder(key) for key in gold.list_keys() if key != STATE_KEY}
+    keys = [key for key in gold.list_keys() if key != STATE_KEY]
+    on_disk = {version_folder(key) for key in keys if not key.startswith(f"{CATALOGUE_PREFIX}/")}
     assert on_disk == state.folders | set(state.retained_folders)
+    # The catalogue's manifests list exactly the published files, one manifest per partition.
+    manifests = {
+        key: gold.read_bytes(key).decode().split() for key in keys if key.startswith(f"{CATALOGUE_PREFIX}/")
+    }
+    assert set(manifests) == {
+        f"{CATALOGUE_PREFIX}/{name}/" + (f"order_month={month}/" if month else "") + "symlink.txt"
+        for name, entry in state.datasets.items()
+        for month in entry.partitions
+    }
+    listed = sorted(uri for uris in manifests.values() for uri in uris)
+    assert listed == sorted(gold.uri_of(key) for entry in state.datasets.values() for key in entry.files)
