@@ -65,7 +65,7 @@ def test_every_data_bucket_is_encrypted_with_the_project_key_and_blocks_public_a
                    ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))  # fmt: skip
 
 
-def test_every_bucket_policy_denies_insecure_transport_and_data_buckets_deny_unencrypted_puts(
+def test_every_bucket_policy_denies_insecure_transport_and_data_buckets_deny_other_encryption(
     stack: Stack,
 ) -> None:
     policies = {p.inputs["bucket"]: _statements(p.inputs["policy"]) for p in stack.of_type(BUCKET_POLICY)}
@@ -75,14 +75,18 @@ def test_every_bucket_policy_denies_insecure_transport_and_data_buckets_deny_une
                s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]  # fmt: skip
         assert tls and tls[0]["Action"] == "s3:*" and tls[0]["Principal"] == "*", bucket
         if bucket != "access-logs-id":
-            unencrypted = next(s for s in statements if s["Sid"] == "DenyUnencryptedPuts")
-            assert unencrypted["Effect"] == "Deny" and unencrypted["Action"] == "s3:PutObject"
-            assert unencrypted["Condition"] == {
-                "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}
+            by_sid = {s["Sid"]: s for s in statements}
+            assert all(by_sid[sid]["Effect"] == "Deny" and by_sid[sid]["Action"] == "s3:PutObject"
+                       for sid in ("DenyOtherEncryption", "DenyOtherKeys", "DenyKmsWithoutTheKey"))  # fmt: skip
+            assert by_sid["DenyOtherEncryption"]["Condition"] == {
+                "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
             }
-            other_keys = next(s for s in statements if s["Sid"] == "DenyOtherKeys")
-            assert other_keys["Condition"]["StringNotEqualsIfExists"] == {
-                "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN
+            assert by_sid["DenyOtherKeys"]["Condition"] == {
+                "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN}
+            }
+            assert by_sid["DenyKmsWithoutTheKey"]["Condition"] == {
+                "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
             }
 
 
@@ -118,8 +122,11 @@ def test_each_job_role_can_do_exactly_its_job(stack: Stack, job: str) -> None:
         assert statement["Effect"] == "Allow"
         assert all(action != "*" and not action.endswith(":*") for action in statement["Action"]), statement
         if statement["Resource"] == ["*"]:
-            # Only EC2's Describe calls, which IAM cannot scope to a resource.
-            assert all(action.startswith("ec2:Describe") for action in statement["Action"]), statement
+            # Only what IAM cannot scope to a resource: EC2's Describe calls, and Glue's own metrics.
+            assert all(a.startswith("ec2:Describe") for a in statement["Action"]) or (
+                statement["Action"] == ["cloudwatch:PutMetricData"]
+                and statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+            ), statement
 
 
 def test_the_dashboard_role_reads_gold_and_decrypts_and_writes_nothing(stack: Stack) -> None:
@@ -128,8 +135,11 @@ def test_the_dashboard_role_reads_gold_and_decrypts_and_writes_nothing(stack: St
     assert actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "kms:DescribeKey"}
     gold = next(s for s in statements if s["Sid"] == "ReadGold")
     assert gold["Resource"] == [f"arn:aws:s3:::{stack.config.name('gold')}/*"]
-    assert not any("silver" in r and not r.endswith("/_state/*") for s in statements if s["Sid"] != "ListGold"
-                   for r in s["Resource"])  # fmt: skip
+    health = [s for s in statements if s["Sid"].startswith("ListHealth")]
+    assert health and all(s["Condition"]["StringLike"]["s3:prefix"] for s in health), "listing is by prefix"
+    silver = stack.config.name("silver")
+    assert not any(silver in r and not r.endswith("/_state/*") for s in statements
+                   if not s["Sid"].startswith("ListHealth") for r in s["Resource"])  # fmt: skip
 
 
 def test_the_key_rotates_and_only_the_pipeline_roles_and_the_dashboard_may_use_it(stack: Stack) -> None:

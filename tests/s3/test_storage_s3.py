@@ -52,9 +52,13 @@ def test_every_write_carries_sse_kms_with_the_project_key(aws_lake: AwsLake) -> 
     storage.write_bytes("a.json", b"{}")
     with storage.open_write("b/part-0.parquet") as stream:
         stream.write(b"x" * 1000)
-    storage.create_exclusive("c.json", b"{}")
+    tag = storage.create_exclusive("c.json", b"{}")
+    assert tag is not None and storage.replace_if("c.json", b"[]", tag)
+    # Above boto3's multipart threshold: every part goes up under the same encryption.
+    with storage.open_write("d/part-0.parquet") as stream:
+        stream.write(b"y" * (9 * 1024 * 1024))
     s3 = boto3.client("s3", region_name=REGION)
-    for key in ("a.json", "b/part-0.parquet", "c.json"):
+    for key in ("a.json", "b/part-0.parquet", "c.json", "d/part-0.parquet"):
         head = s3.head_object(Bucket=aws_lake.buckets["gold"], Key=key)
         assert head["ServerSideEncryption"] == "aws:kms"
         assert head["SSEKMSKeyId"] == aws_lake.key_arn

@@ -32,13 +32,12 @@ class JobAccess:
     uses_network: bool = False
 
 
+# From the workflow declaration: a job that reads the source reads its URL from the secret and
+# reaches SQL Server through the VPC.
 ACCESS: dict[str, JobAccess] = {
-    "ingest": JobAccess(reads=(), writes=("bronze",), reads_secret=True, uses_network=True),
-    "silver": JobAccess(reads=("bronze",), writes=("silver",)),
-    "gold": JobAccess(reads=("silver",), writes=("gold",)),
+    job.name: JobAccess(job.reads, job.writes, reads_secret=job.reads_source, uses_network=job.reads_source)
+    for job in WORKFLOW.jobs
 }
-if set(ACCESS) != set(WORKFLOW.names):
-    raise RuntimeError(f"access must be declared for exactly the workflow's jobs {WORKFLOW.names}")
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def job_policy(job: str, arns: Arns) -> Document:
         {
             "Sid": "RunBookkeeping",
             "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
             "Resource": _objects(arns, ROOT_BUCKET, *ROOT_OBJECTS),
         },
         {
@@ -106,6 +105,16 @@ def job_policy(job: str, arns: Arns) -> Document:
             "Resource": [glue_log_groups(arns)],
         },
     ]
+    statements.append(
+        {
+            # PutMetricData has no resource to scope to: the namespace condition narrows it to Glue's.
+            "Sid": "PublishJobMetrics",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": ["*"],
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}},
+        }
+    )
     if access.reads:
         statements.append(
             {
@@ -119,7 +128,7 @@ def job_policy(job: str, arns: Arns) -> Document:
         {
             "Sid": "WriteItsLayer",
             "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
             "Resource": [r for layer in access.writes for r in _layer_objects(arns, layer)],
         }
     )
@@ -144,10 +153,20 @@ def job_policy(job: str, arns: Arns) -> Document:
                     "ec2:DescribeSubnets",
                     "ec2:DescribeSecurityGroups",
                     "ec2:DescribeVpcs",
+                    "ec2:DescribeVpcAttribute",
                     "ec2:DescribeVpcEndpoints",
                     "ec2:DescribeRouteTables",
                 ],
                 "Resource": ["*"],
+            },
+            {
+                "Sid": "ReadItsConnection",
+                "Effect": "Allow",
+                "Action": ["glue:GetConnection"],
+                "Resource": [
+                    f"arn:{arns.partition}:glue:{arns.region}:{arns.account}:catalog",
+                    f"arn:{arns.partition}:glue:{arns.region}:{arns.account}:connection/*",
+                ],
             },
             {
                 "Sid": "PlaceItsNetworkInterface",
@@ -169,8 +188,18 @@ def dashboard_policy(arns: Arns) -> Document:
                 "Sid": "ListGold",
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
-                "Resource": [arns.buckets["gold"], arns.buckets["bronze"], arns.buckets["silver"]],
+                "Resource": [arns.buckets["gold"]],
             },
+            *(
+                {
+                    "Sid": f"ListHealth{layer.capitalize()}",
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket"],
+                    "Resource": [arns.buckets[layer]],
+                    "Condition": {"StringLike": {"s3:prefix": [p.removesuffix("*") + "*" for p in patterns]}},
+                }
+                for layer, patterns in HEALTH_OBJECTS.items()
+            ),
             {
                 "Sid": "ReadGold",
                 "Effect": "Allow",
@@ -231,6 +260,34 @@ def key_policy(arns: Arns, job_roles: list[str], dashboard_role: str) -> Documen
                 "Resource": "*",
             },
             {
+                # Principals of the account (the deployer uploading the job code, an operator setting
+                # the secret, Athena readers) may use the key only through S3 and Secrets Manager, and
+                # only when their own IAM policy grants it.
+                "Sid": "AccountUsesTheKeyThroughItsServices",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": arns.account,
+                        "kms:ViaService": [
+                            f"s3.{arns.region}.amazonaws.com",
+                            f"secretsmanager.{arns.region}.amazonaws.com",
+                        ],
+                    }
+                },
+            },
+            {
+                # EventBridge publishing failure alerts to the encrypted topic.
+                "Sid": "AlertsArePublished",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": arns.account}},
+            },
+            {
                 "Sid": "GlueLogsAreEncrypted",
                 "Effect": "Allow",
                 "Principal": {"Service": f"logs.{arns.region}.amazonaws.com"},
@@ -266,12 +323,14 @@ def bucket_policy(bucket_arn: str, key_arn: str) -> Document:
         "Statement": [
             deny_insecure_transport(bucket_arn),
             {
-                "Sid": "DenyUnencryptedPuts",
+                # Headers naming another encryption are refused; a request naming none (an upload's
+                # parts, or a client relying on the default) gets the bucket default, the project key.
+                "Sid": "DenyOtherEncryption",
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": "s3:PutObject",
                 "Resource": f"{bucket_arn}/*",
-                "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+                "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
             },
             {
                 "Sid": "DenyOtherKeys",
@@ -281,6 +340,18 @@ def bucket_policy(bucket_arn: str, key_arn: str) -> Document:
                 "Resource": f"{bucket_arn}/*",
                 "Condition": {
                     "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
+                },
+            },
+            {
+                # SSE-KMS without a key id would use the AWS-managed key, not the project's.
+                "Sid": "DenyKmsWithoutTheKey",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {
+                    "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                    "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
                 },
             },
         ],

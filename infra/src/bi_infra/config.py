@@ -15,6 +15,8 @@ from pydantic.alias_generators import to_camel
 from bi_lake.errors import UserError
 from bi_lake.workflow import WORKFLOW
 
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
 
 class _Config(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
@@ -61,6 +63,11 @@ class StackConfig(_Config):
     # Who may assume the dashboard's read-only role (default: this account's administrators).
     dashboard_principal_arn: str | None = None
     wheels_dir: Path = Path("../dist")
+
+    @property
+    def wheels_path(self) -> Path:
+        """`wheelsDir` relative to the Pulumi project (infra/), wherever the program runs from."""
+        return self.wheels_dir if self.wheels_dir.is_absolute() else PROJECT_DIR / self.wheels_dir
 
     def name(self, what: str) -> str:
         return f"{self.name_prefix}-{self.stack}-{what}"

@@ -110,7 +110,7 @@ def create_pipeline(
     script = _upload("job-script", artifacts, "scripts/run_job.py", SCRIPT, key, opts)
     wheels = [
         _upload(f"wheel-{path.name.split('-')[0]}", artifacts, f"wheels/{path.name}", path, key, opts)
-        for path in job_wheels(config.wheels_dir)
+        for path in job_wheels(config.wheels_path)
     ]
     modules = pulumi.Output.all(*wheels).apply(lambda uris: ",".join(uris))
     lake = {
@@ -175,7 +175,7 @@ def create_pipeline(
         )
     followers = {
         job.name: aws.glue.Trigger(
-            f"after-{'-'.join(job.depends_on)}",
+            f"{job.name}-trigger",
             name=config.name(f"{job.name}-after-{'-'.join(job.depends_on)}"),
             type="CONDITIONAL",
             workflow_name=workflow.name,

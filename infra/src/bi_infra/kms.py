@@ -21,6 +21,9 @@ def create_key(config: StackConfig, opts: pulumi.ResourceOptions) -> aws.kms.Key
     return key
 
 
-def attach_key_policy(key: aws.kms.Key, policy: pulumi.Output[str], opts: pulumi.ResourceOptions) -> None:
-    """The key policy names the roles, which are created after the key: attached as its own resource."""
-    aws.kms.KeyPolicy("key-policy", key_id=key.key_id, policy=policy, opts=opts)
+def attach_key_policy(
+    key: aws.kms.Key, policy: pulumi.Output[str], opts: pulumi.ResourceOptions
+) -> aws.kms.KeyPolicy:
+    """The key policy names the roles, which are created after the key: attached as its own resource,
+    which whatever encrypts with the key through a service (logs, uploads, the topic) waits for."""
+    return aws.kms.KeyPolicy("key-policy", key_id=key.key_id, policy=policy, opts=opts)

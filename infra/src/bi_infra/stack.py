@@ -50,18 +50,20 @@ def build(config: StackConfig) -> None:
     )
     iam.attach_policies(roles, arns, opts)
     role_arns = pulumi.Output.all(*(role.arn for role in roles.jobs.values()))
-    kms.attach_key_policy(
+    key_policy = kms.attach_key_policy(
         key,
         pulumi.Output.all(arns, role_arns, roles.dashboard.arn).apply(
             lambda a: json.dumps(access.key_policy(a[0], list(a[1]), a[2]))
         ),
         opts,
     )
-    pipeline = glue.create_pipeline(config, key, buckets.data, roles.jobs, secret, connection, opts)
+    # What encrypts with the key through a service needs the key policy in place first.
+    with_key = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[key_policy]))
+    pipeline = glue.create_pipeline(config, key, buckets.data, roles.jobs, secret, connection, with_key)
     if config.event_start.enabled:
         glue.create_event_start(config, buckets.data["bronze"], pipeline.workflow, account, partition, opts)
     database = catalog.create_catalog(config, buckets.data["gold"], opts)
-    topic = alerts.create_alerts(config, pipeline.jobs, key, account, opts)
+    topic = alerts.create_alerts(config, pipeline.jobs, key, account, with_key)
 
     pulumi.export("lake", pulumi.Output.concat("s3://", buckets.data["bronze"].bucket))
     for layer in ("silver", "gold"):

@@ -42,7 +42,13 @@ def run_workflow(
     for runtime in sorted({job.runtime for job in jobs}):
         PREFLIGHT[runtime]()
     lake = Lake.from_settings(settings)
-    lake.check()
+    if lake.on_s3 and not settings.kms_key_id:
+        raise UserError(
+            "writing to an S3 lake needs the project's KMS key: set BI_KMS_KEY_ID to its ARN "
+            "(every object is written with SSE-KMS, never relying on the bucket default)"
+        )
+    # Only what the selected jobs use: a role that may run ingest need not see Silver or Gold.
+    lake.check(sorted({layer for job in jobs for layer in (*job.reads, *job.writes)}))
     started_at = utc_now()
     run_id = new_run_id(started_at)
     report = RunReport(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bi_lake.errors import UserError
@@ -57,9 +58,14 @@ class Lake:
                     )
         return lake
 
-    def check(self) -> None:
-        """Every location usable before anything is written (a missing bucket fails here, in one line)."""
-        for storage in (self.root, self.bronze, self.silver, self.gold):
+    def layer(self, name: str) -> Storage:
+        storages: dict[str, Storage] = {"bronze": self.bronze, "silver": self.silver, "gold": self.gold}
+        return storages[name]
+
+    def check(self, layers: Iterable[str] = ("bronze", "silver", "gold")) -> None:
+        """The root and these layers usable before anything is written (a missing bucket fails here, in
+        one line)."""
+        for storage in (self.root, *(self.layer(name) for name in layers)):
             storage.check()
 
     @property

@@ -70,6 +70,7 @@ class LakeLock:
         # The lock object's tag as this run last wrote it: every later write or delete is conditional
         # on it, so a run never overwrites or removes a lock another run has taken over.
         self._tag: str | None = None
+        self._tag_lock = threading.Lock()
 
     def _payload(self) -> bytes:
         holder = {
@@ -136,9 +137,20 @@ class LakeLock:
     def _start_heartbeat(self) -> None:
         def beat() -> None:
             while not self._stop.wait(HEARTBEAT_EVERY_S):
-                if self._tag is None:
-                    return
-                self._tag = self.storage.replace_if(LOCK_KEY, self._payload(), self._tag)
+                with self._tag_lock:
+                    if self._tag is None or self._stop.is_set():
+                        return
+                    try:
+                        renewed = self.storage.replace_if(LOCK_KEY, self._payload(), self._tag)
+                    except Exception:
+                        # A failed beat (the network, a throttled request) is tried again next time;
+                        # the lock goes stale only after `stale_after_s` without one.
+                        continue
+                    if renewed is None:
+                        # Another run replaced the lock: it is no longer ours to renew or remove.
+                        self._tag = None
+                        return
+                    self._tag = renewed
 
         self._heartbeat = threading.Thread(target=beat, name="lake-lock-heartbeat", daemon=True)
         self._heartbeat.start()
@@ -146,10 +158,11 @@ class LakeLock:
     def release(self) -> None:
         self._stop.set()
         if self._heartbeat is not None:
-            self._heartbeat.join(timeout=5)
-        if self._tag is not None:
-            self.storage.delete_if(LOCK_KEY, self._tag)
-            self._tag = None
+            self._heartbeat.join()
+        with self._tag_lock:
+            if self._tag is not None:
+                self.storage.delete_if(LOCK_KEY, self._tag)
+                self._tag = None
 
     def __enter__(self) -> LakeLock:
         self.acquire()

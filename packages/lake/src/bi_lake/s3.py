@@ -194,11 +194,12 @@ class S3Storage(Storage):
     # -- the interface --------------------------------------------------------------------------------
 
     def check(self) -> None:
-        try:
-            with self._errors():
-                s3_client().head_bucket(Bucket=self.bucket)
-        except FileNotFoundError:
-            raise UserError(f"bucket {self.bucket} does not exist ({self.uri})") from None
+        # A one-key listing rather than HeadBucket: it needs only s3:ListBucket, which every role
+        # holds on its buckets, and it names a missing bucket as NoSuchBucket rather than a bare 404.
+        with self._errors():
+            s3_client().list_objects_v2(
+                Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else "", MaxKeys=1
+            )
 
     def read_bytes(self, key: str) -> bytes:
         return self.read_tagged(key)[0]
@@ -283,5 +284,15 @@ class S3Storage(Storage):
         with self._errors(prefix):
             for start in range(0, len(keys), 1000):
                 batch: list[Any] = [{"Key": key} for key in keys[start : start + 1000]]
-                s3_client().delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+                response = s3_client().delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+                errors = response.get("Errors", [])
+                if errors:
+                    first = errors[0]
+                    where = f"s3://{self.bucket}/{self._key(prefix)}"
+                    raise UserError(
+                        f"could not delete {len(errors)} object(s) under {where}: "
+                        f"{first.get('Code', '')} on {first.get('Key', '')}"
+                    )
         return len(keys)

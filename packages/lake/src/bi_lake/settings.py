@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     silver_uri: str | None = Field(None, description="Silver layer location (default <lake>/silver)")
     gold_uri: str | None = Field(None, description="Gold layer location (default <lake>/gold)")
     kms_key_id: str | None = Field(
-        None, description="KMS key (id, ARN or alias) every object written to S3 is encrypted with"
+        None, description="ARN of the KMS key every object written to S3 is encrypted with"
     )
     chunk_rows: int = Field(50_000, ge=100, le=5_000_000, description="rows per extraction chunk")
     test_app_pattern: str = Field(

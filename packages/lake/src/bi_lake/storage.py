@@ -135,15 +135,22 @@ class LocalStorage(Storage):
     def create_exclusive(self, key: str, data: bytes) -> str | None:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self._guard(target):
-            try:
-                descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                return None
-            with os.fdopen(descriptor, "wb") as stream:
+        # Written whole aside, then linked into place: link fails if the object exists, and a crash
+        # leaves either no object or a complete one, never a truncated one.
+        temporary = target.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}-{target.name}")
+        try:
+            with temporary.open("wb") as stream:
                 stream.write(data)
                 stream.flush()
                 os.fsync(stream.fileno())
+            with self._guard(target):
+                try:
+                    os.link(temporary, target)
+                except FileExistsError:
+                    return None
+        finally:
+            temporary.unlink(missing_ok=True)
+        _fsync_dir(target.parent)
         return _tag(data)
 
     @contextlib.contextmanager
@@ -158,6 +165,7 @@ class LocalStorage(Storage):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def read_tagged(self, key: str) -> tuple[bytes, str]:
+        # Objects are replaced by rename and created by link, so a read sees a whole object.
         data = self.read_bytes(key)
         return data, _tag(data)
 

@@ -31,6 +31,9 @@ class GlueSizing:
     timeout_minutes: int = 60
 
 
+Layer = Literal["bronze", "silver", "gold"]
+
+
 @dataclass(frozen=True)
 class JobSpec:
     name: str
@@ -39,6 +42,12 @@ class JobSpec:
     runtime: Literal["python", "spark"]
     glue: GlueSizing
     depends_on: tuple[str, ...] = ()
+    # The layers it reads and writes (every job also keeps the run reports and lock at the lake root),
+    # and whether it reads the source database: what the runner checks before a run and what the
+    # deployment grants each job's role.
+    reads: tuple[Layer, ...] = ()
+    writes: tuple[Layer, ...] = ()
+    reads_source: bool = False
 
 
 class ProgressTask(Protocol):
@@ -148,6 +157,8 @@ WORKFLOW = Workflow(
             # A Glue 5 job on the smallest size, not a Python shell job: Python shell runs Python 3.9,
             # and the packages need 3.11 (the Glue 5 runtime).
             glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, flex=True, timeout_minutes=30),
+            writes=("bronze",),
+            reads_source=True,
         ),
         JobSpec(
             name="silver",
@@ -156,6 +167,8 @@ WORKFLOW = Workflow(
             runtime="spark",
             glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, timeout_minutes=60),
             depends_on=("ingest",),
+            reads=("bronze",),
+            writes=("silver",),
         ),
         JobSpec(
             name="gold",
@@ -164,6 +177,8 @@ WORKFLOW = Workflow(
             runtime="spark",
             glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, timeout_minutes=60),
             depends_on=("silver",),
+            reads=("silver",),
+            writes=("gold",),
         ),
     )
 )

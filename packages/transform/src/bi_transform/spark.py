@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -118,11 +119,20 @@ def s3a_config(endpoint: S3Endpoint, kms_key_id: str | None) -> dict[str, str]:
     return config
 
 
+def on_glue(argv: list[str] | None = None) -> bool:
+    """Whether this process is an AWS Glue job run (Glue passes the run's id to every job)."""
+    return any(item.split("=", 1)[0] == "--JOB_RUN_ID" for item in (sys.argv if argv is None else argv))
+
+
 def spark_session(app_name: str, lake: Lake | None = None, kms_key_id: str | None = None) -> SparkSession:
-    """The active session (Glue's, or one a test made), else a new local one (with S3A for a lake on S3)."""
+    """The active session (one a test made), Glue's own on AWS Glue, else a new local one (with S3A for
+    a lake on S3)."""
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
+    if active is None and on_glue():
+        # Glue's session as Glue configures it: EMRFS for s3://, its security configuration's SSE-KMS.
+        active = SparkSession.builder.appName(app_name).getOrCreate()
     if active is None:
         require_java()
         builder = SparkSession.builder.appName(app_name)

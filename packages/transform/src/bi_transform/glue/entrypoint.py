@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
+from bi_lake.lock import LakeLock
 from bi_lake.runs import new_run_id, utc_now
 from bi_lake.settings import load_settings
 from bi_lake.workflow import WORKFLOW, JobContext, load_entrypoint
@@ -73,7 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             start=dt.date.fromisoformat(arguments["start"]) if arguments.get("start") else None,
             end=dt.date.fromisoformat(arguments["end"]) if arguments.get("end") else None,
         )
-        report = load_entrypoint(job)(context)
+        # One writer per lake, on Glue as locally: the same lock the local runner takes.
+        with LakeLock(context.lake.root, context.run_id, settings.lock_stale_after_s,
+                      on_takeover=lambda message: print(f"bi job: {message}", file=sys.stderr)):  # fmt: skip
+            report = load_entrypoint(job)(context)
     except (UserError, ValueError) as exc:
         print(f"bi job: error: {exc}", file=sys.stderr)
         return 1
