@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -100,6 +101,19 @@ def gold_lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Settin
     report = run_workflow(settings, RunOptions(), SilentProgress())
     assert report.status == "succeeded", report.error
     return settings
+
+
+def gold_contents(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    """Every Gold dataset's rows, in order, as the query engine reads them: for comparing two lakes."""
+    from bi_lake.layout import Lake
+    from bi_metrics.engine import MetricsEngine
+    from bi_metrics.gold import DATASETS
+
+    engine = MetricsEngine(Lake.from_settings(settings).gold)
+    try:
+        return {d.name: engine.query(f'SELECT * FROM "{d.name}" ORDER BY ALL') for d in DATASETS}
+    finally:
+        engine.close()
 
 
 # The dashboard under Streamlit's AppTest, on a lake named the way `bi dashboard` names it.

@@ -15,10 +15,11 @@ from streamlit.testing.v1 import AppTest
 from bi_cli.main import main as bi_main
 from bi_dashboard.pages import OVERVIEW_KPIS as KPIS
 from bi_dashboard.pages import PAGES, PageSpec
+from bi_lake.layout import STATE_KEY
 from bi_lake.settings import Settings
 from bi_metrics.catalogue import METRICS_BY_NAME
 from bi_metrics.formatting import metric_text
-from bi_metrics.gold import STATE_KEY, GoldState
+from bi_metrics.gold import GoldState
 from tests.conftest import OpenApp
 
 pytestmark = pytest.mark.spark

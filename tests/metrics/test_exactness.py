@@ -21,17 +21,16 @@ import pytest
 import sqlalchemy as sa
 
 from bi_cli.runner import RunOptions, run_workflow
-from bi_lake.layout import Lake
+from bi_lake.layout import STATE_KEY, Lake, version_folder
 from bi_lake.settings import Settings
 from bi_lake.workflow import SilentProgress
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS, METRICS_BY_NAME
 from bi_metrics.engine import MetricsEngine
-from bi_metrics.gold import CATALOGUE_PREFIX, DATASETS, STATE_KEY, GoldState
+from bi_metrics.gold import CATALOGUE_PREFIX, DATASETS, GoldState
 from bi_metrics.question import Question, parse_filters
 from bi_source.generator import add_days
 from bi_transform.silver.store import SilverStore
-from bi_transform.versions import version_folder
-from tests.conftest import GOLD_CONFIG, sqlite_url
+from tests.conftest import GOLD_CONFIG, gold_contents, sqlite_url
 
 pytestmark = pytest.mark.spark
 
@@ -345,14 +344,6 @@ def test_the_customer_snapshot_equals_the_definitions_at_s(
     assert {"New", "Churn Risk", "VIP", "Regular"} <= segments
 
 
-def _gold_contents(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    engine = MetricsEngine(Lake.from_settings(settings).gold)
-    try:
-        return {d.name: engine.query(f'SELECT * FROM "{d.name}" ORDER BY ALL') for d in DATASETS}
-    finally:
-        engine.close()
-
-
 def test_gold_rebuilds_only_the_changed_months_and_equals_a_full_rebuild(
     gold_lake: Settings, tmp_path: Path
 ) -> None:
@@ -381,12 +372,12 @@ def test_gold_rebuilds_only_the_changed_months_and_equals_a_full_rebuild(
             after.datasets[name].partitions["2023-04-01"].folder
             != before.datasets[name].partitions["2023-04-01"].folder
         )
-    incremental = _gold_contents(settings)
+    incremental = gold_contents(settings)
 
     unchanged = _run(settings, only=("gold",))
     assert "up to date" in next(j for j in unchanged.jobs if j.job == "gold").details["note"]
     _run(settings, only=("gold",), full_refresh=True)
-    assert _gold_contents(settings) == incremental
+    assert gold_contents(settings) == incremental
     # What the last commit replaced is kept one commit longer for readers; older versions are swept.
     state = GoldState.model_validate_json(gold.read_bytes(STATE_KEY))
     assert state.retained_folders and not set(state.retained_folders) & state.folders

@@ -12,13 +12,12 @@ import duckdb
 import pytest
 
 from bi_cli.runner import RunOptions, run_workflow
-from bi_lake.layout import Lake
+from bi_lake.layout import STATE_KEY, Lake
 from bi_lake.settings import Settings
 from bi_lake.workflow import SilentProgress
-from bi_metrics.engine import MetricsEngine
-from bi_metrics.gold import DATASETS, STATE_KEY, GoldState
+from bi_metrics.gold import GoldState
 from bi_transform.silver.store import SilverStore
-from tests.conftest import GOLD_CONFIG, sqlite_url
+from tests.conftest import GOLD_CONFIG, gold_contents, sqlite_url
 
 pytestmark = pytest.mark.spark
 FACTS = ("fct_order", "fct_order_line", "fct_order_option")
@@ -50,14 +49,6 @@ def _silver(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     return tables
 
 
-def _gold(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    engine = MetricsEngine(Lake.from_settings(settings).gold)
-    try:
-        return {d.name: engine.query(f'SELECT * FROM "{d.name}" ORDER BY ALL') for d in DATASETS}
-    finally:
-        engine.close()
-
-
 def test_a_backfill_rebuilds_only_its_window_and_equals_a_full_refresh(
     gold_lake: Settings, tmp_path: Path
 ) -> None:
@@ -83,7 +74,7 @@ def test_a_backfill_rebuilds_only_its_window_and_equals_a_full_refresh(
     refreshed = _copy(gold_lake, tmp_path / "refresh")
     _run(refreshed, full_refresh=True)
     assert _silver(backfilled) == _silver(refreshed)
-    assert _gold(backfilled) == _gold(refreshed)
+    assert gold_contents(backfilled) == gold_contents(refreshed)
     # A full refresh of a lake equals the first run on an empty one (gold_lake itself).
     assert _silver(refreshed) == _silver(gold_lake)
-    assert _gold(refreshed) == _gold(gold_lake)
+    assert gold_contents(refreshed) == gold_contents(gold_lake)

@@ -205,7 +205,7 @@ def _wait_for(endpoint: str) -> None:
     pytest.fail(f"the moto server at {endpoint} did not start")
 
 
-def test_spark_reads_and_writes_s3_through_s3a_with_the_key() -> None:
+def test_a_local_spark_session_on_an_s3_lake_gets_s3a_settings_with_the_key() -> None:
     """The local session's S3A settings (the connector itself is downloaded by Spark, not here)."""
     from bi_lake.s3 import S3Endpoint
     from bi_transform.spark import hadoop_version, s3a_config

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import streamlit as st
 
+from bi_dashboard import components as ui
 from bi_dashboard import session
 from bi_dashboard.filters import (
     LOYALTY_LABELS,
@@ -18,7 +18,6 @@ from bi_dashboard.filters import (
     preset_range,
 )
 from bi_dashboard.pages import PAGES
-from bi_lake.errors import UserError
 from bi_metrics.gold import GoldState
 from bi_metrics.status import lake_status
 
@@ -151,12 +150,7 @@ def _app() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Business Insights", page_icon=":material/insights:", layout="wide")
-    try:
-        _app()
-    except UserError as exc:
-        st.error(str(exc))
-    except duckdb.Error as exc:
-        st.error(f"Gold could not be read: {str(exc).strip().splitlines()[0]}")
+    ui.run_page(_app, refusals=st.error)
 
 
 main()

@@ -32,15 +32,16 @@ def label(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def run_page(render: Callable[[], None]) -> None:
-    """A page's content; a question the data cannot answer becomes a message, never a traceback."""
+def run_page(render: Callable[[], None], *, refusals: Callable[[str], object] = st.warning) -> None:
+    """Content that may fail on the data: a refused question or an unreadable Gold becomes one line on
+    the page, never a traceback. Refusals are warnings within a page, errors for the whole app."""
     try:
         render()
     except UserError as exc:
-        st.warning(str(exc))
+        refusals(str(exc))
     except duckdb.Error as exc:
-        # One line, not a traceback: what Gold could not answer is news for whoever runs the pipeline.
-        st.error(f"Gold could not answer this page: {str(exc).strip().splitlines()[0]}")
+        # What Gold could not answer is news for whoever runs the pipeline.
+        st.error(f"Gold could not be read: {str(exc).strip().splitlines()[0]}")
 
 
 def no_data(what: str) -> None:

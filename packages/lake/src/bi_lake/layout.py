@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -11,6 +12,10 @@ from bi_lake.settings import Settings
 from bi_lake.storage import Storage, is_s3, open_storage
 
 WATERMARKS_KEY = "_state/watermarks.json"
+# Silver's and Gold's commit: the one object that publishes a layer's versions.
+STATE_KEY = "_state/current.json"
+# A version of a Silver or Gold table: `<table>/v=<run_id>/`, then `<column>=<value>/` per partition.
+_VERSION = re.compile(r"^(?P<table>[^/]+)/v=(?P<run>[^/]+)/")
 MANIFESTS_PREFIX = "_manifests"
 RUNS_PREFIX = "_runs"
 LOCK_KEY = "_lock.json"
@@ -18,6 +23,24 @@ LOCK_KEY = "_lock.json"
 
 def bronze_partition(table: str, ingest_date: dt.date, run_id: str) -> str:
     return f"{table}/ingest_date={ingest_date.isoformat()}/run_id={run_id}"
+
+
+def version_folder(key: str) -> str | None:
+    """The version or partition folder an object belongs to, or None when it is not a version's."""
+    version = _VERSION.match(key)
+    if not version:
+        return None
+    rest = key[version.end() :].split("/")
+    folder = version.group(0).rstrip("/")
+    if len(rest) > 1 and "=" in rest[0]:
+        folder = f"{folder}/{rest[0]}"
+    return folder
+
+
+def version_run(folder: str) -> str | None:
+    """The run that wrote a version folder."""
+    version = _VERSION.match(folder.rstrip("/") + "/")
+    return version.group("run") if version else None
 
 
 def manifest_key(run_id: str) -> str:

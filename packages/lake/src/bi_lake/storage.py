@@ -169,15 +169,19 @@ class LocalStorage(Storage):
         data = self.read_bytes(key)
         return data, _tag(data)
 
+    @staticmethod
+    def _still(target: Path, tag: str) -> bool:
+        """Under the object's guard: whether it exists and still has `tag`."""
+        try:
+            return _tag(target.read_bytes()) == tag
+        except FileNotFoundError:
+            return False
+
     def replace_if(self, key: str, data: bytes, tag: str) -> str | None:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._guard(target):
-            try:
-                current = target.read_bytes()
-            except FileNotFoundError:
-                return None
-            if _tag(current) != tag:
+            if not self._still(target, tag):
                 return None
             self.write_bytes(key, data)
         return _tag(data)
@@ -187,11 +191,7 @@ class LocalStorage(Storage):
         if not target.parent.is_dir():
             return False
         with self._guard(target):
-            try:
-                current = target.read_bytes()
-            except FileNotFoundError:
-                return False
-            if _tag(current) != tag:
+            if not self._still(target, tag):
                 return False
             target.unlink()
         return True

@@ -10,6 +10,7 @@ import duckdb
 
 from bi_lake.errors import UserError
 from bi_lake.s3 import S3Endpoint, resolved_endpoint
+from bi_metrics.question import sql_literal
 
 SECRET_NAME = "bi_lake_s3"
 
@@ -42,24 +43,20 @@ def connect() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def secret_sql(endpoint: S3Endpoint) -> str:
     """CREATE SECRET for DuckDB's S3 reads: the same endpoint, region and principal as boto3."""
-    options = ["TYPE s3", f"REGION {_literal(endpoint.region)}"]
+    options = ["TYPE s3", f"REGION {sql_literal(endpoint.region)}"]
     if endpoint.access_key_id and endpoint.secret_access_key:
         options += [
-            f"KEY_ID {_literal(endpoint.access_key_id)}",
-            f"SECRET {_literal(endpoint.secret_access_key)}",
+            f"KEY_ID {sql_literal(endpoint.access_key_id)}",
+            f"SECRET {sql_literal(endpoint.secret_access_key)}",
         ]
         if endpoint.session_token:
-            options.append(f"SESSION_TOKEN {_literal(endpoint.session_token)}")
+            options.append(f"SESSION_TOKEN {sql_literal(endpoint.session_token)}")
     if not endpoint.is_aws and endpoint.host is not None:
         # An S3-compatible endpoint: path-style URLs, and plain HTTP when its URL says so.
         options += [
-            f"ENDPOINT {_literal(endpoint.host)}",
+            f"ENDPOINT {sql_literal(endpoint.host)}",
             "URL_STYLE 'path'",
             f"USE_SSL {'true' if endpoint.uses_tls else 'false'}",
         ]

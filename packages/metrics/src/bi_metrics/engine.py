@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 import duckdb
 
 from bi_lake.errors import UserError
+from bi_lake.layout import STATE_KEY
 from bi_lake.storage import Storage, is_s3
 from bi_metrics import duckdb_s3
 from bi_metrics.compiler import Plan, compile_question
 from bi_metrics.formatting import Value
-from bi_metrics.gold import DATASETS, STATE_KEY, GoldDataset, GoldState
-from bi_metrics.question import Question
+from bi_metrics.gold import DATASETS, GoldDataset, GoldState
+from bi_metrics.question import Question, sql_literal
 
 T = TypeVar("T")
 
@@ -51,10 +52,6 @@ class Table:
 
 # Credentials from a role rotate: DuckDB's S3 secret is stated again after this long.
 SECRET_TTL_S = 300.0
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class MetricsEngine:
@@ -103,7 +100,7 @@ class MetricsEngine:
         if entry is None or not entry.files:
             empty = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in dataset.columns)
             return f'CREATE OR REPLACE VIEW "{dataset.name}" AS SELECT {empty} WHERE FALSE'
-        files = ", ".join(_literal(self.gold.uri_of(key)) for key in entry.files)
+        files = ", ".join(sql_literal(self.gold.uri_of(key)) for key in entry.files)
         return f'CREATE OR REPLACE VIEW "{dataset.name}" AS SELECT {columns} FROM read_parquet([{files}])'
 
     def ask(self, question: Question) -> Answer:

@@ -25,7 +25,6 @@ from pydantic import BaseModel, Field
 from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS
 
 MONEY = "decimal(28,2)"
-STATE_KEY = "_state/current.json"
 # Month partitions: the first day of the order date's month.
 MONTH_PARTITION = "order_month"
 

@@ -96,6 +96,11 @@ def parse_filters(expressions: Iterable[str]) -> tuple[tuple[str, tuple[FilterVa
     return tuple((name, tuple(items)) for name, items in values.items())
 
 
+def sql_literal(text: str) -> str:
+    """A string as a DuckDB SQL literal, for the few places a statement cannot take parameters (DDL)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def split_names(text: str | Sequence[str]) -> tuple[str, ...]:
     """`a,b` (or several such arguments) as names, blanks dropped."""
     parts = [text] if isinstance(text, str) else list(text)

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import Any
 
-from bi_lake.layout import Lake
+from bi_lake.layout import STATE_KEY, Lake, version_run
 from bi_lake.manifests import Watermarks, load_manifests
 from bi_lake.runs import load_run_reports, utc_now
-from bi_metrics.gold import STATE_KEY as GOLD_STATE_KEY
 from bi_metrics.gold import GoldState
-
-# Read as JSON so that readers of the status do not import Spark.
-SILVER_STATE_KEY = "_state/current.json"
-_VERSION_RUN = re.compile(r"/v=(?P<run>[^/]+)")
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -76,7 +70,7 @@ def lake_status(lake: Lake, runs: int = 10) -> dict[str, Any]:
 def _silver_status(lake: Lake) -> dict[str, Any]:
     """The last committed Silver run and its reconciliation, read from Silver's state object."""
     try:
-        state = json.loads(lake.silver.read_bytes(SILVER_STATE_KEY))
+        state = json.loads(lake.silver.read_bytes(STATE_KEY))
     except FileNotFoundError:
         return {}
     return {
@@ -90,7 +84,7 @@ def _silver_status(lake: Lake) -> dict[str, Any]:
 def _gold_status(lake: Lake, now: dt.datetime) -> dict[str, Any]:
     """What Gold publishes: its version, snapshot date, freshness and each dataset's size."""
     try:
-        state = GoldState.model_validate_json(lake.gold.read_bytes(GOLD_STATE_KEY))
+        state = GoldState.model_validate_json(lake.gold.read_bytes(STATE_KEY))
     except FileNotFoundError:
         return {}
     committed = state.committed_at
@@ -108,12 +102,7 @@ def _gold_status(lake: Lake, now: dt.datetime) -> dict[str, Any]:
                 "files": len(entry.files),
                 "latest_partition": max((p for p in entry.partitions if p), default=None),
                 "rebuilt_by_run": max(
-                    (
-                        m.group("run")
-                        for p in entry.partitions.values()
-                        if (m := _VERSION_RUN.search(p.folder))
-                    ),
-                    default=None,
+                    (run for p in entry.partitions.values() if (run := version_run(p.folder))), default=None
                 ),
             }
             for name, entry in state.datasets.items()

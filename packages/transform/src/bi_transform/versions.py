@@ -12,10 +12,10 @@ import re
 
 from pyspark.sql import DataFrame, SparkSession
 
+from bi_lake.layout import version_folder
 from bi_lake.storage import Storage
 
 UNPARTITIONED = ""
-_VERSION = re.compile(r"^(?P<table>[^/]+)/v=(?P<run>[^/]+)/")
 
 
 def write_version(
@@ -62,18 +62,6 @@ def read_folders(spark: SparkSession, storage: Storage, table: str, folders: lis
         *(storage.uri_of(folder) for folder in folders)
     )
     return frame.drop("v")
-
-
-def version_folder(key: str) -> str | None:
-    """The version or partition folder an object belongs to, or None when it is not a version's."""
-    version = _VERSION.match(key)
-    if not version:
-        return None
-    rest = key[version.end() :].split("/")
-    folder = version.group(0).rstrip("/")
-    if len(rest) > 1 and "=" in rest[0]:
-        folder = f"{folder}/{rest[0]}"
-    return folder
 
 
 def sweep_versions(storage: Storage, referenced: set[str]) -> int:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 
+from bi_lake.layout import STATE_KEY
 from bi_lake.storage import Storage
 from bi_metrics.gold import (
     CATALOGUE_PREFIX,
-    STATE_KEY,
     GoldDataset,
     GoldPartition,
     GoldState,

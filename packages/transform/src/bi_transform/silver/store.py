@@ -15,10 +15,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pyspark.sql import DataFrame, SparkSession
 
+from bi_lake.layout import STATE_KEY
 from bi_lake.storage import Storage
 from bi_transform.versions import read_folders, sweep_versions, write_version
 
-STATE_KEY = "_state/current.json"
 QUARANTINE_PREFIX = "_quarantine"
 _QUARANTINED = re.compile(rf"^{QUARANTINE_PREFIX}/(?P<table>[^/]+)/run_id=(?P<run>[^/]+)/")
 
