@@ -103,6 +103,32 @@ def gold_lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Settin
     return settings
 
 
+# Lineage: which extraction and which Silver run a row came from differs between two runs by design.
+RUN_COLUMNS = frozenset({"v", "extracted_at", "ingest_run_id"})
+
+
+def silver_contents(
+    settings: Settings, tables: tuple[str, ...] | None = None
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every published Silver table's rows (or these tables'), lineage columns aside, in order: for
+    comparing two lakes."""
+    import duckdb
+
+    from bi_lake.layout import Lake
+    from bi_transform.silver.store import SilverStore
+
+    storage = Lake.from_settings(settings).silver
+    state = SilverStore(storage).state()
+    contents: dict[str, list[tuple[Any, ...]]] = {}
+    for table in tables or sorted(state.tables):
+        files = [storage.uri_of(k) for f in state.tables[table].partitions.values()
+                 for k in storage.list_keys(f) if k.endswith(".parquet")]  # fmt: skip
+        relation = duckdb.read_parquet(files, hive_partitioning=True)
+        columns = [c for c in relation.columns if c not in RUN_COLUMNS]
+        contents[table] = relation.select(*columns).order("ALL").fetchall()
+    return contents
+
+
 def gold_contents(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     """Every Gold dataset's rows, in order, as the query engine reads them: for comparing two lakes."""
     from bi_lake.layout import Lake

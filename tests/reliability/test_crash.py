@@ -1,0 +1,231 @@
+"""Crash safety: the whole `bi run` process group, Spark's JVM included, killed with SIGKILL while each
+job writes and between jobs. The next `bi run` takes the dead run's lock over with a message and leaves a
+lake equal to that of an uninterrupted run: no row doubled or lost, the watermarks where they would be."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+
+from bi_cli.runner import RunOptions, run_workflow
+from bi_lake.layout import Lake
+from bi_lake.manifests import Watermarks
+from bi_lake.settings import Settings
+from bi_lake.storage import LocalStorage
+from bi_lake.workflow import SilentProgress
+from bi_metrics.status import lake_status
+from bi_source.generator import SeedConfig, seed
+from bi_transform.silver.store import QUARANTINE_PREFIX, SilverStore
+from tests.conftest import gold_contents, silver_contents, sqlite_url
+
+pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::ResourceWarning")]
+
+# Two weeks: every job does all of its kinds of work, in little time. Small chunks make ingest write
+# many files, so a kill lands among them rather than after the last.
+CRASH_SOURCE = SeedConfig(start=dt.date(2023, 3, 1), days=14, restaurants=3, orders_per_day=60.0, seed=5)
+CHUNK_ROWS = 200
+LINEAGE = frozenset({"_silver_run_id", "_run_id", "_extracted_at", "extracted_at", "ingest_run_id", "run_id"})
+
+
+def _run_report_jobs(lake: Path) -> dict[str, str]:
+    jobs: dict[str, str] = {}
+    for report in (lake / "_runs").glob("*.json"):
+        try:
+            jobs |= {job["job"]: job["status"] for job in json.loads(report.read_text())["jobs"]}
+        except (ValueError, KeyError, OSError):
+            continue  # being replaced right now; looked at again on the next poll
+    return jobs
+
+
+def _has_file(lake: Path, pattern: str) -> bool:
+    return next(lake.glob(pattern), None) is not None
+
+
+@dataclass(frozen=True)
+class FaultPoint:
+    name: str
+    # Whether the run has reached this point, from what it has written to the lake so far.
+    reached: Callable[[Path], bool]
+    # After the kill: the commit the point lies before did not happen (so the kill was where intended).
+    before_commit: Callable[[Path], bool]
+    spark: bool
+
+
+FAULT_POINTS = [
+    FaultPoint(
+        "ingest writing Bronze",
+        lambda lake: _has_file(lake, "bronze/order_items/ingest_date=*/run_id=*/*.parquet"),
+        lambda lake: not _has_file(lake, "bronze/_manifests/*.json"),
+        spark=False,
+    ),
+    FaultPoint(
+        "between ingest and silver",
+        lambda lake: _run_report_jobs(lake).get("ingest") == "succeeded",
+        lambda lake: not (lake / "silver/_state/current.json").exists(),
+        spark=False,
+    ),
+    FaultPoint(
+        "silver writing its tables",
+        lambda lake: _has_file(lake, "silver/fct_order*/v=*/**/*.parquet"),
+        lambda lake: not (lake / "silver/_state/current.json").exists(),
+        spark=True,
+    ),
+    FaultPoint(
+        "between silver and gold",
+        lambda lake: _run_report_jobs(lake).get("silver") == "succeeded",
+        lambda lake: not (lake / "gold/_state/current.json").exists(),
+        spark=True,
+    ),
+    FaultPoint(
+        "gold writing its datasets",
+        lambda lake: _has_file(lake, "gold/agg_*/v=*/**/*.parquet"),
+        lambda lake: not (lake / "gold/_state/current.json").exists(),
+        spark=True,
+    ),
+]
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BI_", "AWS_"))}
+    return clean | {
+        "BI_SOURCE_URL": settings.source_url,
+        "BI_LAKE": settings.lake,
+        "BI_CHUNK_ROWS": str(CHUNK_ROWS),
+    }
+
+
+def _group_members(group: int) -> list[str]:
+    """The command lines of the live processes in a process group."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(cmdline)
+    return members
+
+
+def _kill_at(point: FaultPoint, settings: Settings, timeout_s: float = 600) -> list[str]:
+    """Start `bi run` in its own process group, SIGKILL the group when it reaches `point`; the killed
+    group's command lines."""
+    lake = Path(settings.lake)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "bi_cli.main", "run"], env=_environment(settings),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout_s
+    while not point.reached(lake):
+        if run.poll() is not None:
+            pytest.fail(f"the run ended before {point.name}: {run.communicate()[1]}")
+        assert time.monotonic() < deadline, f"the run never reached {point.name}"
+        time.sleep(0.01)
+    killed = _group_members(run.pid)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.communicate()
+    # Orphaned members are reaped by init: give it a moment, then nothing of the run may be left.
+    deadline = time.monotonic() + 10
+    while _group_members(run.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _group_members(run.pid), "a process of the killed run survived"
+    return killed
+
+
+def _quarantine(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    """The committed runs' quarantined rows per table, lineage aside, as sorted distinct rows."""
+    silver = LocalStorage(Path(settings.lake) / "silver")
+    runs = SilverStore(silver).state().silver_runs
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    for table_folder in sorted((Path(settings.lake) / "silver" / QUARANTINE_PREFIX).glob("*")):
+        files = [str(f) for run in runs for f in (table_folder / f"run_id={run}").glob("*.parquet")]
+        if files:
+            relation = duckdb.read_parquet(files, hive_partitioning=False)
+            columns = [c for c in relation.columns if c not in LINEAGE]
+            tables[table_folder.name] = relation.select(*columns).distinct().order("ALL").fetchall()
+    return tables
+
+
+class RecordedProgress(SilentProgress):
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+def _lake_from(source_file: Path, folder: Path) -> Settings:
+    folder.mkdir()
+    shutil.copy(source_file, folder / "source.db")
+    return Settings(
+        source_url=sqlite_url(folder / "source.db"), lake=str(folder / "lake"), chunk_rows=CHUNK_ROWS
+    )
+
+
+@pytest.fixture(scope="module")
+def crash_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("crash") / "source.db"
+    engine = sa.create_engine(sqlite_url(path))
+    seed(engine, CRASH_SOURCE)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(crash_source: Path, tmp_path_factory: pytest.TempPathFactory, spark: object) -> Settings:
+    settings = _lake_from(crash_source, tmp_path_factory.mktemp("uninterrupted") / "run")
+    report = run_workflow(settings, RunOptions(), SilentProgress())
+    assert report.status == "succeeded", report.error
+    return settings
+
+
+@pytest.mark.parametrize("point", FAULT_POINTS, ids=[p.name.replace(" ", "-") for p in FAULT_POINTS])
+def test_a_run_killed_there_is_completed_by_the_next_with_nothing_lost_or_doubled(
+    point: FaultPoint, uninterrupted: Settings, crash_source: Path, tmp_path: Path
+) -> None:
+    settings = _lake_from(crash_source, tmp_path / "crashed")
+    killed = _kill_at(point, settings)
+    lake = Path(settings.lake)
+    assert point.before_commit(lake), f"the kill came after the commit {point.name} lies before"
+    if point.spark:
+        assert any("java" in member for member in killed), "Spark's JVM was not among the killed processes"
+    dead_run = json.loads((lake / "_lock.json").read_text())["run_id"]
+
+    # What was committed before the kill stays readable.
+    assert lake_status(Lake.from_settings(settings))["runs"]
+
+    # The next run, in this process (its Spark session is already up), as `bi run` runs it.
+    progress = RecordedProgress()
+    rerun = run_workflow(settings, RunOptions(), progress)
+    assert rerun.status == "succeeded", rerun.error
+    assert any(
+        f"took over a stale lock from run {dead_run}" in w and "is no longer running" in w
+        for w in progress.warnings
+    ), progress.warnings
+    assert not (lake / "_lock.json").exists()
+
+    assert silver_contents(settings) == silver_contents(uninterrupted)
+    assert _quarantine(settings) == _quarantine(uninterrupted)
+    assert gold_contents(settings) == gold_contents(uninterrupted)
+    cursors = {t: w.cursor_value for t, w in Watermarks.load(LocalStorage(lake / "bronze")).tables.items()}
+    expected = Watermarks.load(LocalStorage(Path(uninterrupted.lake) / "bronze")).tables
+    assert cursors == {t: w.cursor_value for t, w in expected.items()}
+    # The rerun's own books balance: every row it read is kept, a recorded duplicate or quarantined.
+    silver_job = next(job for job in rerun.jobs if job.job == "silver")
+    for table in silver_job.tables:
+        assert table.rows_in == table.rows_out + table.duplicates + table.quarantined, table
