@@ -123,6 +123,9 @@ def silver_contents(
     for table in tables or sorted(state.tables):
         files = [storage.uri_of(k) for f in state.tables[table].partitions.values()
                  for k in storage.list_keys(f) if k.endswith(".parquet")]  # fmt: skip
+        if not files:
+            contents[table] = []
+            continue
         relation = duckdb.read_parquet(files, hive_partitioning=True)
         columns = [c for c in relation.columns if c not in RUN_COLUMNS]
         contents[table] = relation.select(*columns).order("ALL").fetchall()

@@ -272,60 +272,7 @@ def test_a_future_timestamp_does_not_push_the_watermark_past_the_extraction(
     assert 2099 in years  # extracted, for Silver to quarantine
 
 
-# --- schema drift -------------------------------------------------------------------------------------
-
-
-def test_a_new_source_column_is_kept_and_reported(
-    run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
-) -> None:
-    run_pipeline()
-    with source_engine.begin() as connection:
-        connection.exec_driver_sql("ALTER TABLE order_items ADD COLUMN promo_code VARCHAR(20)")
-        connection.exec_driver_sql("UPDATE order_items SET promo_code = 'SPRING' WHERE rowid % 50 = 0")
-    report = run_pipeline()
-    assert report.status == "succeeded"
-    entry = next(t for t in _manifest(settings, report.run_id).tables if t.table == "order_items")
-    assert entry.schema_drift.added == ["promo_code"]
-    assert "promo_code" in _bronze(settings, "order_items", report.run_id).column_names
-
-
-def test_a_dropped_column_fails_naming_table_and_column(
-    run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
-) -> None:
-    run_pipeline()
-    watermarks = _lake(settings).bronze.read_bytes("_state/watermarks.json")
-    with source_engine.begin() as connection:
-        connection.exec_driver_sql("ALTER TABLE order_items DROP COLUMN printed_card_number")
-    report = run_pipeline()
-    assert report.status == "failed"
-    assert report.error is not None
-    assert "order_items: column 'printed_card_number' was dropped from the source" in report.error
-    assert _lake(settings).bronze.read_bytes("_state/watermarks.json") == watermarks
-
-
-def test_a_retyped_column_fails_naming_table_and_column(
-    run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
-) -> None:
-    run_pipeline()
-    with source_engine.begin() as connection:
-        connection.exec_driver_sql("ALTER TABLE date_dim RENAME COLUMN week TO week_old")
-        connection.exec_driver_sql("ALTER TABLE date_dim ADD COLUMN week VARCHAR(8)")
-        connection.exec_driver_sql("UPDATE date_dim SET week = CAST(week_old AS TEXT)")
-        connection.exec_driver_sql("ALTER TABLE date_dim DROP COLUMN week_old")
-    report = run_pipeline()
-    assert report.status == "failed" and report.error is not None
-    assert "date_dim: column 'week' changed type (int32 -> string)" in report.error
-
-
-def test_a_missing_table_fails_naming_it(
-    run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
-) -> None:
-    with source_engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE date_dim")
-    report = run_pipeline()
-    assert report.status == "failed" and report.error is not None
-    assert "source table date_dim does not exist" in report.error
-    assert not load_manifests(_lake(settings).bronze)
+# Schema drift (a column added, dropped or retyped, a table missing): tests/reliability/test_bad_input.py.
 
 
 def test_the_run_report_records_jobs_and_counts(run_pipeline: RunPipeline, settings: Settings) -> None:

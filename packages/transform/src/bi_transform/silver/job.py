@@ -40,6 +40,7 @@ from bi_transform.silver.rules import (
     QUARANTINED,
     classify_lines,
     classify_options,
+    masked_card,
     repair_lines,
 )
 from bi_transform.silver.store import SilverState, SilverStore, TableState
@@ -267,10 +268,11 @@ def run(context: JobContext) -> JobReport:
         else:
             entry.partitions = folders
         written[table] = len(folders)
+    # A quarantined line keeps its values for whoever mends it, but never a full card number.
     store.write_quarantine(
-        classified.where(F.col("_outcome") == QUARANTINED).withColumn(
-            "_silver_run_id", F.lit(context.run_id)
-        ),
+        classified.where(F.col("_outcome") == QUARANTINED)
+        .withColumn("printed_card_number", masked_card())
+        .withColumn("_silver_run_id", F.lit(context.run_id)),
         "order_items",
         context.run_id,
     )

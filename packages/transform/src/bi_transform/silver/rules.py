@@ -91,18 +91,31 @@ def classify_lines(lines: DataFrame, test_app_pattern: str = DEFAULT_TEST_APP_PA
     )
 
 
+def _card_digits() -> Column:
+    return F.regexp_replace(F.col("printed_card_number"), "[^0-9]", "")
+
+
+def _unmasked_card() -> Column:
+    return F.length(_card_digits()) > 4
+
+
+def masked_card() -> Column:
+    """printed_card_number with at most its last 4 digits showing: what Silver may hold of a card."""
+    return F.when(_unmasked_card(), F.concat(F.lit(MASK), F.substring(_card_digits(), -4, 4))).otherwise(
+        F.col("printed_card_number")
+    )
+
+
 def repair_lines(kept: DataFrame) -> DataFrame:
     """The repairs of METRICS.md §2 on kept lines, each flagged in `_repairs` (an array of kinds)."""
     category = F.trim(F.col("item_category"))
     plain = category.isNotNull() & category.rlike(_PLAIN_CATEGORY)
     name = F.trim(F.col("item_name"))
-    digits = F.regexp_replace(F.col("printed_card_number"), "[^0-9]", "")
-    unmasked = F.length(digits) > 4
     repairs = F.array_compact(
         F.array(
             F.when(~plain, F.lit("category_unknown")),
             F.when(name.isNull() | (name == ""), F.lit("item_name_missing")),
-            F.when(unmasked, F.lit("card_masked")),
+            F.when(_unmasked_card(), F.lit("card_masked")),
         )
     )
     return (
@@ -110,12 +123,7 @@ def repair_lines(kept: DataFrame) -> DataFrame:
         .withColumn("item_category", F.when(plain, category).otherwise(F.lit(UNKNOWN)))
         .withColumn("item_name", F.when(name.isNull() | (name == ""), F.lit(UNKNOWN)).otherwise(name))
         .withColumn("item_key", F.lower(F.col("item_name")))
-        .withColumn(
-            "printed_card_number",
-            F.when(unmasked, F.concat(F.lit(MASK), F.substring(digits, -4, 4))).otherwise(
-                F.col("printed_card_number")
-            ),
-        )
+        .withColumn("printed_card_number", masked_card())
     )
 
 
