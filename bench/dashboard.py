@@ -21,7 +21,7 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 import bi_dashboard
-from bi_dashboard.pages import PAGES
+from bi_dashboard.pages import PAGES, PageSpec
 
 APP = str(Path(bi_dashboard.__file__).parent / "app.py")
 
@@ -42,33 +42,46 @@ def _check(app: AppTest, page: str) -> None:
         raise SystemExit(f"{page}: the page failed: {[e.value for e in [*app.exception, *app.error]]}")
 
 
-def measure(lake: str, repeats: int) -> dict[str, Any]:
+def start_app(lake: str) -> tuple[AppTest, float]:
+    """The app on that lake after its first script run, and how long that run took (imports included)."""
     os.environ["BI_LAKE"] = lake
     app = AppTest.from_file(APP, default_timeout=300)
     start_ms = _timed(app.run)
     _check(app, "start")
+    return app, start_ms
+
+
+def measure_page(app: AppTest, spec: PageSpec, repeats: int) -> tuple[dict[str, float], list[float]]:
+    """One page's figures, and every interaction's time on it: its first render, reruns with the same
+    filters, then filter changes; the filters are cleared again after."""
     restaurants = list(app.sidebar.multiselect(key="f_restaurants").options)
+    first = _timed(lambda: app.switch_page(spec.script).run())
+    _check(app, spec.title)
+    reruns = [_timed(app.run) for _ in range(repeats)]
+    changes = []
+    for index in range(repeats):
+        chooser = app.sidebar.multiselect(key="f_restaurants")
+        changes.append(
+            _timed(lambda c=chooser, i=index: c.set_value([restaurants[i % len(restaurants)]]).run())
+        )
+        _check(app, spec.title)
+    app.sidebar.multiselect(key="f_restaurants").set_value([]).run()
+    figures = {
+        "first_ms": round(first, 1),
+        "rerun_p50_ms": round(statistics.median(reruns), 1),
+        "filter_change_p50_ms": round(statistics.median(changes), 1),
+        "filter_change_p95_ms": round(percentile(changes, 0.95), 1),
+    }
+    return figures, [first, *reruns, *changes]
+
+
+def measure(lake: str, repeats: int) -> dict[str, Any]:
+    app, start_ms = start_app(lake)
     pages: dict[str, Any] = {}
     every_interaction: list[float] = []
     for spec in PAGES:
-        first = _timed(lambda s=spec: app.switch_page(s.script).run())
-        _check(app, spec.title)
-        reruns = [_timed(app.run) for _ in range(repeats)]
-        changes = []
-        for index in range(repeats):
-            chooser = app.sidebar.multiselect(key="f_restaurants")
-            changes.append(
-                _timed(lambda c=chooser, i=index: c.set_value([restaurants[i % len(restaurants)]]).run())
-            )
-            _check(app, spec.title)
-        app.sidebar.multiselect(key="f_restaurants").set_value([]).run()
-        every_interaction += [first, *reruns, *changes]
-        pages[spec.name] = {
-            "first_ms": round(first, 1),
-            "rerun_p50_ms": round(statistics.median(reruns), 1),
-            "filter_change_p50_ms": round(statistics.median(changes), 1),
-            "filter_change_p95_ms": round(percentile(changes, 0.95), 1),
-        }
+        pages[spec.name], interactions = measure_page(app, spec, repeats)
+        every_interaction += interactions
     return {
         "start_ms": round(start_ms, 1),
         "pages": pages,

@@ -16,7 +16,6 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from bi_infra.config import JobSize
 
@@ -64,6 +63,18 @@ def run_cost(sizes: Mapping[str, JobSize], seconds: Mapping[str, float]) -> tupl
     return jobs, sum(job.usd for job in jobs) + requests_cost()
 
 
+def stack_job_sizes(stack: str) -> dict[str, JobSize]:
+    """The job sizes a stack file of infra/ declares (Pulumi.<stack>.yaml), checked as `pulumi up` checks
+    them."""
+    from ruamel.yaml import YAML
+
+    from bi_infra.config import PROJECT_DIR, parse
+
+    values = YAML(typ="safe").load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
+    settings = {key.removeprefix("bi:"): value for key, value in values.items() if key.startswith("bi:")}
+    return dict(parse(stack, values["aws:region"], settings).jobs)
+
+
 def _seconds(text: str) -> dict[str, float]:
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
     try:
@@ -73,22 +84,15 @@ def _seconds(text: str) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ruamel.yaml import YAML
-
-    from bi_infra.config import parse
-
     parser = argparse.ArgumentParser(description="The cost of one pipeline run on AWS Glue, S3 and KMS.")
     parser.add_argument("--stack", default="prod", help="a stack file of infra/ (default prod)")
     parser.add_argument("--seconds", type=_seconds, required=True, help="JOB=SECONDS for every job")
     args = parser.parse_args(argv)
-    stack_file = Path(__file__).resolve().parents[2] / f"Pulumi.{args.stack}.yaml"
-    values = YAML(typ="safe").load(stack_file.read_text())["config"]
-    config = parse(args.stack, values["aws:region"],
-                   {k.removeprefix("bi:"): v for k, v in values.items() if k.startswith("bi:")})  # fmt: skip
-    missing = set(config.jobs) - set(args.seconds)
+    sizes = stack_job_sizes(args.stack)
+    missing = set(sizes) - set(args.seconds)
     if missing:
         parser.error(f"--seconds needs every job: missing {', '.join(sorted(missing))}")
-    jobs, total = run_cost(config.jobs, args.seconds)
+    jobs, total = run_cost(sizes, args.seconds)
     print(f"{'job':<8} {'DPU':>4} {'billed s':>9} {'class':<9} {'USD':>8}")
     for job in jobs:
         print(

@@ -1,0 +1,389 @@
+"""The benchmark suite: build a source of N times the default size, fill a lake from it, and measure.
+
+    uv run python bench/run.py [--scale N] [--out FILE.json] [--keep DIR] [--repeats 50] [--page-repeats 10]
+
+Everything happens in a temporary folder (the source database, the lake, each stage's output), removed
+at the end unless --keep names a folder to work in and leave behind. Progress goes to stderr, the table
+of figures to stdout, and with --out the figures as JSON:
+
+    scale                        the default SeedConfig's orders per day times this (365 days and the
+                                 default restaurants either way); a float, so 0.1 makes a quick check
+    source_rows                  order lines + option rows + calendar rows the source was seeded with
+    seed_s                       seeding that source (generation and inserts, in this process)
+    ingest_s                     `bi run --only ingest` on the empty lake: a full extraction
+    ingest_rows_per_s            rows ingest wrote to Bronze (its run report) / ingest_s
+    ingest_peak_rss_mb           the ingest process's peak resident memory (exact, see below)
+    silver_s, gold_s             `bi run --only silver`, then `--only gold`: their first runs
+    full_run_s                   ingest_s + silver_s + gold_s, the three stage processes of the first run
+                                 (not one whole `bi run`, so that each stage's time and memory are its own)
+    incremental_run_s            one day added with the generator's add_days (what `bi seed --add-days 1`
+                                 does), then the same three stage processes, incremental as usual; their sum
+    query_p50_ms, query_p95_ms   the typical `bi query` slices of bench/queries.py, warm, in-process, over
+                                 every repeat of every slice
+    silver_query_p95_ms          the same questions straight from Silver's facts (bench/queries.py --silver)
+    dashboard_page_ms            the Overview page re-rendered by Streamlit's AppTest after a filter change
+                                 (new questions reach DuckDB, nothing is cached), p50; as bench/dashboard.py
+    glue_cost_usd_per_daily_run  infra's cost model (bi_infra.costs.run_cost) with the prod stack's job
+                                 sizes and the incremental run's stage times measured here
+    machine                      CPU count, memory, Python version and platform
+
+Every stage time is a whole process, timed with time.perf_counter from its start to its exit: the
+interpreter, the imports and, for silver and gold, starting Spark are included, as each Glue job starts
+its own. Memory is measured per stage process with os.wait4, which gives that process's own peak (or
+that of a child it waited for, if larger). For ingest, pure Python, that is the whole stage. Spark's JVM
+is a grandchild that outlives the `bi` process, so for silver and gold the `bi` figure is the Python
+driver only; this script makes itself the subreaper of what its stages leave behind and reaps the JVM
+itself, which gives the JVM's own peak separately (the stages table, and "stages" in the JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from bi_dashboard.pages import PAGES
+from bi_infra.costs import requests_cost, run_cost, stack_job_sizes
+from bi_lake.layout import Lake
+from bi_lake.runs import load_run_reports
+from bi_lake.settings import load_settings
+from bi_source.generator import SeedConfig, add_days, seed
+
+if TYPE_CHECKING:
+    from bench import dashboard, queries
+else:
+    # Run as a script, bench/ itself is first on sys.path; mypy sees the folder as the `bench` package.
+    import dashboard
+    import queries
+
+STAGES = ("ingest", "silver", "gold")
+# Overridden for the stages' processes: a layer set elsewhere in the environment would escape the
+# temporary lake.
+LAYER_VARIABLES = ("BI_BRONZE_URI", "BI_SILVER_URI", "BI_GOLD_URI")
+COST_STACK = "prod"
+HEARTBEAT_S = 30.0
+STDERR_TAIL_LINES = 20
+# How long the JVM may take to exit once its driver has gone (it leaves when its stdin closes).
+ORPHAN_WAIT_S = 60.0
+PR_SET_CHILD_SUBREAPER = 36
+# ru_maxrss is in KiB on Linux, in bytes on macOS.
+MAXRSS_BYTES = 1 if sys.platform == "darwin" else 1024
+
+_CLOCK = time.perf_counter()
+
+
+class BenchError(Exception):
+    """A step that failed: one line for the user, the details already printed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StageRun:
+    run: str
+    stage: str
+    seconds: float
+    job_seconds: float | None  # as the run report has it: the job alone, inside the process
+    rows_out: int
+    peak_rss_mb: float  # the `bi` process (for silver and gold, the Python driver)
+    jvm_peak_rss_mb: float | None  # the largest process the stage left behind: Spark's JVM
+
+
+def log(message: str) -> None:
+    print(f"[{time.perf_counter() - _CLOCK:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def heartbeat(label: str) -> Iterator[None]:
+    """A progress line every HEARTBEAT_S while a long step runs, so a slow stage does not look hung."""
+    done = threading.Event()
+    started = time.perf_counter()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT_S):
+            log(f"{label}... {time.perf_counter() - started:.0f} s")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def become_subreaper() -> bool:
+    """Make the orphans of this script's stages (Spark's JVM) its children, so it can reap them and read
+    their own resource usage; False where the platform cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+
+
+def reap_orphans() -> float | None:
+    """Wait for what the last stage left behind; the largest peak among them in MB, None if nothing."""
+    peak = 0
+    deadline = time.monotonic() + ORPHAN_WAIT_S
+    while True:
+        try:
+            pid, _, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            if time.monotonic() > deadline:
+                log(f"a process left by the last stage is still running after {ORPHAN_WAIT_S:.0f} s")
+                break
+            time.sleep(0.05)
+            continue
+        peak = max(peak, usage.ru_maxrss)
+    return round(peak * MAXRSS_BYTES / 2**20, 1) if peak else None
+
+
+def stderr_tail(path: Path) -> str:
+    lines = path.read_text(errors="replace").splitlines()
+    return "\n".join(lines[-STDERR_TAIL_LINES:])
+
+
+def run_stage(run: str, stage: str, work: Path, lake: Lake, reported: set[str]) -> StageRun:
+    """`bi run --only STAGE` as its own process, timed from start to exit, with its own peak memory."""
+    logs = work / "logs"
+    logs.mkdir(exist_ok=True)
+    out_file, err_file = logs / f"{run}-{stage}.out", logs / f"{run}-{stage}.err"
+    command = [sys.executable, "-m", "bi_cli.main", "run", "--only", stage]
+    log(f"{stage} ({run})...")
+    with out_file.open("wb") as out, err_file.open("wb") as err, heartbeat(f"{stage} ({run})"):
+        started = time.perf_counter()
+        # cwd: Spark leaves spark-warehouse/ and derby files where it starts; keep them in the work folder.
+        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=work)
+        # wait4 on this pid: that child's own rusage, not a maximum over every child this script had.
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    jvm_peak = reap_orphans()
+    if process.returncode != 0:
+        print(f"--- {stage} ({run}) stderr, last lines ---\n{stderr_tail(err_file)}", file=sys.stderr)
+        raise BenchError(f"{stage} ({run}) failed with exit status {process.returncode}")
+    job_seconds, rows_out = None, 0
+    for report in load_run_reports(lake.root):
+        if report.run_id in reported:
+            continue
+        reported.add(report.run_id)
+        for job in report.jobs:
+            if job.job == stage:
+                job_seconds = job.seconds
+                rows_out = sum(table.rows_out for table in job.tables)
+    result = StageRun(
+        run=run,
+        stage=stage,
+        seconds=round(seconds, 3),
+        job_seconds=job_seconds,
+        rows_out=rows_out,
+        peak_rss_mb=round(usage.ru_maxrss * MAXRSS_BYTES / 2**20, 1),
+        jvm_peak_rss_mb=jvm_peak,
+    )
+    log(f"{stage} ({run}) done in {seconds:.1f} s, peak {result.peak_rss_mb:,.0f} MB")
+    return result
+
+
+def machine() -> dict[str, Any]:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "cpu_count": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[str, Any]:
+    source_url = f"sqlite:///{work / 'source.db'}"
+    lake_dir = work / "lake"
+    os.environ.update(BI_SOURCE_URL=source_url, BI_LAKE=str(lake_dir))
+    for variable in LAYER_VARIABLES:
+        os.environ.pop(variable, None)
+    lake = Lake.from_settings(load_settings(source_url=source_url, lake=str(lake_dir)))
+    subreaper = become_subreaper()
+    if not subreaper:
+        log("cannot reap Spark's JVM on this platform: the Spark stages' memory is the driver's only")
+
+    config = dataclasses.replace(SeedConfig(), orders_per_day=SeedConfig().orders_per_day * scale)
+    log(
+        f"seeding {config.days} days x ~{config.orders_per_day:g} orders/day, "
+        f"{config.restaurants} restaurants..."
+    )
+    engine = sa.create_engine(source_url)
+    try:
+        with heartbeat("seeding"):
+            started = time.perf_counter()
+            seeded = seed(engine, config)
+            seed_s = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    source_rows = seeded.order_lines + seeded.option_rows + seeded.date_rows
+    log(f"seeded {source_rows:,} rows ({seeded.orders:,} orders) in {seed_s:.1f} s")
+
+    reported: set[str] = set()
+    full = {stage: run_stage("full", stage, work, lake, reported) for stage in STAGES}
+
+    log("adding one day to the source...")
+    engine = sa.create_engine(source_url)
+    try:
+        added = add_days(engine, 1, config.seed)
+    finally:
+        engine.dispose()
+    log(f"added {added.order_lines + added.option_rows:,} rows ({added.late_lines:,} late lines)")
+    incremental = {stage: run_stage("incremental", stage, work, lake, reported) for stage in STAGES}
+
+    log(f"bi query: {len(queries.TYPICAL)} typical slices x {repeats}, from Gold...")
+    gold_figures = queries.measure_gold(lake, repeats)
+    log("the same questions from Silver...")
+    silver_figures = queries.measure_silver(lake, repeats)
+    log(f"dashboard: the {PAGES[0].title} page, {page_repeats} filter changes...")
+    app, start_ms = dashboard.start_app(str(lake_dir))
+    page, _ = dashboard.measure_page(app, PAGES[0], page_repeats)
+
+    jobs, glue_usd = run_cost(
+        stack_job_sizes(COST_STACK), {stage: run.seconds for stage, run in incremental.items()}
+    )
+    ingest = full["ingest"]
+    return {
+        "scale": scale,
+        "source_rows": source_rows,
+        "seed_s": round(seed_s, 3),
+        "ingest_s": ingest.seconds,
+        "ingest_rows_per_s": round(ingest.rows_out / ingest.seconds),
+        "ingest_peak_rss_mb": ingest.peak_rss_mb,
+        "silver_s": full["silver"].seconds,
+        "gold_s": full["gold"].seconds,
+        "full_run_s": round(sum(run.seconds for run in full.values()), 3),
+        "incremental_run_s": round(sum(run.seconds for run in incremental.values()), 3),
+        "query_p50_ms": gold_figures["all"]["p50_ms"],
+        "query_p95_ms": gold_figures["all"]["p95_ms"],
+        "silver_query_p95_ms": silver_figures["all"]["p95_ms"],
+        "dashboard_page_ms": page["filter_change_p50_ms"],
+        "glue_cost_usd_per_daily_run": round(glue_usd, 5),
+        "machine": machine(),
+        # The detail behind the figures above.
+        "orders_per_day": config.orders_per_day,
+        "stages": [dataclasses.asdict(run) for run in (*full.values(), *incremental.values())],
+        "jvm_reaped": subreaper,
+        "queries": {"gold": gold_figures, "silver": silver_figures},
+        "dashboard": {"app_start_ms": round(start_ms, 1), PAGES[0].name: page},
+        "glue_cost": {
+            "stack": COST_STACK,
+            "jobs": [dataclasses.asdict(job) for job in jobs],
+            "requests_usd": round(requests_cost(), 5),
+        },
+    }
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def render(figures: dict[str, Any]) -> str:
+    f = figures
+    gold_slices = [v for k, v in f["queries"]["gold"].items() if k != "all"]
+    silver_p50 = f["queries"]["silver"]["all"]["p50_ms"]
+    rows = [
+        ("source rows (lines + options + calendar)", f"{f['source_rows']:,}"),
+        ("seed", f"{f['seed_s']:.1f} s"),
+        (
+            "ingest, full extraction",
+            f"{f['ingest_s']:.1f} s, {f['ingest_rows_per_s']:,} rows/s, "
+            f"{f['ingest_peak_rss_mb']:,.0f} MB peak",
+        ),
+        ("silver, first run", f"{f['silver_s']:.1f} s"),
+        ("gold, first run", f"{f['gold_s']:.1f} s"),
+        ("full run (the three stages)", f"{f['full_run_s']:.1f} s"),
+        ("incremental run (one more day)", f"{f['incremental_run_s']:.1f} s"),
+        (
+            "bi query, typical slices warm, p50 / p95",
+            f"{f['query_p50_ms']:,.1f} / {f['query_p95_ms']:,.1f} ms "
+            f"(slowest slice p50 {max(s['p50_ms'] for s in gold_slices):,.1f} ms)",
+        ),
+        ("the same from Silver, p50 / p95", f"{silver_p50:,.1f} / {f['silver_query_p95_ms']:,.1f} ms"),
+        ("dashboard Overview after a filter change, p50", f"{f['dashboard_page_ms']:,.1f} ms"),
+        (
+            f"Glue cost of a daily run ({f['glue_cost']['stack']} job sizes)",
+            f"${f['glue_cost_usd_per_daily_run']:.4f}",
+        ),
+    ]
+    m = f["machine"]
+    lines = [
+        f"scale {f['scale']:g} (~{f['orders_per_day']:g} orders/day, 365 days); "
+        f"{m['cpu_count']} CPUs, {m['memory_gib']:g} GiB, Python {m['python']}, {m['platform']}",
+        "",
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines += [f"{name:<{width}}  {value}" for name, value in rows]
+    lines += ["", f"{'stage':<8} {'run':<12} {'process s':>9} {'job s':>7} {'bi MB':>7} {'JVM MB':>7}"]
+    for stage in f["stages"]:
+        job_s = "-" if stage["job_seconds"] is None else f"{stage['job_seconds']:.1f}"
+        lines.append(
+            f"{stage['stage']:<8} {stage['run']:<12} {stage['seconds']:>9.1f} {job_s:>7} "
+            f"{_mb(stage['peak_rss_mb']):>7} {_mb(stage['jvm_peak_rss_mb']):>7}"
+        )
+    lines += [
+        "",
+        "process s: the whole stage process (interpreter, imports, starting Spark); job s: the job in it",
+        "bi MB: the stage process's own peak RSS (os.wait4): all of ingest, only the driver of silver/gold",
+        "JVM MB: the peak RSS of Spark's JVM, which this script reaps as the stages' subreaper"
+        + ("" if f["jvm_reaped"] else ": not measured on this platform"),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="times the default orders per day")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR (new or empty) and keep it")
+    parser.add_argument("--repeats", type=int, default=50, help="repeats per query slice (default 50)")
+    parser.add_argument(
+        "--page-repeats", type=int, default=10, help="filter changes on the Overview page (default 10)"
+    )
+    args = parser.parse_args()
+    if args.scale <= 0:
+        parser.error("--scale must be greater than zero")
+    if args.repeats < 1 or args.page_repeats < 1:
+        parser.error("--repeats and --page-repeats must be at least 1")
+    if args.keep is not None and args.keep.exists() and (not args.keep.is_dir() or any(args.keep.iterdir())):
+        parser.error(f"--keep {args.keep}: not an empty folder")
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    work = args.keep.resolve() if args.keep is not None else Path(tempfile.mkdtemp(prefix="bi-bench-"))
+    log(f"working in {work}")
+    try:
+        figures = measure(args.scale, work, args.repeats, args.page_repeats)
+    except BenchError as exc:
+        print(f"run.py: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(render(figures))
+    if args.out is not None:
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        log(f"figures written to {args.out}")
+    if args.keep is not None:
+        log(f"the source and the lake are kept in {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
