@@ -62,7 +62,8 @@ from bi_infra.costs import requests_cost, run_cost, stack_job_sizes
 from bi_lake.layout import Lake
 from bi_lake.runs import load_run_reports
 from bi_lake.settings import load_settings
-from bi_source.generator import SeedConfig, add_days, seed
+from bi_source.config import SeedConfig
+from bi_source.generator import add_days, seed
 
 if TYPE_CHECKING:
     from bench import dashboard, queries

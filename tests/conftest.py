@@ -18,7 +18,8 @@ from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
 from bi_lake.workflow import SilentProgress
-from bi_source.generator import SeedConfig, seed
+from bi_source.config import SeedConfig
+from bi_source.generator import seed
 
 # Three and a bit months: ranges cross months, customers return across them and some drift away.
 GOLD_CONFIG = SeedConfig(start=dt.date(2023, 1, 1), days=100, restaurants=4, orders_per_day=80.0, seed=11)

@@ -28,7 +28,8 @@ from bi_lake.settings import Settings
 from bi_lake.storage import LocalStorage
 from bi_lake.workflow import SilentProgress
 from bi_metrics.status import lake_status
-from bi_source.generator import SeedConfig, seed
+from bi_source.config import SeedConfig
+from bi_source.generator import seed
 from bi_transform.silver.store import QUARANTINE_PREFIX, SilverStore
 from tests.conftest import gold_contents, silver_contents, sqlite_url
 

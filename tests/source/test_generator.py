@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from bi_source import generator
 from bi_source.catalogue import CATEGORIES, MENU, TEST_APP
-from bi_source.generator import SeedConfig, SourceNotEmpty, add_days, seed
+from bi_source.config import SeedConfig
+from bi_source.generator import SourceNotEmpty, add_days, seed
 from tests.conftest import SMALL, sqlite_url
 
 

@@ -18,7 +18,8 @@ from bi_lake.layout import Lake
 from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
 from bi_lake.workflow import SilentProgress
-from bi_source.generator import SeedConfig, add_days, seed
+from bi_source.config import SeedConfig
+from bi_source.generator import add_days, seed
 from bi_transform.silver import fct_order, job
 from bi_transform.silver.store import SilverState, SilverStore
 from tests.conftest import RunPipeline, sqlite_url

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 
@@ -26,15 +26,10 @@ from bi_lake.settings import DEFAULT_SOURCE_URL, Settings, load_settings
 from bi_lake.workflow import WORKFLOW
 from bi_metrics.formatting import answer_csv, answer_json
 from bi_metrics.status import lake_status
-from bi_source.generator import (
-    SeedConfig,
-    SeedSummary,
-    SourceMissing,
-    SourceNotEmpty,
-    add_days,
-    ensure_empty,
-    seed,
-)
+from bi_source.config import SeedConfig
+
+if TYPE_CHECKING:
+    from bi_source.generator import SeedSummary
 
 EXIT_FAILED = 1
 LAKE_HELP = "lake folder or s3://bucket/prefix (or BI_LAKE; default ./lake)"
@@ -192,6 +187,9 @@ def _seed(
     settings: Settings, config: SeedConfig | None, extra_days: int | None, out: Console, err: Console
 ) -> SeedSummary:
     import sqlalchemy as sa
+
+    # The generator (numpy and the calendar) only for the commands that make data.
+    from bi_source.generator import SourceMissing, SourceNotEmpty, add_days, ensure_empty, seed
 
     url = settings.source_url
     database_file = sqlite_path(url)

@@ -18,7 +18,6 @@ import duckdb
 from bi_lake.errors import UserError
 from bi_lake.layout import STATE_KEY
 from bi_lake.storage import Storage, is_s3
-from bi_metrics import duckdb_s3
 from bi_metrics.compiler import Plan, compile_question
 from bi_metrics.formatting import Value
 from bi_metrics.gold import DATASETS, GoldDataset, GoldState
@@ -58,7 +57,13 @@ class MetricsEngine:
     def __init__(self, gold: Storage) -> None:
         self.gold = gold
         self.on_s3 = is_s3(gold.uri)
-        self.connection = duckdb_s3.connect() if self.on_s3 else duckdb.connect(":memory:")
+        if self.on_s3:
+            # The S3 client and its extension only when Gold is on S3: a local lake answers sooner.
+            from bi_metrics import duckdb_s3
+
+            self.connection = duckdb_s3.connect()
+        else:
+            self.connection = duckdb.connect(":memory:")
         self._lock = threading.Lock()
         self._loaded: GoldState | None = None
         self._secret_at = -SECRET_TTL_S
@@ -78,6 +83,8 @@ class MetricsEngine:
         if state.run_id is None:
             raise UserError(f"the lake has no Gold yet at {self.gold.uri}: run `bi run` to build it")
         if self.on_s3 and time.monotonic() - self._secret_at > SECRET_TTL_S:
+            from bi_metrics import duckdb_s3
+
             duckdb_s3.refresh_secret(self.connection)
             self._secret_at = time.monotonic()
         if self._loaded is None or self._loaded.run_id != state.run_id:

@@ -28,6 +28,7 @@ from bi_source.catalogue import (
     PROMO_GROUP,
     TEST_APP,
 )
+from bi_source.config import SeedConfig
 from bi_source.schema import date_dim, order_item_options, order_items
 
 # The rates of METRICS.md §1, declared once; the tests measure the generated data against them.
@@ -63,15 +64,6 @@ _HOLIDAY_FACTOR = {
 }
 _OTHER_HOLIDAY_FACTOR = 1.05
 _CHRISTMAS_EVE_FACTOR = 0.7
-
-
-@dataclass(frozen=True)
-class SeedConfig:
-    start: dt.date = dt.date(2023, 1, 1)
-    days: int = 365
-    restaurants: int = 20
-    orders_per_day: float = 356.0
-    seed: int = 42
 
 
 @dataclass

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bi_lake.errors import UserError
-from bi_lake.s3 import S3Endpoint, resolved_endpoint
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from bi_lake.layout import Lake
+    from bi_lake.s3 import S3Endpoint
 
 REQUIRED_JAVA = 17
 _INSTALL_HINT = (
@@ -138,6 +138,8 @@ def spark_session(app_name: str, lake: Lake | None = None, kms_key_id: str | Non
         builder = SparkSession.builder.appName(app_name)
         local = {**LOCAL_CONFIG, **SESSION_CONFIG}
         if lake is not None and lake.on_s3:
+            from bi_lake.s3 import resolved_endpoint
+
             local |= s3a_config(resolved_endpoint(), kms_key_id)
         for key, value in local.items():
             builder = builder.config(key, value)
