@@ -9,6 +9,7 @@ summed parts for each answer row. A question no dataset answers exactly is refus
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -119,12 +120,6 @@ def compile_question(
     )
     conditions, parameters = _conditions(question)
     dims = [_quote(name) for name in question.by]
-    base_columns = ", ".join(
-        [
-            f"{_FACT}.*",
-            *(f"{_dimension_expression(DIMENSIONS_BY_NAME[n])} AS {_quote(n)}" for n in question.by),
-        ]
-    )
     where = f"\n    WHERE {' AND '.join(conditions)}" if conditions else ""
     group_by = f" GROUP BY {', '.join(dims)}" if dims else ""
     # repeat_customers needs a step of its own; the row count keeps one total row when no dimension is asked.
@@ -132,25 +127,36 @@ def compile_question(
         'count(*) AS "_rows"',
         *(_total(name, dataset) for name in measures if name != "repeat_customers"),
     ]
-    ctes = [
-        f"base AS (\n    SELECT {base_columns}\n    FROM {_quote(dataset.name)} AS {_FACT}{joins}{where}\n)",
-        f"totals AS (SELECT {', '.join([*dims, *totals])} FROM base{group_by})",
-    ]
+    steps = [f"totals AS (SELECT {', '.join([*dims, *totals])} FROM base{group_by})"]
     source = "totals"
     if "repeat_customers" in measures:
         assert dataset.orders_per_customer is not None
-        ctes.append(
+        steps.append(
             "per_customer AS (SELECT "
             + ", ".join([*dims, "user_id", f"{dataset.orders_per_customer} AS slice_orders"])
             + f" FROM base WHERE user_id IS NOT NULL GROUP BY {', '.join([*dims, 'user_id'])})"
         )
-        ctes.append(
+        steps.append(
             "repeats AS (SELECT "
             + ", ".join([*dims, 'count(*) FILTER (WHERE slice_orders >= 2) AS "repeat_customers"'])
             + f" FROM per_customer{group_by})"
         )
         matches = " AND ".join(f"totals.{d} IS NOT DISTINCT FROM repeats.{d}" for d in dims) or "TRUE"
         source = f"totals LEFT JOIN repeats ON {matches}"
+    # Only the columns the steps use: `base` is read twice when repeat customers are asked, and then
+    # it is materialised, so every column it carries is decoded from Parquet.
+    used = "\n".join(steps)
+    plain_dims = {name for name in question.by if not DIMENSIONS_BY_NAME[name].lookup}
+    base_columns = ", ".join(
+        [
+            *(f"{_FACT}.{_quote(c)}" for c in dataset.column_names
+              if c not in plain_dims and re.search(rf"\b{re.escape(c)}\b", used)),
+            *(f"{_dimension_expression(DIMENSIONS_BY_NAME[n])} AS {_quote(n)}" for n in question.by),
+        ]
+    ) or "1 AS _row"  # fmt: skip
+    source_rows = f"{_quote(dataset.name)} AS {_FACT}{joins}{where}"
+    base = f"base AS (\n    SELECT {base_columns}\n    FROM {source_rows}\n)"
+    ctes = [base, *steps]
     outputs = [f"totals.{d}" for d in dims] + [
         f"{_metric_expression(name)} AS {_quote(name)}" for name in question.metrics
     ]
