@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -151,11 +151,16 @@ def stream_chunks(
     source_table, run_id, extracted_at = lineage
     result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
     cursor_index = next((i for i, plan in enumerate(plans) if plan.name == cursor), None)
+    # The Arrow type each column's driver values had in the first chunk: telling Arrow the type saves it
+    # a pass over every value to infer it, which costs more than the conversion itself.
+    driver_types: list[pa.DataType | None] = [None] * len(plans)
     try:
         for rows in result.partitions(chunk_rows):
             count = len(rows)
             columns = list(zip(*rows, strict=True))
-            arrays = [_column_array(source_table, plan, list(columns[i])) for i, plan in enumerate(plans)]
+            arrays = [
+                _column_array(source_table, plan, columns[i], driver_types, i) for i, plan in enumerate(plans)
+            ]
             arrays.append(pa.array([source_table] * count, pa.string()))
             arrays.append(pa.array([run_id] * count, pa.string()))
             arrays.append(pa.array([extracted_at] * count, LINEAGE_FIELDS[2].type))
@@ -168,7 +173,22 @@ def stream_chunks(
         raise UserError(f"{source_table}: a source value could not be read: {error_line(exc)}") from None
 
 
-def _column_array(table: str, plan: ColumnPlan, values: list[Any]) -> pa.Array:
+def _driver_array(values: Sequence[Any], driver_types: list[pa.DataType | None], index: int) -> pa.Array:
+    known = driver_types[index]
+    if known is not None:
+        try:
+            return pa.array(values, known)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass  # this chunk's values differ (a wider decimal, text among numbers): infer them
+    array = pa.array(values)
+    if not pa.types.is_null(array.type):
+        driver_types[index] = array.type
+    return array
+
+
+def _column_array(
+    table: str, plan: ColumnPlan, values: Sequence[Any], driver_types: list[pa.DataType | None], index: int
+) -> pa.Array:
     """One column of driver values as its Arrow type, converted in one vectorised cast.
 
     Drivers differ in what they deliver (SQL Server: Decimal and datetime; SQLite: float, int and
@@ -176,7 +196,7 @@ def _column_array(table: str, plan: ColumnPlan, values: list[Any]) -> pa.Array:
     read as naive UTC, floats are rounded to the decimal scale, and a value that does not fit fails.
     """
     try:
-        array = pa.array(plan.convert(values) if plan.convert else values)
+        array = _driver_array(plan.convert(list(values)) if plan.convert else values, driver_types, index)
         if array.type == plan.arrow:
             return array
         if pa.types.is_timestamp(plan.arrow) and pa.types.is_string(array.type):
