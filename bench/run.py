@@ -29,11 +29,12 @@ of figures to stdout, and with --out the figures as JSON:
 
 Every stage time is a whole process, timed with time.perf_counter from its start to its exit: the
 interpreter, the imports and, for silver and gold, starting Spark are included, as each Glue job starts
-its own. Memory is measured per stage process with os.wait4, which gives that process's own peak (or
-that of a child it waited for, if larger). For ingest, pure Python, that is the whole stage. Spark's JVM
-is a grandchild that outlives the `bi` process, so for silver and gold the `bi` figure is the Python
-driver only; this script makes itself the subreaper of what its stages leave behind and reaps the JVM
-itself, which gives the JVM's own peak separately (the stages table, and "stages" in the JSON).
+its own. Memory is each process's own peak resident set (VmHWM in /proc/<pid>/status), read ten times
+a second while the stage runs, for the `bi` process and every process it starts (Spark's JVM): the stages
+table and "stages" in the JSON give both. Not the rusage of wait4: Linux carries the parent's peak into
+a forked child's, so every stage would report at least this script's own size. The script makes itself
+the subreaper of what its stages leave behind, so the JVM, which outlives its driver, is waited for
+before the next stage starts.
 """
 
 from __future__ import annotations
@@ -82,8 +83,6 @@ STDERR_TAIL_LINES = 20
 # How long the JVM may take to exit once its driver has gone (it leaves when its stdin closes).
 ORPHAN_WAIT_S = 60.0
 PR_SET_CHILD_SUBREAPER = 36
-# ru_maxrss is in KiB on Linux, in bytes on macOS.
-MAXRSS_BYTES = 1 if sys.platform == "darwin" else 1024
 
 _CLOCK = time.perf_counter()
 
@@ -135,23 +134,71 @@ def become_subreaper() -> bool:
     return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
 
 
-def reap_orphans() -> float | None:
-    """Wait for what the last stage left behind; the largest peak among them in MB, None if nothing."""
-    peak = 0
+def reap_orphans() -> None:
+    """Wait for what the last stage left behind (Spark's JVM), so it does not overlap the next stage."""
     deadline = time.monotonic() + ORPHAN_WAIT_S
     while True:
         try:
-            pid, _, usage = os.wait4(-1, os.WNOHANG)
+            pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            break
+            return
         if pid == 0:
             if time.monotonic() > deadline:
                 log(f"a process left by the last stage is still running after {ORPHAN_WAIT_S:.0f} s")
-                break
+                return
             time.sleep(0.05)
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        peak = max(peak, usage.ru_maxrss)
-    return round(peak * MAXRSS_BYTES / 2**20, 1) if peak else None
+    return parents
+
+
+def _peak_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class PeakMemory:
+    """The peak resident set of a process and of each process it starts, sampled while they run."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.peaks: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        tracked = {self.root}
+        while True:
+            parents = _parents()
+            # A process once seen under the stage stays tracked after its parent exits (the JVM does).
+            tracked |= {pid for pid in parents if parents[pid] in tracked}
+            for pid in tracked:
+                peak = _peak_kib(pid)
+                if peak is not None:
+                    self.peaks[pid] = max(self.peaks.get(pid, 0), peak)
+            if self._stop.wait(0.1):
+                return
+
+    def stop(self) -> tuple[float, float | None]:
+        """The root's peak and the largest peak of the processes it started, in MB."""
+        self._stop.set()
+        self._thread.join()
+        others = [peak for pid, peak in self.peaks.items() if pid != self.root]
+        mb = 1024 / 2**20
+        return round(self.peaks.get(self.root, 0) * mb, 1), (round(max(others) * mb, 1) if others else None)
 
 
 def stderr_tail(path: Path) -> str:
@@ -170,11 +217,11 @@ def run_stage(run: str, stage: str, work: Path, lake: Lake, reported: set[str]) 
         started = time.perf_counter()
         # cwd: Spark leaves spark-warehouse/ and derby files where it starts; keep them in the work folder.
         process = subprocess.Popen(command, stdout=out, stderr=err, cwd=work)
-        # wait4 on this pid: that child's own rusage, not a maximum over every child this script had.
-        _, status, usage = os.wait4(process.pid, 0)
+        memory = PeakMemory(process.pid)
+        process.wait()
         seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    jvm_peak = reap_orphans()
+        reap_orphans()
+        peak, jvm_peak = memory.stop()
     if process.returncode != 0:
         print(f"--- {stage} ({run}) stderr, last lines ---\n{stderr_tail(err_file)}", file=sys.stderr)
         raise BenchError(f"{stage} ({run}) failed with exit status {process.returncode}")
@@ -193,7 +240,7 @@ def run_stage(run: str, stage: str, work: Path, lake: Lake, reported: set[str]) 
         seconds=round(seconds, 3),
         job_seconds=job_seconds,
         rows_out=rows_out,
-        peak_rss_mb=round(usage.ru_maxrss * MAXRSS_BYTES / 2**20, 1),
+        peak_rss_mb=peak,
         jvm_peak_rss_mb=jvm_peak,
     )
     log(f"{stage} ({run}) done in {seconds:.1f} s, peak {result.peak_rss_mb:,.0f} MB")
@@ -219,7 +266,7 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
     lake = Lake.from_settings(load_settings(source_url=source_url, lake=str(lake_dir)))
     subreaper = become_subreaper()
     if not subreaper:
-        log("cannot reap Spark's JVM on this platform: the Spark stages' memory is the driver's only")
+        log("cannot wait for Spark's JVM on this platform: a stage may overlap the JVM of the one before")
 
     config = dataclasses.replace(SeedConfig(), orders_per_day=SeedConfig().orders_per_day * scale)
     log(
@@ -342,9 +389,8 @@ def render(figures: dict[str, Any]) -> str:
     lines += [
         "",
         "process s: the whole stage process (interpreter, imports, starting Spark); job s: the job in it",
-        "bi MB: the stage process's own peak RSS (os.wait4): all of ingest, only the driver of silver/gold",
-        "JVM MB: the peak RSS of Spark's JVM, which this script reaps as the stages' subreaper"
-        + ("" if f["jvm_reaped"] else ": not measured on this platform"),
+        "bi MB: the stage process's own peak RSS (VmHWM): all of ingest, the Python driver of silver/gold",
+        "JVM MB: the peak RSS of the largest process the stage started: Spark's JVM",
     ]
     return "\n".join(lines)
 
