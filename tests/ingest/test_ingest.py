@@ -102,6 +102,19 @@ def test_chunks_bound_what_is_held_in_memory(run_pipeline: RunPipeline, settings
     assert max(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)) == settings.chunk_rows
 
 
+def test_a_value_that_does_not_fit_its_column_fails_in_any_chunk(
+    run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
+) -> None:
+    """A fraction in an integer column, far past the first chunk: refused, never cut to an integer."""
+    with source_engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE order_item_options SET option_quantity = 2.5 WHERE rowid = (SELECT max(rowid) FROM order_item_options)"
+        )
+    report = run_pipeline()
+    assert report.status == "failed" and report.error is not None
+    assert "order_item_options" in report.error and "option_quantity" in report.error
+
+
 def test_incremental_run_takes_new_rows_plus_the_lookback_window(
     run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
 ) -> None:

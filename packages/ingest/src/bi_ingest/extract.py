@@ -151,8 +151,8 @@ def stream_chunks(
     source_table, run_id, extracted_at = lineage
     result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
     cursor_index = next((i for i, plan in enumerate(plans) if plan.name == cursor), None)
-    # The Arrow type each column's driver values had in the first chunk: telling Arrow the type saves it
-    # a pass over every value to infer it, which costs more than the conversion itself.
+    # The Arrow type each column's driver values had in the first chunk, where Arrow checks values
+    # against it strictly: telling Arrow the type saves it a pass over every value to infer it.
     driver_types: list[pa.DataType | None] = [None] * len(plans)
     try:
         for rows in result.partitions(chunk_rows):
@@ -181,9 +181,22 @@ def _driver_array(values: Sequence[Any], driver_types: list[pa.DataType | None],
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             pass  # this chunk's values differ (a wider decimal, text among numbers): infer them
     array = pa.array(values)
-    if not pa.types.is_null(array.type):
+    if _strict(array.type):
         driver_types[index] = array.type
     return array
+
+
+def _strict(arrow_type: pa.DataType) -> bool:
+    """Whether Arrow refuses, rather than converts, a value of another kind given this type: integer,
+    boolean and date types take a float by cutting it (2.5 -> 2), so a wrong value in a later chunk
+    would pass unnoticed; those columns are inferred every chunk."""
+    return bool(
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_binary(arrow_type)
+        or pa.types.is_decimal(arrow_type)
+        or pa.types.is_float64(arrow_type)
+    )
 
 
 def _column_array(
@@ -192,7 +205,8 @@ def _column_array(
     """One column of driver values as its Arrow type, converted in one vectorised cast.
 
     Drivers differ in what they deliver (SQL Server: Decimal and datetime; SQLite: float, int and
-    ISO text), so the values are first taken as Arrow infers them, then cast: text timestamps are
+    ISO text), so the values are first taken as Arrow infers them (or as the first chunk's were, where
+    that type is strict), then cast: text timestamps are
     read as naive UTC, floats are rounded to the decimal scale, and a value that does not fit fails.
     """
     try:
