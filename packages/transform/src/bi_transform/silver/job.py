@@ -108,8 +108,9 @@ def _outcomes(classified: DataFrame, table: str, extracted: int) -> Reconciliati
     result = Reconciliation(table, extracted)
     for row in classified.groupBy("_outcome", "_reason").count().collect():
         result.outcomes[row["_outcome"]] = result.outcomes.get(row["_outcome"], 0) + row["count"]
-        if row["_reason"] is not None:
-            result.reasons[row["_reason"]] = row["count"]
+        # An older version of a line may fail a rule too, but it is counted as a duplicate, not by reason.
+        if row["_outcome"] == QUARANTINED and row["_reason"] is not None:
+            result.reasons[row["_reason"]] = result.reasons.get(row["_reason"], 0) + row["count"]
     return result
 
 
