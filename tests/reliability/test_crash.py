@@ -127,19 +127,24 @@ def _kill_at(point: FaultPoint, settings: Settings, timeout_s: float = 600) -> l
     """Start `bi run` in its own process group, SIGKILL the group when it reaches `point`; the killed
     group's command lines."""
     lake = Path(settings.lake)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "bi_cli.main", "run"], env=_environment(settings),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + timeout_s
-    while not point.reached(lake):
-        if run.poll() is not None:
-            pytest.fail(f"the run ended before {point.name}: {run.communicate()[1]}")
-        assert time.monotonic() < deadline, f"the run never reached {point.name}"
-        time.sleep(0.01)
-    killed = _group_members(run.pid)
-    os.killpg(run.pid, signal.SIGKILL)
-    run.communicate()
+    log = lake.parent / "killed-run.log"
+    with log.open("w") as stderr:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "bi_cli.main", "run"], env=_environment(settings),
+            stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not point.reached(lake):
+            if run.poll() is not None:
+                pytest.fail(f"the run ended before {point.name}: {log.read_text()}")
+            assert time.monotonic() < deadline, f"the run never reached {point.name}"
+            time.sleep(0.01)
+        killed = _group_members(run.pid)
+    finally:
+        # Whatever happened above, nothing of the run outlives the test.
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
     # Orphaned members are reaped by init: give it a moment, then nothing of the run may be left.
     deadline = time.monotonic() + 10
     while _group_members(run.pid) and time.monotonic() < deadline:

@@ -92,5 +92,7 @@ def test_errors_name_the_source_without_its_password(
         assert PASSWORD not in result.stdout + result.stderr, result.stderr
         assert "Traceback" not in result.stderr
     # The failed runs' reports, and the lake of the good one, hold it nowhere either.
+    reports = list((tmp_path / "lake" / "_runs").glob("*.json"))
+    assert len(reports) == len(failures)  # each failed run left its report, and the test read it
     assert _leaks(tmp_path) == []
     assert _leaks(folder) == []
