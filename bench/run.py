@@ -12,7 +12,7 @@ of figures to stdout, and with --out the figures as JSON:
     seed_s                       seeding that source (generation and inserts, in this process)
     ingest_s                     `bi run --only ingest` on the empty lake: a full extraction
     ingest_rows_per_s            rows ingest wrote to Bronze (its run report) / ingest_s
-    ingest_peak_rss_mb           the ingest process's peak resident memory (exact, see below)
+    ingest_peak_rss_mb           the ingest process's peak resident memory (sampled, see below)
     silver_s, gold_s             `bi run --only silver`, then `--only gold`: their first runs
     full_run_s                   ingest_s + silver_s + gold_s, the three stage processes of the first run
                                  (not one whole `bi run`, so that each stage's time and memory are its own)
@@ -185,9 +185,12 @@ class PeakMemory:
             parents = _parents()
             # A process once seen under the stage stays tracked after its parent exits (the JVM does).
             tracked |= {pid for pid in parents if parents[pid] in tracked}
-            for pid in tracked:
+            for pid in list(tracked):
                 peak = _peak_kib(pid)
-                if peak is not None:
+                if peak is None:
+                    # Gone: forget it, so that a later process given the same pid is not counted.
+                    tracked.discard(pid)
+                else:
                     self.peaks[pid] = max(self.peaks.get(pid, 0), peak)
             if self._stop.wait(0.1):
                 return
