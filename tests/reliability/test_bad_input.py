@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +32,7 @@ from bi_source import schema
 from bi_source.config import SeedConfig
 from bi_source.generator import seed
 from bi_transform.silver.store import QUARANTINE_PREFIX, SilverStore
+from tests.cli.test_cli import bi
 from tests.conftest import gold_contents, silver_contents, sqlite_url
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::ResourceWarning")]
@@ -352,11 +351,9 @@ def test_extreme_and_unusual_values_reach_gold_exact_to_the_cent(bad_lake: BadLa
     kept = [r for r in bad_lake.lines.values() if r["restaurant_id"] == RESTAURANT]
     expected_net = sum((r["line_net"] for r in kept), Decimal(0))
     expected_items = sum(r["item_quantity"] for r in kept)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("BI_")}
-    answer = subprocess.run(
-        [sys.executable, "-m", "bi_cli.main", "query", "net_sales,items_sold,orders", "--where",
-         f"restaurant_id={RESTAURANT}", "--format", "json"],
-        env=environment | {"BI_LAKE": bad_lake.settings.lake}, capture_output=True, text=True, timeout=120,
+    answer = bi(
+        "query", "net_sales,items_sold,orders", "--where", f"restaurant_id={RESTAURANT}", "--format", "json",
+        cwd=Path(bad_lake.settings.lake).parent, env={"BI_LAKE": bad_lake.settings.lake},
     )  # fmt: skip
     assert answer.returncode == 0, answer.stderr
     [row] = json.loads(answer.stdout, parse_float=Decimal)
@@ -369,12 +366,8 @@ def test_extreme_and_unusual_values_reach_gold_exact_to_the_cent(bad_lake: BadLa
 
 
 def _bi(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("BI_")}
-    return subprocess.run(
-        [sys.executable, "-m", "bi_cli.main", *args],
-        env=environment | {"BI_SOURCE_URL": settings.source_url, "BI_LAKE": settings.lake},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    env = {"BI_SOURCE_URL": settings.source_url, "BI_LAKE": settings.lake}
+    return bi(*args, cwd=Path(settings.lake).parent, env=env)
 
 
 @pytest.fixture

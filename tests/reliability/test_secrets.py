@@ -8,26 +8,21 @@ Server. The failure paths run against SQL Server's dialect with a password, on a
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
+from tests.cli.test_cli import bi
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 PASSWORD = "Pa55-w0rd!q8Zr"
 
 
-def _bi(cwd: Path, *args: str, source: str | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("BI_")}
-    environment |= {"BI_LAKE": str(cwd / "lake")} | ({"BI_SOURCE_URL": source} if source else {})
-    return subprocess.run(
-        [sys.executable, "-m", "bi_cli.main", *args],
-        cwd=cwd, env=environment, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+def _bi(cwd: Path, *args: str, source: str) -> subprocess.CompletedProcess[str]:
+    return bi(*args, cwd=cwd, env={"BI_LAKE": str(cwd / "lake"), "BI_SOURCE_URL": source}, timeout=900)
 
 
 def _leaks(folder: Path) -> list[str]:
