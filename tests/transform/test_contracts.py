@@ -1,0 +1,85 @@
+"""The contract gate on a real SparkSession: what it lets through, and what it names when it does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyspark.sql.types as T
+import pytest
+from pandera.pyspark import DataFrameModel, Field
+from pyspark.sql import DataFrame, SparkSession
+
+from bi_transform.silver.contracts import ContractBroken, check
+
+pytestmark = pytest.mark.spark
+
+SCHEMA = "order_id string, lineitem_id string, quantity int, note string"
+
+
+class Lines(DataFrameModel):
+    order_id: T.StringType() = Field(nullable=False)  # type: ignore[valid-type]
+    lineitem_id: T.StringType() = Field(nullable=False)  # type: ignore[valid-type]
+    quantity: T.IntegerType() = Field(nullable=False)  # type: ignore[valid-type]
+    note: T.StringType() = Field(nullable=True)  # type: ignore[valid-type]
+
+    class Config:
+        unique = ["order_id", "lineitem_id"]
+
+
+class PositiveLines(Lines):
+    quantity: T.IntegerType() = Field(nullable=False, gt=0)  # type: ignore[valid-type]
+
+
+def frame(spark: SparkSession, rows: list[tuple[Any, ...]], schema: str = SCHEMA) -> DataFrame:
+    return spark.createDataFrame(rows, schema)
+
+
+def broken(model: type[DataFrameModel], table: DataFrame) -> str:
+    with pytest.raises(ContractBroken) as raised:
+        check("lines", model, table)
+    return str(raised.value)
+
+
+def test_a_table_that_meets_its_contract_passes(spark: SparkSession) -> None:
+    check("lines", Lines, frame(spark, [("o1", "l1", 1, None), ("o1", "l2", 2, "x"), ("o2", "l1", 1, None)]))
+
+
+def test_nulls_in_columns_declared_not_nullable_are_named_with_their_count(spark: SparkSession) -> None:
+    message = broken(
+        Lines, frame(spark, [("o1", None, 1, None), ("o2", None, None, None), ("o3", "l1", 1, None)])
+    )
+    assert "lines.lineitem_id: not_nullable failed (2 NULL values)" in message
+    assert "lines.quantity: not_nullable failed (1 NULL values)" in message
+    assert "order_id" not in message and "note" not in message
+    assert "nothing published" in message
+
+
+def test_a_repeated_key_is_named(spark: SparkSession) -> None:
+    message = broken(
+        Lines, frame(spark, [("o1", "l1", 1, None), ("o1", "l1", 2, None), ("o1", "l2", 1, None)])
+    )
+    assert "lines: unique failed (1 rows repeat a (order_id, lineitem_id) key)" in message
+
+
+def test_a_key_repeated_with_null_parts_is_named_with_the_nulls(spark: SparkSession) -> None:
+    message = broken(Lines, frame(spark, [("o1", None, 1, None), ("o1", None, 1, None)]))
+    assert "lines.lineitem_id: not_nullable failed (2 NULL values)" in message
+    assert "unique failed" in message
+
+
+def test_a_wrong_type_a_missing_and_an_extra_column_are_named_before_any_data_check(
+    spark: SparkSession,
+) -> None:
+    table = frame(
+        spark, [("o1", "l1", "1", "x")], "order_id string, lineitem_id string, quantity string, extra string"
+    )
+    message = broken(Lines, table)
+    assert "lines.quantity: type is string, the contract says int" in message
+    assert "lines.note: column is missing" in message
+    assert "lines.extra: column is not in the contract" in message
+
+
+def test_a_value_check_a_model_declares_is_left_to_pandera(spark: SparkSession) -> None:
+    check("lines", PositiveLines, frame(spark, [("o1", "l1", 1, None)]))
+    message = broken(PositiveLines, frame(spark, [("o1", "l1", 0, None), ("o1", "l2", 3, None)]))
+    assert "lines.quantity: greater_than" in message
