@@ -30,24 +30,24 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def seeded_source(path: Path, config: SeedConfig) -> Path:
+    """A SQLite source at `path` filled by the generator."""
+    engine = sa.create_engine(sqlite_url(path))
+    seed(engine, config)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(scope="session")
 def small_source_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A month of orders at a few restaurants, made once per session; copy it before changing it."""
-    path = tmp_path_factory.mktemp("small") / "source.db"
-    engine = sa.create_engine(sqlite_url(path))
-    seed(engine, SMALL)
-    engine.dispose()
-    return path
+    return seeded_source(tmp_path_factory.mktemp("small") / "source.db", SMALL)
 
 
 @pytest.fixture(scope="session")
 def default_source_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default demo data set (2023, ~130,000 orders), made once per session; never change it."""
-    path = tmp_path_factory.mktemp("default") / "source.db"
-    engine = sa.create_engine(sqlite_url(path))
-    seed(engine, SeedConfig())
-    engine.dispose()
-    return path
+    return seeded_source(tmp_path_factory.mktemp("default") / "source.db", SeedConfig())
 
 
 @pytest.fixture
@@ -95,9 +95,7 @@ def spark() -> object:
 def gold_lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Settings:
     """A lake built through Gold by the whole pipeline from GOLD_CONFIG's source; copy it before changing it."""
     root = tmp_path_factory.mktemp("gold")
-    engine = sa.create_engine(sqlite_url(root / "source.db"))
-    seed(engine, GOLD_CONFIG)
-    engine.dispose()
+    seeded_source(root / "source.db", GOLD_CONFIG)
     settings = Settings(source_url=sqlite_url(root / "source.db"), lake=str(root / "lake"))
     report = run_workflow(settings, RunOptions(), SilentProgress())
     assert report.status == "succeeded", report.error

@@ -169,3 +169,18 @@ def test_filters_are_typed_parameters_never_spliced_into_the_sql() -> None:
     assert hostile not in plan.sql
     assert plan.parameters == (dt.date(2023, 1, 1), hostile, True, 2023)
     assert METRICS_BY_NAME["orders"].format == "count"
+
+
+def test_no_dimension_joined_from_a_lookup_is_named_like_a_column_of_a_dataset_it_is_joined_to() -> None:
+    # The compiler names a looked-up value after its dimension beside the dataset's own columns: a
+    # shared name would make the query read the wrong one or fail.
+    clashes = [
+        f"{dim.name} ({dim.lookup}) vs {dataset.name}"
+        for dim in DIMENSIONS
+        if dim.lookup is not None
+        for dataset in DATASETS
+        if dataset.role != "lookup"
+        and LOOKUP_KEYS[dim.lookup] in dataset.grain
+        and dim.name in dataset.column_names
+    ]
+    assert not clashes

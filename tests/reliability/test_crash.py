@@ -19,7 +19,6 @@ from typing import Any
 
 import duckdb
 import pytest
-import sqlalchemy as sa
 
 from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.layout import Lake
@@ -29,9 +28,8 @@ from bi_lake.storage import LocalStorage
 from bi_lake.workflow import SilentProgress
 from bi_metrics.status import lake_status
 from bi_source.config import SeedConfig
-from bi_source.generator import seed
 from bi_transform.silver.store import QUARANTINE_PREFIX, SilverStore
-from tests.conftest import gold_contents, silver_contents, sqlite_url
+from tests.conftest import gold_contents, seeded_source, silver_contents, sqlite_url
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
@@ -185,11 +183,7 @@ def _lake_from(source_file: Path, folder: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def crash_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("crash") / "source.db"
-    engine = sa.create_engine(sqlite_url(path))
-    seed(engine, CRASH_SOURCE)
-    engine.dispose()
-    return path
+    return seeded_source(tmp_path_factory.mktemp("crash") / "source.db", CRASH_SOURCE)
 
 
 @pytest.fixture(scope="module")

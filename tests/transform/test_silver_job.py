@@ -19,10 +19,10 @@ from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
 from bi_lake.workflow import SilentProgress
 from bi_source.config import SeedConfig
-from bi_source.generator import add_days, seed
+from bi_source.generator import add_days
 from bi_transform.silver import fct_order, job
 from bi_transform.silver.store import SilverState, SilverStore
-from tests.conftest import RunPipeline, sqlite_url
+from tests.conftest import RunPipeline, seeded_source, sqlite_url
 
 pytestmark = pytest.mark.spark
 
@@ -218,10 +218,10 @@ def test_loyalty_history_is_kept_as_type_2_rows(
 def test_dim_date_covers_order_dates_beyond_the_source_calendar(
     spark: SparkSession, run_pipeline: RunPipeline, tmp_path: Path
 ) -> None:
-    path = tmp_path / "year-end.db"
-    engine = sa.create_engine(sqlite_url(path))
-    seed(engine, SeedConfig(start=dt.date(2023, 12, 25), days=24, restaurants=3, orders_per_day=60.0, seed=3))
-    engine.dispose()
+    path = seeded_source(
+        tmp_path / "year-end.db",
+        SeedConfig(start=dt.date(2023, 12, 25), days=24, restaurants=3, orders_per_day=60.0, seed=3),
+    )
     settings = Settings(source_url=sqlite_url(path), lake=str(tmp_path / "lake"), chunk_rows=1000)
     assert run_pipeline(settings).status == "succeeded"
     days = {row.date_key: row for row in _table(spark, settings, "dim_date").collect()}
