@@ -265,9 +265,10 @@ def test_both_stacks_build_and_prod_differs_where_its_config_says(dev: Stack, pr
     assert dev_start.inputs["type"] == "EVENT" and dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
     assert prod_start.inputs["type"] == "SCHEDULED" and prod_start.inputs["schedule"] == prod.config.schedule
     assert not [r for r in prod.resources if r.name == "export-landed"]
-    sizes = {s.config.stack: {j.inputs["name"].rsplit("-", 1)[1]: j.inputs["numberOfWorkers"] for j in s.of_type(JOB)}
-             for s in (dev, prod)}  # fmt: skip
-    assert sizes["prod"]["silver"] == prod.config.job_size("silver").workers != sizes["dev"]["silver"]
+    classes = {s.config.stack: {j.inputs["name"].rsplit("-", 1)[1]: j.inputs["executionClass"] for j in s.of_type(JOB)}
+               for s in (dev, prod)}  # fmt: skip
+    assert not prod.config.job_size("silver").flex and dev.config.job_size("silver").flex
+    assert classes["prod"]["silver"] == "STANDARD" != classes["dev"]["silver"]
     lifecycle = {s.config.stack: s.named("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                                          "bronze-lifecycle").inputs["rules"] for s in (dev, prod)}  # fmt: skip
     cold = {stack: next(r for r in rules if r["id"] == "bronze-to-colder-storage")["transitions"][0]["days"]
