@@ -40,16 +40,21 @@ def broken(model: type[DataFrameModel], table: DataFrame) -> str:
     return str(raised.value)
 
 
-def test_a_table_that_meets_its_contract_passes(spark: SparkSession) -> None:
-    check("lines", Lines, frame(spark, [("o1", "l1", 1, None), ("o1", "l2", 2, "x"), ("o2", "l1", 1, None)]))
+def test_a_table_that_meets_its_contract_passes_with_its_row_count(spark: SparkSession) -> None:
+    rows = [("o1", "l1", 1, None), ("o1", "l2", 2, "x"), ("o2", "l1", 1, None)]
+    assert check("lines", Lines, frame(spark, rows)) == 3
+
+
+def test_an_empty_table_meets_its_contract(spark: SparkSession) -> None:
+    assert check("lines", Lines, frame(spark, [])) == 0
 
 
 def test_nulls_in_columns_declared_not_nullable_are_named_with_their_count(spark: SparkSession) -> None:
     message = broken(
         Lines, frame(spark, [("o1", None, 1, None), ("o2", None, None, None), ("o3", "l1", 1, None)])
     )
-    assert "lines.lineitem_id: not_nullable failed (2 NULL values)" in message
-    assert "lines.quantity: not_nullable failed (1 NULL values)" in message
+    assert "lines.lineitem_id: not_nullable failed (2 NULL value(s))" in message
+    assert "lines.quantity: not_nullable failed (1 NULL value(s))" in message
     assert "order_id" not in message and "note" not in message
     assert "nothing published" in message
 
@@ -58,13 +63,13 @@ def test_a_repeated_key_is_named(spark: SparkSession) -> None:
     message = broken(
         Lines, frame(spark, [("o1", "l1", 1, None), ("o1", "l1", 2, None), ("o1", "l2", 1, None)])
     )
-    assert "lines: unique failed (1 rows repeat a (order_id, lineitem_id) key)" in message
+    assert "lines: unique failed (1 surplus row(s) share a (order_id, lineitem_id) key)" in message
 
 
 def test_a_key_repeated_with_null_parts_is_named_with_the_nulls(spark: SparkSession) -> None:
     message = broken(Lines, frame(spark, [("o1", None, 1, None), ("o1", None, 1, None)]))
-    assert "lines.lineitem_id: not_nullable failed (2 NULL values)" in message
-    assert "unique failed" in message
+    assert "lines.lineitem_id: not_nullable failed (2 NULL value(s))" in message
+    assert "lines: unique failed (1 surplus row(s)" in message
 
 
 def test_a_wrong_type_a_missing_and_an_extra_column_are_named_before_any_data_check(

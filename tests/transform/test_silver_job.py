@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from pyspark.sql import DataFrame, SparkSession
 
 from bi_cli.runner import RunOptions, run_workflow
+from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
@@ -313,3 +314,28 @@ def test_a_line_that_moves_to_another_day_or_is_voided_is_never_counted_twice(
     assert lines.count() == _sql(source_engine, KEPT_LINES + "SELECT count(*) FROM lines")
     options = second.jobs[1].details["reconciliation"]["order_item_options"]
     assert options["duplicates"] > 0  # the window's options, already published, are not kept twice
+
+
+def _orders(spark: SparkSession, ids: list[str]) -> DataFrame:
+    return spark.createDataFrame([(order_id,) for order_id in ids], "order_id string")
+
+
+def test_the_nothing_lost_check_names_an_order_published_in_two_partitions(spark: SparkSession) -> None:
+    lines = _orders(spark, ["o1", "o2"])
+    # o2 is rebuilt by this run and still stands in a partition the run does not touch.
+    with pytest.raises(UserError, match=r"1 orders stand in more than one partition"):
+        job._check_nothing_lost(
+            lines, None, (2, 0), _orders(spark, ["o2"]), _orders(spark, ["o1", "o2", "o3"])
+        )
+    job._check_nothing_lost(lines, None, (2, 0), _orders(spark, ["o2"]), _orders(spark, ["o1", "o3"]))
+    job._check_nothing_lost(lines, None, (2, 0), _orders(spark, ["o2"]), None)
+
+
+def test_the_nothing_lost_check_names_lines_and_options_lost_or_doubled(spark: SparkSession) -> None:
+    kept = _orders(spark, ["o1", "o2", "o3"])
+    with pytest.raises(UserError, match=r"fct_order_line has 2 rows for 3 kept lines"):
+        job._check_nothing_lost(kept, None, (2, 0), _orders(spark, []), None)
+    with pytest.raises(UserError, match=r"fct_order_option has 4 rows for 3 kept options"):
+        job._check_nothing_lost(kept, kept, (3, 4), _orders(spark, []), None)
+    with pytest.raises(UserError, match=r"fct_order_option has 1 rows for 0 kept options"):
+        job._check_nothing_lost(kept, None, (3, 1), _orders(spark, []), None)

@@ -87,9 +87,7 @@ def run(context: JobContext) -> JobReport:
     spark.sparkContext.setJobGroup(context.run_id, "gold")
     # A new declaration or builder rebuilds every month, so old and new definitions never mix.
     base = GoldState() if rebuild_all else previous
-    # Every published order feeds the snapshot, CLV and the counts: read once, kept in memory.
     all_orders = silver.read(spark, silver_state, "fct_order")
-    all_orders = all_orders.cache() if all_orders is not None else None
     s = customers.snapshot_date(all_orders) if all_orders is not None else None
     if all_orders is None or s is None:
         # Every order left Silver (all voided at the source): Gold follows, empty.
@@ -118,9 +116,7 @@ def run(context: JobContext) -> JobReport:
     clv = customers.clv_daily(all_orders).where(
         F.trunc("order_date", "month") >= F.lit(first_month).cast("date") if first_month else F.lit(False)
     )
-    # The changed months' orders and lines feed five aggregates each.
-    orders, lines = orders.cache(), lines.cache()
-    order_lines = aggregates.order_lines(lines, orders).cache()
+    order_lines = aggregates.order_lines(lines, orders)
     dim_date = _read(spark, silver, silver_state, "dim_date")
     dim_item = _read(spark, silver, silver_state, "dim_item")
     # Each dataset with the Silver rows it is built from (counted once per source, for the report).

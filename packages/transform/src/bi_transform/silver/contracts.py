@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pandera.api.pyspark.container import DataFrameSchema
 from pandera.pyspark import DataFrameModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -48,7 +49,7 @@ def _report_problems(table: str, errors: Any) -> list[str]:
     return problems
 
 
-def _data_problems(table: str, schema: Any, frame: DataFrame) -> tuple[int, list[str]]:
+def _data_problems(table: str, schema: DataFrameSchema, frame: DataFrame) -> tuple[int, list[str]]:
     """The rows, and the NULLs in the columns declared not nullable and repeated keys, counted in one
     Spark action."""
     not_null = [name for name, column in schema.columns.items() if not column.nullable]
@@ -56,19 +57,20 @@ def _data_problems(table: str, schema: Any, frame: DataFrame) -> tuple[int, list
     counts = [F.count(F.lit(1)).alias("rows")]
     counts += [F.sum(F.col(name).isNull().cast("long")).alias(f"null_{i}") for i, name in enumerate(not_null)]
     if unique:
+        # A struct is never NULL, so keys with NULL parts are counted and compared like any other.
         counts.append(F.count_distinct(F.struct(*unique)).alias("keys"))
     row = frame.agg(*counts).first()
-    assert row is not None
+    if row is None:
+        raise RuntimeError(f"{table}: an aggregate without a GROUP BY returned no row")
     problems = [
-        f"{table}.{name}: not_nullable failed ({row[f'null_{i}']:,} NULL values)"
+        f"{table}.{name}: not_nullable failed ({row[f'null_{i}']:,} NULL value(s))"
         for i, name in enumerate(not_null)
         if row[f"null_{i}"]
     ]
     if unique and row["keys"] != row["rows"]:
-        problems.append(
-            f"{table}: unique failed ({row['rows'] - row['keys']:,} rows repeat a ({', '.join(unique)}) key)"
-        )
-    return row["rows"], problems
+        surplus, key = row["rows"] - row["keys"], ", ".join(unique)
+        problems.append(f"{table}: unique failed ({surplus:,} surplus row(s) share a ({key}) key)")
+    return int(row["rows"]), problems
 
 
 def check(table: str, model: type[DataFrameModel[Any]], frame: DataFrame) -> int:
