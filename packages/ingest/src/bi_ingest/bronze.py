@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -80,6 +80,10 @@ class PartitionWriter:
         self._hashing: _HashingStream | None = None
         self._rows_in_file = 0
 
+    @property
+    def rows(self) -> int:
+        return sum(entry.rows for entry in self.files) + self._rows_in_file
+
     def write(self, chunk: pa.Table) -> None:
         if chunk.num_rows == 0:
             return
@@ -119,6 +123,10 @@ class PartitionWriter:
 
     def abort(self) -> None:
         if self._stack is not None:
+            if self._writer is not None:
+                # Closed here rather than when collected, which would write its footer to a closed stream.
+                with suppress(Exception):
+                    self._writer.close()
             # Leaving the storage stream with an error discards the half-written file.
             self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
             self._writer, self._hashing, self._stack = None, None, None

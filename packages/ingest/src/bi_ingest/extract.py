@@ -11,7 +11,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from bi_ingest.bronze import LINEAGE_FIELDS
-from bi_ingest.source import error_line
 from bi_ingest.specs import ExtractionSpec
 from bi_ingest.types import arrow_type, value_converter
 from bi_lake.errors import UserError
@@ -77,7 +76,7 @@ def extraction_query(
     """The SELECT that extracts `table` for `window` (the parent's window for a `parent` table).
 
     Its columns come back as the driver delivers them (no per-value conversion by SQLAlchemy): Arrow
-    converts whole columns at once, which is several times faster (see `_column_array`).
+    converts whole columns at once, which is several times faster (see `bronze_array`).
     """
     raw_columns: list[sa.ColumnElement[Any]] = [
         sa.type_coerce(column, sa.types.NullType()).label(column.name) for column in table.c
@@ -136,86 +135,47 @@ def bronze_schema(plans: list[ColumnPlan]) -> pa.Schema:
 
 
 def stream_chunks(
-    connection: sa.Connection,
-    query: sa.Select[Any],
+    batches: Iterator[Sequence[pa.Array]],
     plans: list[ColumnPlan],
     schema: pa.Schema,
-    chunk_rows: int,
     lineage: tuple[str, str, dt.datetime],
     cursor: str | None,
 ) -> Iterator[pa.Table]:
-    """The query's rows as Arrow tables of at most `chunk_rows` rows, lineage columns added.
-
-    Rows are fetched `chunk_rows` at a time from a streaming result, so memory holds one chunk.
-    """
+    """A reader's chunks (see readers.py) as Bronze tables: each column cast to its Bronze type, the
+    lineage columns added."""
     source_table, run_id, extracted_at = lineage
-    result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
     cursor_index = next((i for i, plan in enumerate(plans) if plan.name == cursor), None)
-    # The Arrow type each column's driver values had in the first chunk, where Arrow checks values
-    # against it strictly: telling Arrow the type saves it a pass over every value to infer it.
-    driver_types: list[pa.DataType | None] = [None] * len(plans)
-    try:
-        for rows in result.partitions(chunk_rows):
-            count = len(rows)
-            columns = list(zip(*rows, strict=True))
-            arrays = [
-                _column_array(source_table, plan, columns[i], driver_types, i) for i, plan in enumerate(plans)
-            ]
-            arrays.append(pa.array([source_table] * count, pa.string()))
-            arrays.append(pa.array([run_id] * count, pa.string()))
-            arrays.append(pa.array([extracted_at] * count, LINEAGE_FIELDS[2].type))
-            arrays.append(
-                arrays[cursor_index] if cursor_index is not None else pa.nulls(count, LINEAGE_FIELDS[3].type)
-            )
-            yield pa.Table.from_arrays(arrays, schema=schema)
-    except (ArithmeticError, ValueError, TypeError) as exc:
-        # The driver or SQLAlchemy could not turn a stored value into its declared type.
-        raise UserError(f"{source_table}: a source value could not be read: {error_line(exc)}") from None
+    for columns in batches:
+        count = len(columns[0]) if columns else 0
+        arrays = [
+            bronze_array(source_table, plan, column) for plan, column in zip(plans, columns, strict=True)
+        ]
+        arrays.append(pa.array([source_table] * count, pa.string()))
+        arrays.append(pa.array([run_id] * count, pa.string()))
+        arrays.append(pa.array([extracted_at] * count, LINEAGE_FIELDS[2].type))
+        arrays.append(
+            arrays[cursor_index] if cursor_index is not None else pa.nulls(count, LINEAGE_FIELDS[3].type)
+        )
+        yield pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _driver_array(values: Sequence[Any], driver_types: list[pa.DataType | None], index: int) -> pa.Array:
-    known = driver_types[index]
-    if known is not None:
-        try:
-            return pa.array(values, known)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            pass  # this chunk's values differ (a wider decimal, text among numbers): infer them
-    array = pa.array(values)
-    if _strict(array.type):
-        driver_types[index] = array.type
-    return array
-
-
-def _strict(arrow_type: pa.DataType) -> bool:
-    """Whether Arrow refuses, rather than converts, a value of another kind given this type: integer,
-    boolean and date types take a float by cutting it (2.5 -> 2), so a wrong value in a later chunk
-    would pass unnoticed; those columns are inferred every chunk."""
-    return bool(
-        pa.types.is_string(arrow_type)
-        or pa.types.is_large_string(arrow_type)
-        or pa.types.is_binary(arrow_type)
-        or pa.types.is_decimal(arrow_type)
-        or pa.types.is_float64(arrow_type)
-    )
-
-
-def _column_array(
-    table: str, plan: ColumnPlan, values: Sequence[Any], driver_types: list[pa.DataType | None], index: int
-) -> pa.Array:
-    """One column of driver values as its Arrow type, converted in one vectorised cast.
+def bronze_array(table: str, plan: ColumnPlan, values: pa.Array) -> pa.Array:
+    """One column of source values as its Bronze type, in one vectorised cast.
 
     Drivers differ in what they deliver (SQL Server: Decimal and datetime; SQLite: float, int and
-    ISO text), so the values are first taken as Arrow infers them (or as the first chunk's were, where
-    that type is strict), then cast: text timestamps are
-    read as naive UTC, floats are rounded to the decimal scale, and a value that does not fit fails.
+    ISO text): text timestamps are read as naive UTC, floats are rounded to the decimal scale, and a
+    value that does not fit fails.
     """
     try:
-        array = _driver_array(plan.convert(list(values)) if plan.convert else values, driver_types, index)
-        if array.type == plan.arrow:
-            return array
-        if pa.types.is_timestamp(plan.arrow) and pa.types.is_string(array.type):
-            array = array.cast(pa.timestamp("us"))
-        return array.cast(plan.arrow)
+        if values.type == plan.arrow:
+            return values
+        if pa.types.is_timestamp(plan.arrow) and pa.types.is_string(values.type):
+            values = values.cast(pa.timestamp("us"))
+        if pa.types.is_decimal(plan.arrow) and pa.types.is_integer(values.type):
+            # Whole amounts come from SQLite as integers; Arrow casts an integer only to a decimal with
+            # room for any int64, and the narrowing cast then checks each value fits.
+            values = values.cast(pa.decimal256(76, plan.arrow.scale))
+        return values.cast(plan.arrow)
     except (pa.ArrowException, ArithmeticError, ValueError, TypeError) as exc:
         raise UserError(
             f"{table}: column {plan.name!r} holds a value that is not {plan.arrow}: {exc}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from bi_ingest.bronze import PartitionWriter, sweep_uncommitted
 from bi_ingest.extract import (
+    ColumnPlan,
     Window,
     bronze_schema,
     column_plans,
@@ -26,7 +28,8 @@ from bi_ingest.extract import (
     plan_window,
     stream_chunks,
 )
-from bi_ingest.source import connect, error_line, redact, reflect
+from bi_ingest.readers import Columns, MixedTypes, Reader, driver_rows, sqlite_arrow
+from bi_ingest.source import connect, error_line, redact, reflect, sqlite_path
 from bi_ingest.specs import SPECS, ExtractionSpec, spec_for
 from bi_ingest.types import UnsupportedType, arrow_type
 from bi_lake.errors import UserError
@@ -42,7 +45,7 @@ from bi_lake.manifests import (
 )
 from bi_lake.runs import JobReport, TableCounts, utc_now
 from bi_lake.storage import Storage
-from bi_lake.workflow import JobContext
+from bi_lake.workflow import JobContext, ProgressTask
 
 
 def detect_drift(previous: list[ColumnSchema] | None, current: list[ColumnSchema]) -> SchemaDrift:
@@ -141,22 +144,23 @@ def _extract(
     plans = column_plans(table)
     total = connection.execute(count_query(query)).scalar_one()
     task = context.progress.task(f"ingest {spec.table}", total=total)
-    writer = PartitionWriter(
-        context.lake.bronze, spec.table, context.run_id, context.run_started_at.date(), bronze_schema(plans)
-    )
-    lineage = (spec.table, context.run_id, context.run_started_at)
-    rows = 0
+    chunk_rows = context.settings.chunk_rows
+    source_file = sqlite_path(context.settings.source_url)
+    reader: Reader = "sqlite_arrow" if source_file is not None else "driver_rows"
     try:
-        for chunk in stream_chunks(
-            connection, query, plans, writer.schema, context.settings.chunk_rows, lineage, spec.cursor
-        ):
-            writer.write(chunk)
-            rows += chunk.num_rows
-            task.advance(chunk.num_rows)
-        files = writer.close()
-    except BaseException:
-        writer.abort()
-        raise
+        if source_file is not None:
+            batches = sqlite_arrow(source_file, query, spec.table, plans, chunk_rows)
+        else:
+            batches = driver_rows(connection, query, spec.table, plans, chunk_rows)
+        writer = _write_partition(context, spec, plans, batches, task)
+    except MixedTypes as exc:
+        context.progress.warn(f"{spec.table}: {exc}; reading it again row by row")
+        task.finish("read again row by row")
+        reader = "driver_rows"
+        task = context.progress.task(f"ingest {spec.table} (row by row)", total=total)
+        batches = driver_rows(connection, query, spec.table, plans, chunk_rows)
+        writer = _write_partition(context, spec, plans, batches, task)
+    rows = writer.rows
     task.finish(f"{rows:,} rows")
     return TableManifest(
         table=spec.table,
@@ -164,9 +168,10 @@ def _extract(
         mode=window.mode if window is not None and spec.mode != "full" else "full",
         rows=rows,
         chunks=writer.chunks,
-        bytes=sum(f.bytes for f in files),
-        files=files,
-        partition=writer.partition if files else None,
+        bytes=sum(f.bytes for f in writer.files),
+        files=writer.files,
+        partition=writer.partition if writer.files else None,
+        reader=reader,
         cursor_column=spec.cursor or (parent[0].spec.cursor if parent else None),
         cursor_from=window.lower if window else None,
         cursor_from_inclusive=bool(window and window.mode == "range"),
@@ -178,6 +183,29 @@ def _extract(
         schema_drift=shape.drift,
         seconds=round(time.monotonic() - started, 3),
     )
+
+
+def _write_partition(
+    context: JobContext,
+    spec: ExtractionSpec,
+    plans: list[ColumnPlan],
+    batches: Iterator[Columns],
+    task: ProgressTask,
+) -> PartitionWriter:
+    """One table's chunks into its run partition, all of them or (on any error) none."""
+    writer = PartitionWriter(
+        context.lake.bronze, spec.table, context.run_id, context.run_started_at.date(), bronze_schema(plans)
+    )
+    lineage = (spec.table, context.run_id, context.run_started_at)
+    try:
+        for chunk in stream_chunks(batches, plans, writer.schema, lineage, spec.cursor):
+            writer.write(chunk)
+            task.advance(chunk.num_rows)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return writer
 
 
 def _failed(error: str, removed: list[str]) -> JobReport:

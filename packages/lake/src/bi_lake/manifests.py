@@ -94,6 +94,8 @@ class TableManifest(BaseModel):
     bytes: int = 0
     files: list[FileEntry] = Field(default_factory=list)
     partition: str | None = None
+    # How the rows were read: "sqlite_arrow" (a SQLite file, straight into Arrow) or "driver_rows".
+    reader: str | None = None
     cursor_column: str | None = None
     cursor_from: dt.datetime | None = None
     cursor_from_inclusive: bool = False
