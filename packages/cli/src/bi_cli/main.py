@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 
-from bi_cli import answers
 from bi_cli.dashboard import DEFAULT_DASHBOARD_ADDRESS, DEFAULT_DASHBOARD_PORT, serve_dashboard
 from bi_cli.display import ConsoleProgress, run_summary, simple_table
 from bi_cli.runner import RunOptions, run_workflow
@@ -301,6 +300,7 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
 
 
 def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from bi_cli import answers
     from bi_metrics.engine import MetricsEngine
     from bi_metrics.question import Question, parse_filters, split_names
 
@@ -338,6 +338,8 @@ def _command_dashboard(args: argparse.Namespace, out: Console, err: Console) -> 
 
 
 def _command_metrics(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from bi_cli import answers
+
     if args.format == "json":
         print(answers.catalogue_json())
     else:

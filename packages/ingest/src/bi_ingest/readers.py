@@ -19,11 +19,12 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any, Literal
 
-import adbc_driver_manager.dbapi
-import adbc_driver_sqlite.dbapi
+import adbc_driver_manager
+import adbc_driver_sqlite
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -103,16 +104,22 @@ def sqlite_arrow(
     # The values a window compares against are rendered as SQLite's dialect binds them (ISO text for
     # date-times), so both readers select the same rows.
     sql = str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
-    try:
-        with adbc_driver_sqlite.dbapi.connect(uri) as connection, connection.cursor() as cursor:
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(chunk_rows)})
-            cursor.execute(sql)
-            for batch in cursor.fetch_record_batch():
+    # The driver's own objects, not its DB-API module, whose imports (pandas) cost a second per run.
+    with ExitStack() as resources:
+        try:
+            opened = resources.enter_context(closing(adbc_driver_sqlite.connect(uri)))
+            connection = resources.enter_context(closing(adbc_driver_manager.AdbcConnection(opened)))
+            statement = resources.enter_context(closing(adbc_driver_manager.AdbcStatement(connection)))
+            statement.set_options(**{"adbc.sqlite.query.batch_rows": str(chunk_rows)})
+            statement.set_sql_query(sql)
+            stream, _ = statement.execute_query()
+            batches = resources.enter_context(closing(pa.RecordBatchReader.from_stream(stream)))
+            for batch in batches:
                 yield batch.columns
-    except OSError as exc:
-        mismatch = _MISMATCH.search(str(exc))
-        if mismatch is None:
+        except OSError as exc:
+            mismatch = _MISMATCH.search(str(exc))
+            if mismatch is None:
+                raise UserError(f"{table}: {error_line(exc)}") from None
+            raise MixedTypes(plans[int(mismatch[1])].name, str(exc).strip()) from None
+        except adbc_driver_manager.Error as exc:
             raise UserError(f"{table}: {error_line(exc)}") from None
-        raise MixedTypes(plans[int(mismatch[1])].name, str(exc).strip()) from None
-    except adbc_driver_manager.dbapi.Error as exc:
-        raise UserError(f"{table}: {error_line(exc)}") from None
