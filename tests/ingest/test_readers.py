@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from bi_ingest.extract import bronze_array, column_plans, extraction_query
-from bi_ingest.readers import MixedTypes, driver_rows, sqlite_arrow
+from bi_ingest.readers import MixedTypes, driver_rows, sqlite_arrow, sqlite_arrow_file
 from bi_ingest.source import reflect
 from bi_ingest.specs import ExtractionSpec
 from bi_lake.layout import Lake
@@ -121,3 +121,18 @@ def test_the_job_reads_a_table_again_row_by_row_when_a_column_changes_kind(
     assert sum(prices.to_pylist(), Decimal(0)) * 100 == expected_cents
     # Only the row reader's files are left in the partition.
     assert sorted(lake.bronze.list_keys(lines.partition or "")) == sorted(f.key for f in lines.files)
+
+
+@pytest.mark.parametrize(
+    ("url", "readable"),
+    [
+        ("sqlite:////data/source.db", True),
+        ("sqlite+pysqlite:////data/source.db", True),
+        # Encrypted with the password as its key: only the SQLCipher driver can open it.
+        ("sqlite+pysqlcipher://:secret@//data/source.db", False),
+        ("sqlite://", False),
+        ("mssql+pymssql://user:secret@host/orders", False),
+    ],
+)
+def test_the_arrow_reader_is_used_only_for_plain_sqlite_files(url: str, readable: bool) -> None:
+    assert (sqlite_arrow_file(url) == Path("/data/source.db")) is readable

@@ -28,8 +28,8 @@ from bi_ingest.extract import (
     plan_window,
     stream_chunks,
 )
-from bi_ingest.readers import Columns, MixedTypes, Reader, driver_rows, sqlite_arrow
-from bi_ingest.source import connect, error_line, redact, reflect, sqlite_path
+from bi_ingest.readers import Columns, MixedTypes, Reader, driver_rows, sqlite_arrow, sqlite_arrow_file
+from bi_ingest.source import connect, error_line, redact, reflect
 from bi_ingest.specs import SPECS, ExtractionSpec, spec_for
 from bi_ingest.types import UnsupportedType, arrow_type
 from bi_lake.errors import UserError
@@ -145,7 +145,7 @@ def _extract(
     total = connection.execute(count_query(query)).scalar_one()
     task = context.progress.task(f"ingest {spec.table}", total=total)
     chunk_rows = context.settings.chunk_rows
-    source_file = sqlite_path(context.settings.source_url)
+    source_file = sqlite_arrow_file(context.settings.source_url)
     reader: Reader = "sqlite_arrow" if source_file is not None else "driver_rows"
     try:
         if source_file is not None:

@@ -28,9 +28,10 @@ import adbc_driver_sqlite
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import make_url
 
 from bi_ingest.extract import ColumnPlan
-from bi_ingest.source import error_line
+from bi_ingest.source import error_line, sqlite_path
 from bi_lake.errors import UserError
 
 Columns = Sequence[pa.Array]
@@ -94,6 +95,15 @@ def _strict(arrow_type: pa.DataType) -> bool:
 
 
 _MISMATCH = re.compile(r"Type mismatch in column (\d+)")
+
+
+def sqlite_arrow_file(url: str) -> Path | None:
+    """The database file `sqlite_arrow` can read for this source URL: a plain SQLite file through the
+    standard driver. An encrypted one (a SQLCipher URL, with its key as the password) is not."""
+    parsed = make_url(url)
+    if parsed.get_driver_name() != "pysqlite" or parsed.password:
+        return None
+    return sqlite_path(url)
 
 
 def sqlite_arrow(
