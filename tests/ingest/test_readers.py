@@ -4,6 +4,7 @@ row reader when a column changes kind after its first chunk."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from bi_ingest.extract import bronze_array, column_plans, extraction_query
-from bi_ingest.readers import MixedTypes, driver_rows, sqlite_arrow, sqlite_arrow_file
+from bi_ingest.readers import Columns, MixedTypes, driver_rows, sqlite_arrow, sqlite_arrow_file
 from bi_ingest.source import reflect
 from bi_ingest.specs import ExtractionSpec
 from bi_lake.layout import Lake
@@ -60,10 +61,10 @@ def _read_both(path: Path, engine: sa.Engine, chunk_rows: int) -> tuple[pa.Table
         query = extraction_query(ExtractionSpec(table="typed", key=("id",), mode="full"), table, None)
         names = [plan.name for plan in plans]
 
-        def bronze(chunks: object) -> pa.Table:
+        def bronze(chunks: Iterator[Columns]) -> pa.Table:
             tables = [
                 pa.table([bronze_array("typed", p, v) for p, v in zip(plans, c, strict=True)], names=names)
-                for c in chunks  # type: ignore[attr-defined]
+                for c in chunks
             ]
             return pa.concat_tables(tables)
 
