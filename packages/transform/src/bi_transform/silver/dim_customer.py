@@ -4,6 +4,11 @@ One row per period of unchanged loyalty status: valid_from is the time of the fi
 status, valid_to the start of the next period (NULL for the current one). Every row also carries the
 customer's first and last order dates and order count; `is_current` marks the status of their most
 recent order.
+
+Orders are taken in the order of (order_time_utc, order_id), the same order that decides the loyalty
+member at S. Several orders of one customer at one instant (a split check, a retried checkout, times
+recorded to the second) are ordinary data: the instant gives at most one period, with the status of
+the last of them, so a status that flips within an instant never opens two periods at one valid_from.
 """
 
 from __future__ import annotations
@@ -28,11 +33,20 @@ class DimCustomer(DataFrameModel):
         unique = ["user_id", "valid_from"]
 
 
+def _status_by_instant(customer_orders: DataFrame) -> DataFrame:
+    """Per customer and order instant: the loyalty status of the instant's last order by order_id."""
+    return customer_orders.groupBy("user_id", "order_time_utc").agg(
+        F.max_by("is_loyalty", "order_id").alias("is_loyalty")
+    )
+
+
 def build(orders: DataFrame) -> DataFrame:
     customers = orders.where(F.col("user_id").isNotNull())
-    in_time = Window.partitionBy("user_id").orderBy("order_time_utc", "order_id")
+    # Instants are unique per customer, so this order is total.
+    in_time = Window.partitionBy("user_id").orderBy("order_time_utc")
     changes = (
-        customers.withColumn("_previous", F.lag("is_loyalty").over(in_time))
+        _status_by_instant(customers)
+        .withColumn("_previous", F.lag("is_loyalty").over(in_time))
         .where(F.col("_previous").isNull() | (F.col("_previous") != F.col("is_loyalty")))
         .select(
             "user_id",
