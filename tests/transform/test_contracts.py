@@ -55,8 +55,28 @@ def test_nulls_in_columns_declared_not_nullable_are_named_with_their_count(spark
     )
     assert "lines.lineitem_id: not_nullable failed (2 NULL value(s))" in message
     assert "lines.quantity: not_nullable failed (1 NULL value(s))" in message
-    assert "order_id" not in message and "note" not in message
+    assert "lines.order_id:" not in message and "note" not in message
     assert "nothing published" in message
+
+
+def test_rows_with_a_null_are_named_by_their_key_and_kept_whole(spark: SparkSession) -> None:
+    with pytest.raises(ContractBroken) as raised:
+        check("lines", Lines, frame(spark, [("o1", "l1", None, "first"), ("o2", "l1", 1, None)]))
+    assert "not_nullable failed (1 NULL value(s)), e.g. (order_id='o1', lineitem_id='l1')" in str(
+        raised.value
+    )
+    assert raised.value.details == {
+        "contract": {
+            "table": "lines",
+            "problems": [
+                {
+                    "message": "lines.quantity: not_nullable failed (1 NULL value(s)), "
+                    "e.g. (order_id='o1', lineitem_id='l1')",
+                    "rows": [{"order_id": "o1", "lineitem_id": "l1", "quantity": None, "note": "first"}],
+                }
+            ],
+        }
+    }
 
 
 def test_a_repeated_key_is_named(spark: SparkSession) -> None:
@@ -64,6 +84,28 @@ def test_a_repeated_key_is_named(spark: SparkSession) -> None:
         Lines, frame(spark, [("o1", "l1", 1, None), ("o1", "l1", 2, None), ("o1", "l2", 1, None)])
     )
     assert "lines: unique failed (1 surplus row(s) share a (order_id, lineitem_id) key)" in message
+
+
+def test_a_repeated_key_shows_its_rows_and_what_they_disagree_on(spark: SparkSession) -> None:
+    rows = [("o1", "l1", 1, "a"), ("o1", "l1", 2, "a"), ("o1", "l1", 3, "a"), ("o2", "l1", 1, "b")]
+    rows += [("o2", "l1", 1, "b"), ("o3", "l1", 1, None)]
+    with pytest.raises(ContractBroken) as raised:
+        check("lines", Lines, frame(spark, rows))
+    message = str(raised.value)
+    # The most repeated key first, with the values its rows disagree on; a repeat of one row as such.
+    assert (
+        "(order_id='o1', lineitem_id='l1') in 3 rows, differing in quantity [1, 2, 3]; "
+        "(order_id='o2', lineitem_id='l1') in 2 rows, identical"
+    ) in message
+    assert "o3" not in message and message.endswith("(the rows are kept in the run report)")
+    (problem,) = raised.value.details["contract"]["problems"]
+    assert sorted(tuple(row.values()) for row in problem["rows"]) == sorted(rows[:5])
+
+
+def test_a_message_names_a_few_keys_however_many_repeat(spark: SparkSession) -> None:
+    rows = [(f"o{n}", "l1", copy, None) for n in range(10) for copy in range(2)]
+    message = broken(Lines, frame(spark, rows))
+    assert "10 surplus row(s)" in message and message.count("in 2 rows") == 3
 
 
 def test_a_key_repeated_with_null_parts_is_named_with_the_nulls(spark: SparkSession) -> None:

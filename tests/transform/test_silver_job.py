@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
-from bi_lake.runs import RunReport
+from bi_lake.runs import RunReport, load_run_reports
 from bi_lake.settings import Settings
 from bi_lake.workflow import SilentProgress
 from bi_source.config import SeedConfig
@@ -175,6 +175,13 @@ def test_a_broken_contract_publishes_nothing(
     assert report.status == "failed"
     assert report.error is not None
     assert "fct_order.user_id: not_nullable failed" in report.error and "nothing published" in report.error
+    # The rows at fault: named by key in the message, kept whole in the saved run report.
+    assert "e.g. (order_id='" in report.error
+    (saved,) = load_run_reports(Lake.from_settings(settings).root)
+    (silver,) = [job for job in saved.jobs if job.job == "silver"]
+    (problem,) = silver.details["contract"]["problems"]
+    assert silver.details["contract"]["table"] == "fct_order" and problem["rows"]
+    assert all(row["user_id"] is None and row["order_id"] in report.error for row in problem["rows"][:3])
     assert _store(settings).state() == SilverState()
     silver = Lake.from_settings(settings).silver
     assert not [key for key in silver.list_keys() if "/v=" in key and key.endswith(".parquet")]

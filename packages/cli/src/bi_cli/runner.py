@@ -107,7 +107,7 @@ def _run_job(job: JobSpec, context: JobContext) -> JobReport:
     try:
         result = load_entrypoint(job)(context)
     except UserError as exc:
-        result = JobReport(job=job.name, status="failed", error=str(exc))
+        result = JobReport(job=job.name, status="failed", error=str(exc), details=exc.details)
     result.started_at = started
     result.finished_at = utc_now()
     result.seconds = round(time.monotonic() - clock, 3)

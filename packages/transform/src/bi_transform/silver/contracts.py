@@ -5,11 +5,16 @@ schema (no Spark action). The checks every model declares (no NULL where a colum
 unique keys) are counted in one Spark action for the whole table: pandera runs one action per
 column for them, which costs more than building a small table. pandera validates the rest of the
 model (value checks, where a model declares them). Problems become one message naming the table,
-the column and the check.
+the column and the check, and a few of the rows at fault: for a repeated key, the key and the values
+its rows disagree on; for a NULL, the row's key. The message shows what tells an operator whether the
+data or the code is at fault; the exception's details carry the whole rows into the run report.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pandera.api.pyspark.container import DataFrameSchema
@@ -22,6 +27,56 @@ from bi_lake.errors import UserError
 
 class ContractBroken(UserError):
     """A Silver table does not meet its contract; nothing was published."""
+
+
+# How many keys or rows at fault a message names, and how many rows the report keeps per problem.
+SHOWN = 3
+KEPT = 20
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON holds it and a message shows it."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _shown(values: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={_plain(value)!r}" for name, value in values.items())
+
+
+def _repeated_keys(frame: DataFrame, key: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """The most repeated keys (a few), with the values their rows disagree on; all of their rows."""
+    repeated = (
+        frame.groupBy(*key).count().where(F.col("count") > 1).orderBy(F.desc("count"), *key).limit(SHOWN)
+    )
+    same_key = [F.col(f"_f.{name}").eqNullSafe(F.col(f"_k.{name}")) for name in key]
+    matched = frame.alias("_f").join(repeated.alias("_k"), same_key, "left_semi").limit(KEPT * SHOWN)
+    rows = [{name: _plain(value) for name, value in row.asDict().items()} for row in matched.collect()]
+    by_key: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_key.setdefault(tuple(row[name] for name in key), []).append(row)
+    shown = []
+    for values, group in by_key.items():
+        differing = [name for name in group[0] if name not in key and len({repr(r[name]) for r in group}) > 1]
+        disagreement = "; ".join(f"{name} {[r[name] for r in group]}" for name in differing)
+        shown.append(
+            f"({_shown(dict(zip(key, values, strict=True)))}) in {len(group)} rows, "
+            + (f"differing in {disagreement}" if differing else "identical")
+        )
+    return "; ".join(shown), rows[:KEPT]
+
+
+def _null_rows(frame: DataFrame, column: str, key: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """A few rows with a NULL in `column`, named by their key (or their first columns)."""
+    rows = [
+        {name: _plain(value) for name, value in row.asDict().items()}
+        for row in frame.where(F.col(column).isNull()).limit(KEPT).collect()
+    ]
+    naming = key or frame.columns[:SHOWN]
+    return "; ".join(f"({_shown({n: r[n] for n in naming})})" for r in rows[:SHOWN]), rows
 
 
 def _dtype_problems(table: str, model: type[DataFrameModel[Any]], frame: DataFrame) -> list[str]:
@@ -49,7 +104,13 @@ def _report_problems(table: str, errors: Any) -> list[str]:
     return problems
 
 
-def _data_problems(table: str, schema: DataFrameSchema, frame: DataFrame) -> tuple[int, list[str]]:
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    rows: list[dict[str, Any]]
+
+
+def _data_problems(table: str, schema: DataFrameSchema, frame: DataFrame) -> tuple[int, list[Problem]]:
     """The rows, and the NULLs in the columns declared not nullable and repeated keys, counted in one
     Spark action."""
     not_null = [name for name, column in schema.columns.items() if not column.nullable]
@@ -62,20 +123,28 @@ def _data_problems(table: str, schema: DataFrameSchema, frame: DataFrame) -> tup
     row = frame.agg(*counts).first()
     if row is None:
         raise RuntimeError(f"{table}: an aggregate without a GROUP BY returned no row")
-    problems = [
-        f"{table}.{name}: not_nullable failed ({row[f'null_{i}']:,} NULL value(s))"
-        for i, name in enumerate(not_null)
-        if row[f"null_{i}"]
-    ]
+    problems = []
+    # Only a broken contract pays for the rows at fault: one more action per problem.
+    for i, name in enumerate(not_null):
+        if row[f"null_{i}"]:
+            shown, rows = _null_rows(frame, name, unique)
+            nulls = row[f"null_{i}"]
+            problems.append(
+                Problem(f"{table}.{name}: not_nullable failed ({nulls:,} NULL value(s)), e.g. {shown}", rows)
+            )
     if unique and row["keys"] != row["rows"]:
         surplus, key = row["rows"] - row["keys"], ", ".join(unique)
-        problems.append(f"{table}: unique failed ({surplus:,} surplus row(s) share a ({key}) key)")
+        shown, rows = _repeated_keys(frame, unique)
+        problems.append(
+            Problem(f"{table}: unique failed ({surplus:,} surplus row(s) share a ({key}) key): {shown}", rows)
+        )
     return int(row["rows"]), problems
 
 
 def check(table: str, model: type[DataFrameModel[Any]], frame: DataFrame) -> int:
     """Raise ContractBroken naming every broken column and check; the table's rows when it passes."""
     problems = _dtype_problems(table, model, frame)
+    at_fault: list[Problem] = []
     rows = 0
     if not problems:
         schema = model.to_schema()
@@ -84,8 +153,10 @@ def check(table: str, model: type[DataFrameModel[Any]], frame: DataFrame) -> int
         relaxed = schema.update_columns({name: {"nullable": True} for name in schema.columns})
         relaxed.unique = None
         validated: Any = relaxed.validate(frame)
-        rows, data_problems = _data_problems(table, schema, frame)
-        problems = _report_problems(table, validated.pandera.errors) + data_problems
+        rows, at_fault = _data_problems(table, schema, frame)
+        problems = _report_problems(table, validated.pandera.errors) + [p.message for p in at_fault]
     if problems:
-        raise ContractBroken(f"contract broken, nothing published: {'; '.join(problems)}")
+        kept = " (the rows are kept in the run report)" if at_fault else ""
+        details = {"contract": {"table": table, "problems": [vars(p) for p in at_fault]}}
+        raise ContractBroken(f"contract broken, nothing published: {'; '.join(problems)}{kept}", details)
     return rows
