@@ -103,7 +103,10 @@ def test_each_job_role_can_do_exactly_its_job(stack: Stack, job: str) -> None:
     prefix = {"bronze": "bronze/", "silver": "", "gold": ""}
     written = {r for s in statements if "s3:PutObject" in s["Action"] for r in s["Resource"]}
     expected_writes = {f"arn:aws:s3:::{stack.config.name(layer)}/{prefix[layer]}*" for layer in access.writes}
-    root = {f"arn:aws:s3:::{stack.config.name('bronze')}/{o}" for o in ("_runs/*", "_lock.json")}
+    root = {
+        f"arn:aws:s3:::{stack.config.name('bronze')}/{o}"
+        for o in ("_runs/*", "_workflow_runs/*", "_lock.json")
+    }
     assert written == expected_writes | root
     read = {r for s in statements if s["Action"] == ["s3:GetObject"] for r in s["Resource"]}
     expected_reads = {f"arn:aws:s3:::{stack.config.name(layer)}/{prefix[layer]}*" for layer in access.reads}

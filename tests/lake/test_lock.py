@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,44 @@ def test_a_torn_lock_file_is_stale(tmp_path: Path) -> None:
     with LakeLock(storage, "run-2", on_takeover=messages.append):
         pass
     assert "unreadable" in messages[0]
+
+
+def _lock_of(storage: LocalStorage, run_id: str, **holder: object) -> None:
+    payload = json.loads(LakeLock(storage, run_id)._payload())
+    payload.update(holder)
+    storage.write_bytes(LOCK_KEY, json.dumps(payload).encode())
+
+
+def test_a_lock_held_by_a_zombie_process_is_taken_over(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    # A child that has exited and that nobody has reaped yet: it still answers signal 0.
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        stat = Path(f"/proc/{child.pid}/stat")
+        for _ in range(200):
+            if stat.read_text().rpartition(")")[2].split()[0] == "Z":
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the child never became a zombie")
+        _lock_of(storage, "killed-run", pid=child.pid)
+        messages: list[str] = []
+        with LakeLock(storage, "run-2", on_takeover=messages.append):
+            pass
+        assert f"process {child.pid} is no longer running" in messages[0]
+    finally:
+        child.wait()
+
+
+def test_a_retry_of_the_same_run_takes_its_own_lock_over_at_once(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    # The failed attempt's lock looks alive: this process, a fresh heartbeat.
+    _lock_of(storage, "workflow-run-1")
+    messages: list[str] = []
+    with LakeLock(storage, "workflow-run-1", on_takeover=messages.append):
+        pass
+    assert "earlier attempt of this run" in messages[0]
+    # Another run still waits for a live lock.
+    _lock_of(storage, "workflow-run-1")
+    with pytest.raises(LakeLocked, match="locked by run workflow-run-1"):
+        LakeLock(storage, "workflow-run-2").acquire()

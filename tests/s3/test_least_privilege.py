@@ -109,6 +109,9 @@ def test_each_role_can_do_its_job_and_nothing_else(
     assert _allowed(lambda: lake.root.write_bytes("_runs/probe.json", b"{}")), (
         "every job keeps the run reports"
     )
+    assert _allowed(lambda: lake.root.write_bytes("_workflow_runs/wr_probe.json", b"{}")), (
+        "every job shares its workflow run's id"
+    )
 
     _as(monkeypatch, principals["gold"])
     assert _allowed(lambda: lake.silver.read_bytes("_state/probe.json")), "gold reads Silver"

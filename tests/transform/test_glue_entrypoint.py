@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bi_lake.layout import LOCK_KEY
+from bi_lake.lock import LakeLock
+from bi_lake.runs import load_run_reports
+from bi_lake.storage import LocalStorage
 from bi_transform.glue.entrypoint import main, parse_job_arguments
 
 
@@ -75,3 +79,56 @@ def test_the_source_url_comes_from_the_secret_and_a_missing_one_is_one_line(
         assert main(["--job", "ingest", "--lake", str(lake), "--source_secret_id", "bi-missing"]) == 1
         error = capsys.readouterr().err.strip().splitlines()
         assert len(error) == 1 and "cannot read the source secret bi-missing" in error[0]
+
+
+def _glue_job(job: str, lake: Path, source: Path, workflow_run_id: str = "wr_0a1b2c") -> list[str]:
+    """A job's arguments as a Glue workflow's trigger passes them."""
+    return [
+        "--JOB_NAME", f"bi-dev-{job}", "--WORKFLOW_NAME", "bi-dev-daily", "--WORKFLOW_RUN_ID", workflow_run_id,
+        "--job", job, "--lake", str(lake), "--source_url", f"sqlite:///{source}",
+    ]  # fmt: skip
+
+
+@pytest.mark.spark
+def test_the_jobs_of_one_workflow_run_share_one_run_id_and_one_report(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    assert main(_glue_job("ingest", lake, source)) == 0
+    (running,) = load_run_reports(LocalStorage(lake))
+    assert running.status == "running" and [j.job for j in running.jobs] == ["ingest"]
+    assert main(_glue_job("silver", lake, source)) == 0
+    assert main(_glue_job("gold", lake, source)) == 0
+    (report,) = load_run_reports(LocalStorage(lake))
+    assert report.run_id == running.run_id and report.status == "succeeded"
+    assert [(j.job, j.status) for j in report.jobs] == [
+        (n, "succeeded") for n in ("ingest", "silver", "gold")
+    ]
+    assert (lake / "bronze" / "_manifests" / f"{report.run_id}.json").exists()
+    for layer in ("silver", "gold"):
+        assert json.loads((lake / layer / "_state" / "current.json").read_text())["run_id"] == report.run_id
+    # Another workflow run is another run.
+    assert main(_glue_job("ingest", lake, source, "wr_ffff")) == 0
+    assert len({r.run_id for r in load_run_reports(LocalStorage(lake))}) == 2
+    capsys.readouterr()
+
+
+def test_a_retry_takes_over_the_lock_its_failed_attempt_left_and_replaces_its_report(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    assert main(_glue_job("ingest", lake, tmp_path / "missing.db")) == 1
+    (failed,) = load_run_reports(LocalStorage(lake))
+    assert failed.status == "failed" and failed.jobs[0].status == "failed"
+    # The attempt died holding the lock: its process looks alive and its heartbeat is fresh.
+    dead = LakeLock(LocalStorage(lake), failed.run_id)
+    LocalStorage(lake).write_bytes(LOCK_KEY, dead._payload())
+    capsys.readouterr()
+    assert main(_glue_job("ingest", lake, source)) == 0
+    assert "took over a stale lock" in capsys.readouterr().err
+    (retried,) = load_run_reports(LocalStorage(lake))
+    assert retried.run_id == failed.run_id and retried.error is None
+    assert retried.status == "running" and [(j.job, j.status) for j in retried.jobs] == [
+        ("ingest", "succeeded")
+    ]
+    assert not LocalStorage(lake).exists(LOCK_KEY)

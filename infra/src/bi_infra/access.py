@@ -1,9 +1,9 @@
 """Who may do what, declared once as data and turned into policy documents.
 
 Each workflow job reads some layers and writes others; every one of them keeps the run bookkeeping
-(run reports and the lock at the lake root), reads its code from the artifacts bucket, uses the
-project key and writes its own logs. The documents here are plain dictionaries built from resolved
-ARNs, so the unit tests read exactly what the deployment applies.
+(run reports, workflow run ids and the lock at the lake root), reads its code from the artifacts
+bucket, uses the project key and writes its own logs. The documents here are plain dictionaries
+built from resolved ARNs, so the unit tests read exactly what the deployment applies.
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bi_lake.layout import LOCK_KEY, RUNS_PREFIX, WORKFLOW_RUNS_PREFIX
 from bi_lake.workflow import WORKFLOW
 
 Document = dict[str, Any]
 
 # Where each layer lives in its bucket (Bronze shares its bucket with the lake root: run reports
-# under `_runs/` and the lock `_lock.json`).
+# under `_runs/`, the run id of each Glue workflow run under `_workflow_runs/`, the lock `_lock.json`).
 LAYER_PREFIX = {"bronze": "bronze/", "silver": "", "gold": ""}
 ROOT_BUCKET = "bronze"
-ROOT_OBJECTS = ("_runs/*", "_lock.json")
+ROOT_OBJECTS = (f"{RUNS_PREFIX}/*", f"{WORKFLOW_RUNS_PREFIX}/*", LOCK_KEY)
 # What the dashboard's Data health page reads besides Gold: small bookkeeping objects only.
 HEALTH_OBJECTS = {"bronze": ("_runs/*", "bronze/_manifests/*", "bronze/_state/*"), "silver": ("_state/*",)}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from bi_lake.layout import Lake
 from bi_lake.lock import LakeLock
 from bi_lake.runs import JobReport, RunReport, new_run_id, utc_now
 from bi_lake.settings import Settings
-from bi_lake.workflow import WORKFLOW, JobContext, JobSpec, Progress, Workflow, load_entrypoint
+from bi_lake.workflow import WORKFLOW, JobContext, Progress, Workflow, run_job
 from bi_transform.spark import require_java
 
 # What must hold before a job of each runtime starts.
@@ -80,7 +79,7 @@ def run_workflow(
                 report.jobs.append(JobReport(job=job.name, status="skipped", error=f"{failed} failed"))
                 continue
             try:
-                result = _run_job(job, context)
+                result = run_job(job, context)
             except BaseException as exc:
                 # A bug or an interruption: record it in the report, then let it surface as it is.
                 report.status, report.error = "failed", f"{job.name}: {type(exc).__name__}: {exc}"
@@ -99,16 +98,3 @@ def run_workflow(
             report.error = next(j.error for j in report.jobs if j.job == failed)
         report.save(lake.root)
     return report
-
-
-def _run_job(job: JobSpec, context: JobContext) -> JobReport:
-    started = utc_now()
-    clock = time.monotonic()
-    try:
-        result = load_entrypoint(job)(context)
-    except UserError as exc:
-        result = JobReport(job=job.name, status="failed", error=str(exc), details=exc.details)
-    result.started_at = started
-    result.finished_at = utc_now()
-    result.seconds = round(time.monotonic() - clock, 3)
-    return result

@@ -18,6 +18,8 @@ STATE_KEY = "_state/current.json"
 _VERSION = re.compile(r"^(?P<table>[^/]+)/v=(?P<run>[^/]+)/")
 MANIFESTS_PREFIX = "_manifests"
 RUNS_PREFIX = "_runs"
+# The run id each workflow run of the orchestrator (a Glue workflow run) was given by its first job.
+WORKFLOW_RUNS_PREFIX = "_workflow_runs"
 LOCK_KEY = "_lock.json"
 
 
@@ -49,6 +51,14 @@ def manifest_key(run_id: str) -> str:
 
 def run_report_key(run_id: str) -> str:
     return f"{RUNS_PREFIX}/{run_id}.json"
+
+
+def workflow_run_key(workflow_run_id: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,255}", workflow_run_id):
+        raise UserError(
+            f"invalid workflow run id {workflow_run_id!r}: letters, digits, '_', '.' and '-' only"
+        )
+    return f"{WORKFLOW_RUNS_PREFIX}/{workflow_run_id}.json"
 
 
 @dataclass(frozen=True)

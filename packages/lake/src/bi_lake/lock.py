@@ -2,9 +2,11 @@
 
 The lock is created with an exclusive create (O_EXCL locally, `If-None-Match` on S3), and every
 later change to it (heartbeat, takeover, release) is conditional on the version this run last saw.
-A lock is stale when its process is gone (same host) or its heartbeat is older than `stale_after_s`
-(another host); a stale lock is taken over with a message, a live one makes the second run exit at
-once.
+A lock is stale when its process is gone or a zombie (same host), its heartbeat is older than
+`stale_after_s` (another host), or it is held by this very run: a retried or resumed job of one
+workflow run carries that run's id, and the attempt before it has ended (Glue starts a retry only
+after the failed attempt stops), however fresh its last heartbeat. A stale lock is taken over with a
+message, a live one makes the second run exit at once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 from bi_lake.errors import LakeLocked
@@ -39,6 +42,17 @@ class LockHolder:
         return f"run {self.run_id} (pid {self.pid} on {self.host}, started {self.started_at})"
 
 
+def _is_zombie(pid: int) -> bool:
+    """A process that has exited and waits for its parent to reap it (common in containers whose
+    first process reaps nothing): it answers signals but runs no more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # The state follows the command name, which is in parentheses and may itself hold ") ".
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -46,7 +60,7 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
 
 
 class LakeLock:
@@ -101,6 +115,8 @@ class LakeLock:
     def _stale_reason(self, holder: LockHolder) -> str | None:
         if holder.pid == -1:
             return "its lock file is unreadable"
+        if holder.run_id == self.run_id and holder.token != self.token:
+            return "it is an earlier attempt of this run"
         if holder.host == socket.gethostname() and not _pid_alive(holder.pid):
             return f"process {holder.pid} is no longer running"
         heartbeat = dt.datetime.fromisoformat(holder.heartbeat_at)

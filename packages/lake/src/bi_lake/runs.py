@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from bi_lake.layout import RUNS_PREFIX, run_report_key
+from bi_lake.layout import RUNS_PREFIX, run_report_key, workflow_run_key
 from bi_lake.storage import Storage
 
 JobStatus = Literal["succeeded", "failed", "skipped"]
@@ -62,6 +62,47 @@ class RunReport(BaseModel):
 
     def save(self, storage: Storage) -> None:
         storage.write_bytes(run_report_key(self.run_id), self.model_dump_json(indent=2).encode())
+
+
+def run_id_of_workflow_run(storage: Storage, workflow_run_id: str, now: dt.datetime) -> str:
+    """The run id shared by every job and attempt of one workflow run of the orchestrator.
+
+    The first job to ask names it (an exclusive create); every later job, retry or resumed run of the
+    same workflow run reads it, so their reports and their lock are one run's.
+    """
+    key = workflow_run_key(workflow_run_id)
+    proposed = new_run_id(now)
+    record = {"workflow_run_id": workflow_run_id, "run_id": proposed, "created_at": now.isoformat()}
+    if storage.create_exclusive(key, json.dumps(record).encode()) is not None:
+        return proposed
+    return str(json.loads(storage.read_bytes(key))["run_id"])
+
+
+def record_job(
+    storage: Storage, run_id: str, started_at: dt.datetime, job: JobReport, jobs: list[str]
+) -> RunReport:
+    """Add one job's report to its run's report (a job started on its own, as on Glue).
+
+    A retry's report replaces its earlier attempt's. The run has failed when a job has, succeeded
+    once every job of `jobs` has, and is running until then.
+    """
+    try:
+        report = RunReport.model_validate_json(storage.read_bytes(run_report_key(run_id)))
+    except FileNotFoundError:
+        report = RunReport(run_id=run_id, status="running", started_at=started_at)
+    order = {name: index for index, name in enumerate(jobs)}
+    report.jobs = sorted(
+        [*(j for j in report.jobs if j.job != job.job), job], key=lambda j: order.get(j.job, len(order))
+    )
+    failed = next((j for j in report.jobs if j.status == "failed"), None)
+    done = {j.job for j in report.jobs if j.status in ("succeeded", "skipped")}
+    report.status = "failed" if failed else "succeeded" if done >= set(jobs) else "running"
+    report.error = f"{failed.job}: {failed.error}" if failed else None
+    if report.status != "running":
+        report.finished_at = job.finished_at or utc_now()
+        report.seconds = round((report.finished_at - report.started_at).total_seconds(), 3)
+    report.save(storage)
+    return report
 
 
 def load_run_reports(storage: Storage, limit: int | None = None) -> list[RunReport]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
-from bi_lake.runs import JobReport
+from bi_lake.runs import JobReport, utc_now
 from bi_lake.settings import Settings
 
 
@@ -145,6 +146,20 @@ def load_entrypoint(job: JobSpec) -> JobFunction:
     module_name, _, function_name = job.entrypoint.partition(":")
     function: JobFunction = getattr(importlib.import_module(module_name), function_name)
     return function
+
+
+def run_job(job: JobSpec, context: JobContext) -> JobReport:
+    """One job, timed: a user error is a failed job with its message (and details) in the report."""
+    started = utc_now()
+    clock = time.monotonic()
+    try:
+        result = load_entrypoint(job)(context)
+    except UserError as exc:
+        result = JobReport(job=job.name, status="failed", error=str(exc), details=exc.details)
+    result.started_at = started
+    result.finished_at = utc_now()
+    result.seconds = round(time.monotonic() - clock, 3)
+    return result
 
 
 WORKFLOW = Workflow(

@@ -3,6 +3,9 @@
 Glue passes arguments as `--KEY value` pairs (and some of its own); this reads them without the
 `awsglue` package, builds the settings and the job context, and runs the named job from the one
 workflow declaration. Example: `--job silver --lake s3://company-lake/prod --run_id 20240101T000000Z-abc123`.
+
+The jobs of one Glue workflow run (Glue passes `--WORKFLOW_RUN_ID` to each) share one run id: their
+reports gather in one run report, and a retry or resumed run takes its own lock over at once.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from collections.abc import Sequence
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.lock import LakeLock
-from bi_lake.runs import new_run_id, utc_now
+from bi_lake.runs import new_run_id, record_job, run_id_of_workflow_run, utc_now
 from bi_lake.settings import load_settings
-from bi_lake.workflow import WORKFLOW, JobContext, load_entrypoint
+from bi_lake.workflow import WORKFLOW, JobContext, run_job
 
 # Job arguments that map onto settings; everything else Glue passes is ignored.
 SETTING_ARGUMENTS = (
@@ -56,6 +59,16 @@ def parse_job_arguments(argv: Sequence[str]) -> dict[str, str]:
     return arguments
 
 
+def _run_id(arguments: dict[str, str], lake: Lake, started: dt.datetime) -> str:
+    """An explicit `--run_id`; else the run id of the Glue workflow run the job belongs to, shared by
+    all its jobs and attempts; else a new one (a job started on its own)."""
+    if arguments.get("run_id"):
+        return arguments["run_id"]
+    if arguments.get("WORKFLOW_RUN_ID"):
+        return run_id_of_workflow_run(lake.root, arguments["WORKFLOW_RUN_ID"], started)
+    return new_run_id(started)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_job_arguments(sys.argv[1:] if argv is None else argv)
     try:
@@ -65,11 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             values["source_url"] = source_url_from_secret(arguments["source_secret_id"])
         settings = load_settings(**values)
         started = utc_now()
+        lake = Lake.from_settings(settings)
         context = JobContext(
-            run_id=arguments.get("run_id") or new_run_id(started),
+            run_id=_run_id(arguments, lake, started),
             run_started_at=started,
             settings=settings,
-            lake=Lake.from_settings(settings),
+            lake=lake,
             full_refresh=arguments.get("full_refresh", "false").lower() == "true",
             start=dt.date.fromisoformat(arguments["start"]) if arguments.get("start") else None,
             end=dt.date.fromisoformat(arguments["end"]) if arguments.get("end") else None,
@@ -77,11 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # One writer per lake, on Glue as locally: the same lock the local runner takes.
         with LakeLock(context.lake.root, context.run_id, settings.lock_stale_after_s,
                       on_takeover=lambda message: print(f"bi job: {message}", file=sys.stderr)):  # fmt: skip
-            report = load_entrypoint(job)(context)
+            report = run_job(job, context)
+            # The run's report gathers its jobs, as a local `bi run`'s does.
+            record_job(lake.root, context.run_id, started, report, WORKFLOW.names)
     except (UserError, ValueError) as exc:
         print(f"bi job: error: {exc}", file=sys.stderr)
         return 1
     print(report.model_dump_json(indent=2))
+    if report.status == "failed":
+        print(f"bi job: error: {report.error}", file=sys.stderr)
     return 0 if report.status == "succeeded" else 1
 
 
