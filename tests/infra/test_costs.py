@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import pytest
 
-from bi_infra.config import JobSize
+from bi_infra.config import JobSize, declared_size
 from bi_infra.costs import GLUE_DPU_HOUR, job_cost, main, requests_cost, run_cost
 
 
+def size(**values: object) -> JobSize:
+    """A job size: the declared ingest job's, changed where a test says."""
+    return declared_size("ingest").model_copy(update={"flex": False, **values})
+
+
 def test_a_job_bills_its_dpus_for_its_seconds_at_its_class_price() -> None:
-    standard = job_cost("silver", JobSize(worker_type="G.2X", workers=4, flex=False), 90)
+    standard = job_cost("silver", size(worker_type="G.2X", workers=4, flex=False), 90)
     assert standard.dpu == 8 and standard.billed_seconds == 90
     assert standard.usd == pytest.approx(8 * 90 / 3600 * GLUE_DPU_HOUR["STANDARD"])
-    flex = job_cost("gold", JobSize(workers=2, flex=True), 90)
+    flex = job_cost("gold", size(workers=2, flex=True), 90)
     assert flex.usd == pytest.approx(2 * 90 / 3600 * 0.29)
 
 
 def test_a_short_job_is_billed_the_one_minute_minimum() -> None:
-    assert job_cost("ingest", JobSize(workers=2), 12).billed_seconds == 60
+    assert job_cost("ingest", size(workers=2), 12).billed_seconds == 60
 
 
 def test_a_run_adds_the_jobs_and_the_requests() -> None:
     sizes = {
-        "ingest": JobSize(workers=2, flex=True),
-        "silver": JobSize(workers=2),
-        "gold": JobSize(workers=2),
+        "ingest": size(workers=2, flex=True),
+        "silver": size(workers=2),
+        "gold": size(workers=2),
     }
     jobs, total = run_cost(sizes, {"ingest": 30, "silver": 120, "gold": 60})
     assert [job.job for job in jobs] == ["ingest", "silver", "gold"]

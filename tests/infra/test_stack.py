@@ -6,13 +6,16 @@ import json
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from bi_infra.access import ACCESS
 from bi_infra.catalog import hive_type
+from bi_infra.config import parse
 from bi_infra.glue import JOB_PACKAGES
+from bi_lake.errors import UserError
 from bi_lake.workflow import WORKFLOW
 from bi_metrics.gold import DATASETS
-from tests.infra.conftest import ACCOUNT, Stack
+from tests.infra.conftest import ACCOUNT, INFRA, REGION, Stack
 
 BUCKET = "aws:s3/bucket:Bucket"
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -281,3 +284,49 @@ def test_both_stacks_build_and_prod_differs_where_its_config_says(dev: Stack, pr
     assert {b.inputs["bucket"] for b in dev.of_type(BUCKET)}.isdisjoint(
         {b.inputs["bucket"] for b in prod.of_type(BUCKET)}
     )
+
+
+def test_job_sizes_deployed_are_the_declared_ones_with_only_the_stack_files_overrides(
+    dev: Stack, prod: Stack
+) -> None:
+    for stack in (dev, prod):
+        values = YAML(typ="safe").load((INFRA / f"Pulumi.{stack.config.stack}.yaml").read_text())["config"]
+        overrides = values.get("bi:jobs", {})
+        deployed = {j.inputs["name"]: j.inputs for j in stack.of_type(JOB)}
+        for spec in WORKFLOW.jobs:
+            declared = {
+                "workerType": spec.glue.worker_type,
+                "workers": spec.glue.workers,
+                "flex": spec.glue.flex,
+                "timeoutMinutes": spec.glue.timeout_minutes,
+                "retries": spec.glue.retries,
+            }
+            expected = declared | overrides.get(spec.name, {})
+            job = deployed[stack.config.name(spec.name)]
+            assert {
+                "workerType": job["workerType"],
+                "workers": job["numberOfWorkers"],
+                "flex": job["executionClass"] == "FLEX",
+                "timeoutMinutes": job["timeout"],
+                "retries": job["maxRetries"],
+            } == expected, (stack.config.stack, spec.name)
+    assert "bi:jobs" not in YAML(typ="safe").load((INFRA / "Pulumi.prod.yaml").read_text())["config"]
+
+
+@pytest.mark.parametrize(
+    ("jobs", "message"),
+    [
+        ({"nightly": {"workers": 4}}, "bi:jobs names ['nightly'], which the workflow does not have"),
+        ({"silver": {"workers": 1}}, "invalid stack config bi:jobs.silver.workers: Input should be greater"),
+        (
+            {"silver": {"wokers": 4}},
+            "invalid stack config bi:jobs.silver.wokers: Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_a_wrong_job_size_override_is_one_line(jobs: dict[str, Any], message: str) -> None:
+    values = YAML(typ="safe").load((INFRA / "Pulumi.dev.yaml").read_text())["config"]
+    bi = {key.removeprefix("bi:"): value for key, value in values.items() if key.startswith("bi:")}
+    with pytest.raises(UserError) as raised:
+        parse("dev", REGION, bi | {"jobs": jobs})
+    assert message in str(raised.value) and "\n" not in str(raised.value)

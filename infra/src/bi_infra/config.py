@@ -1,13 +1,13 @@
 """A stack's settings, typed and checked: `Pulumi.<stack>.yaml` under the `bi:` namespace.
 
-Job sizes start from the workflow declaration and a stack may override each; everything a stack
-names (buckets, roles, jobs) is `<namePrefix>-<stack>-<what>`.
+Job sizes are declared once, in the workflow declaration; a stack file overrides only what differs.
+Everything a stack names (buckets, roles, jobs) is `<namePrefix>-<stack>-<what>`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
@@ -22,13 +22,45 @@ class _Config(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
+WorkerType = Literal["G.1X", "G.2X", "G.4X", "G.8X"]
+Workers = Annotated[int, Field(ge=2, le=100)]
+TimeoutMinutes = Annotated[int, Field(ge=1, le=2880)]
+Retries = Annotated[int, Field(ge=0, le=10)]
+
+
 class JobSize(_Config):
-    worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
-    workers: int = Field(2, ge=2, le=100)
+    """How a Glue job is deployed: the workflow declaration's size with the stack's overrides."""
+
+    worker_type: WorkerType
+    workers: Workers
     # Flex runs on spare capacity at a lower price, and may start later: for jobs that can wait.
-    flex: bool = False
-    timeout_minutes: int = Field(60, ge=1, le=2880)
-    retries: int = Field(0, ge=0, le=10)
+    flex: bool
+    timeout_minutes: TimeoutMinutes
+    retries: Retries
+
+
+class JobOverride(_Config):
+    """What a stack changes of a job's declared size (`bi:jobs.<job>`); the rest stays declared."""
+
+    worker_type: WorkerType | None = None
+    workers: Workers | None = None
+    flex: bool | None = None
+    timeout_minutes: TimeoutMinutes | None = None
+    retries: Retries | None = None
+
+
+def declared_size(job: str) -> JobSize:
+    """The job's size as the workflow declaration gives it."""
+    glue = WORKFLOW.get(job).glue
+    return JobSize.model_validate(
+        {
+            "worker_type": glue.worker_type,
+            "workers": glue.workers,
+            "flex": glue.flex,
+            "timeout_minutes": glue.timeout_minutes,
+            "retries": glue.retries,
+        }
+    )
 
 
 class SqlServerNetwork(_Config):
@@ -51,7 +83,8 @@ class StackConfig(_Config):
     region: str
     name_prefix: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
     schedule: str = Field(pattern=r"^cron\(.+\)$")
-    jobs: dict[str, JobSize]
+    # Overrides of the workflow declaration's job sizes, only where this stack differs.
+    jobs: dict[str, JobOverride] = Field(default_factory=dict)
     bronze_cold_after_days: int = Field(90, ge=30)
     noncurrent_version_expiry_days: int = Field(30, ge=1)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = (
@@ -73,15 +106,14 @@ class StackConfig(_Config):
         return f"{self.name_prefix}-{self.stack}-{what}"
 
     def job_size(self, job: str) -> JobSize:
-        return self.jobs[job]
+        override = self.jobs.get(job, JobOverride()).model_dump(exclude_none=True)
+        return declared_size(job).model_copy(update=override)
 
     def model_post_init(self, context: Any) -> None:
-        missing = set(WORKFLOW.names) - set(self.jobs)
         unknown = set(self.jobs) - set(WORKFLOW.names)
-        if missing or unknown:
+        if unknown:
             raise ValueError(
-                f"bi:jobs must size exactly the workflow's jobs {WORKFLOW.names}: "
-                f"missing {sorted(missing)}, unknown {sorted(unknown)}"
+                f"bi:jobs names {sorted(unknown)}, which the workflow does not have: {WORKFLOW.names}"
             )
 
 

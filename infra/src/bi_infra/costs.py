@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bi_infra.config import JobSize
+from bi_lake.workflow import WORKFLOW
 
 # List prices in USD (eu-west-1 and us-east-1 are the same for these).
 GLUE_DPU_HOUR = {"STANDARD": 0.44, "FLEX": 0.29}
@@ -72,7 +73,8 @@ def stack_job_sizes(stack: str) -> dict[str, JobSize]:
 
     values = YAML(typ="safe").load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
     settings = {key.removeprefix("bi:"): value for key, value in values.items() if key.startswith("bi:")}
-    return dict(parse(stack, values["aws:region"], settings).jobs)
+    config = parse(stack, values["aws:region"], settings)
+    return {job: config.job_size(job) for job in WORKFLOW.names}
 
 
 def _seconds(text: str) -> dict[str, float]:

@@ -30,6 +30,8 @@ class GlueSizing:
     workers: int | None = None
     flex: bool = False
     timeout_minutes: int = 60
+    # Attempts after a failed one; a retry of a workflow run's job takes its own lock over at once.
+    retries: int = 0
 
 
 Layer = Literal["bronze", "silver", "gold"]
@@ -170,8 +172,13 @@ WORKFLOW = Workflow(
             description="Extract the source tables incrementally into Bronze Parquet",
             runtime="python",
             # A Glue 5 job on the smallest size, not a Python shell job: Python shell runs Python 3.9,
-            # and the packages need 3.11 (the Glue 5 runtime).
-            glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, flex=True, timeout_minutes=30),
+            # and the packages need 3.11 (the Glue 5 runtime). These sizes are the daily run's (a day
+            # of orders: thousands of rows); a stack overrides what it must, a backfill run is started
+            # with more workers. Flex costs a third less but may start late or be stopped and retried:
+            # silver, the longest job, stays standard so the daily run's length is predictable.
+            glue=GlueSizing(
+                job_type="glueetl", worker_type="G.1X", workers=2, flex=True, timeout_minutes=30, retries=1
+            ),
             writes=("bronze",),
             reads_source=True,
         ),
@@ -180,7 +187,7 @@ WORKFLOW = Workflow(
             entrypoint="bi_transform.silver.job:run",
             description="Conform the new Bronze runs into Silver facts and dimensions, quarantining bad rows",
             runtime="spark",
-            glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, timeout_minutes=60),
+            glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, timeout_minutes=60, retries=1),
             depends_on=("ingest",),
             reads=("bronze",),
             writes=("silver",),
@@ -190,7 +197,9 @@ WORKFLOW = Workflow(
             entrypoint="bi_transform.gold.job:run",
             description="Rebuild the Gold aggregates of the months Silver changed, and the customer snapshot",
             runtime="spark",
-            glue=GlueSizing(job_type="glueetl", worker_type="G.1X", workers=2, timeout_minutes=60),
+            glue=GlueSizing(
+                job_type="glueetl", worker_type="G.1X", workers=2, flex=True, timeout_minutes=60, retries=1
+            ),
             depends_on=("silver",),
             reads=("silver",),
             writes=("gold",),
