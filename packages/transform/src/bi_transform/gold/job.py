@@ -90,11 +90,13 @@ def run(context: JobContext) -> JobReport:
     all_orders = silver.read(spark, silver_state, "fct_order")
     s = customers.snapshot_date(all_orders) if all_orders is not None else None
     if all_orders is None or s is None:
-        # Every order left Silver (all voided at the source): Gold follows, empty.
+        # No order in Silver (an empty source, every line quarantined or voided): Gold follows, every
+        # dataset published empty, so questions answer with no rows.
         state = GoldState(
             run_id=context.run_id,
             silver_run_id=silver_state.run_id,
             gold_runs=[*base.gold_runs, context.run_id],
+            datasets={dataset.name: GoldDatasetState() for dataset in DATASETS},
             definitions=definitions,
             retained_folders=sorted(previous.folders),
             committed_at=utc_now(),

@@ -11,6 +11,7 @@ from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+_HOLIDAYS = "date_key date, holiday_name string"
 COLUMNS = ("date_key", "day_of_week", "week", "month", "year", "is_weekend", "is_holiday", "holiday_name")
 
 
@@ -32,14 +33,20 @@ class DimDate(DataFrameModel):
 def us_federal_holidays(spark: SparkSession, first: dt.date, last: dt.date) -> DataFrame:
     calendar = holidays.country_holidays("US", years=range(first.year, last.year + 1))
     rows = [(day, name) for day, name in sorted(calendar.items()) if first <= day <= last]
-    return spark.createDataFrame(rows, "date_key date, holiday_name string")
+    return spark.createDataFrame(rows, _HOLIDAYS)
 
 
-def build(spark: SparkSession, first: dt.date, last: dt.date, source_calendar: DataFrame | None) -> DataFrame:
-    spine = spark.createDataFrame([(first, last)], "first date, last date").select(
+def build(
+    spark: SparkSession, span: tuple[dt.date, dt.date] | None, source_calendar: DataFrame | None
+) -> DataFrame:
+    """Every date of `span` (first and last, inclusive; None when there are neither orders nor a
+    calendar, which gives an empty table)."""
+    spans = [span] if span else []
+    spine = spark.createDataFrame(spans, "first date, last date").select(
         F.explode(F.sequence("first", "last")).alias("date_key")
     )
-    generated = spine.join(us_federal_holidays(spark, first, last), "date_key", "left").select(
+    holiday_rows = us_federal_holidays(spark, *span) if span else spark.createDataFrame([], _HOLIDAYS)
+    generated = spine.join(holiday_rows, "date_key", "left").select(
         "date_key",
         F.date_format("date_key", "EEEE").alias("day_of_week"),
         F.weekofyear("date_key").alias("week"),

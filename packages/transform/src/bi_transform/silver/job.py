@@ -163,13 +163,17 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
     line_rows = _bronze(spark, bronze, batch, "order_items")
     option_rows = _bronze(spark, bronze, batch, "order_item_options")
     if line_rows is None:
-        # Empty extractions: nothing to conform, but the runs are consumed so they are not read again.
+        # Empty extractions: nothing to conform, but the runs are consumed so they are not read again,
+        # and the run is recorded, so Gold follows what Silver holds (nothing, for an empty source).
         store.commit(
             previous.model_copy(
                 update={
+                    "run_id": context.run_id,
+                    "committed_at": utc_now(),
+                    "silver_runs": [*previous.silver_runs, context.run_id],
                     "consumed_ingest_runs": sorted(
                         set(previous.consumed_ingest_runs) | {m.run_id for m in batch}
-                    )
+                    ),
                 }
             )
         )
@@ -254,8 +258,7 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
     )
     all_orders = _union([orders_out, untouched_orders]) or orders_out
     calendar = _latest_calendar(spark, bronze, all_manifests)
-    first, last = _date_span(all_orders, calendar)
-    publishable("dim_date", dim_date.build(spark, first, last, calendar))
+    publishable("dim_date", dim_date.build(spark, _date_span(all_orders, calendar), calendar))
     publishable("dim_restaurant", dim_restaurant.build(all_orders))
     publishable("dim_customer", dim_customer.build(all_orders))
     lines_check.repairs = _repairs(repaired, canonical)
@@ -380,7 +383,9 @@ def _untouched(frame: DataFrame | None, touched: set[str]) -> DataFrame | None:
     return frame.where(~F.col("order_date").cast("string").isin(sorted(touched)))
 
 
-def _date_span(orders: DataFrame, calendar: DataFrame | None) -> tuple[dt.date, dt.date]:
+def _date_span(orders: DataFrame, calendar: DataFrame | None) -> tuple[dt.date, dt.date] | None:
+    """From the first order date or calendar day to the last; None when neither has a date (every
+    line quarantined, no calendar)."""
     spans = [orders.agg(F.min("order_date"), F.max("order_date")).first()]
     if calendar is not None:
         spans.append(
@@ -388,7 +393,7 @@ def _date_span(orders: DataFrame, calendar: DataFrame | None) -> tuple[dt.date, 
         )
     firsts = [span[0] for span in spans if span is not None and span[0] is not None]
     lasts = [span[1] for span in spans if span is not None and span[1] is not None]
-    return min(firsts), max(lasts)
+    return (min(firsts), max(lasts)) if firsts else None
 
 
 def _repairs(repaired: DataFrame, canonical: DataFrame) -> dict[str, int]:
