@@ -23,6 +23,7 @@ PUBLIC_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 ROLE, ROLE_POLICY = "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"
 JOB, TRIGGER, OBJECT = "aws:glue/job:Job", "aws:glue/trigger:Trigger", "aws:s3/bucketObjectv2:BucketObjectv2"
+EVENT_RULE, EVENT_TARGET = "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"
 KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/key-1234"
 DATA_BUCKETS = ("bronze", "silver", "gold", "artifacts")
 
@@ -268,9 +269,9 @@ def test_every_resource_is_tagged_through_the_stacks_provider(stack: Stack) -> N
 def test_both_stacks_build_and_prod_differs_where_its_config_says(dev: Stack, prod: Stack) -> None:
     dev_start = next(t for t in dev.of_type(TRIGGER) if t.inputs["type"] != "CONDITIONAL")
     prod_start = next(t for t in prod.of_type(TRIGGER) if t.inputs["type"] != "CONDITIONAL")
-    assert dev_start.inputs["type"] == "EVENT" and dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert dev_start.inputs["type"] == "EVENT" and dev.of_type(EVENT_TARGET)
     assert prod_start.inputs["type"] == "SCHEDULED" and prod_start.inputs["schedule"] == prod.config.schedule
-    assert not [r for r in prod.resources if r.name == "export-landed"]
+    assert not [r for r in prod.resources if r.name in ("export-landed", "exporter-role")]
     classes = {s.config.stack: {j.inputs["name"].rsplit("-", 1)[1]: j.inputs["executionClass"] for j in s.of_type(JOB)}
                for s in (dev, prod)}  # fmt: skip
     assert not prod.config.job_size("silver").flex and dev.config.job_size("silver").flex
@@ -330,3 +331,43 @@ def test_a_wrong_job_size_override_is_one_line(jobs: dict[str, Any], message: st
     with pytest.raises(UserError) as raised:
         parse("dev", REGION, bi | {"jobs": jobs})
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_every_stack_starts_on_its_schedule_whether_or_not_exports_start_it_too(stack: Stack) -> None:
+    (start,) = [t for t in stack.of_type(TRIGGER) if t.inputs["type"] != "CONDITIONAL"]
+    if not stack.config.event_start.enabled:
+        assert start.inputs["type"] == "SCHEDULED" and start.inputs["startOnCreation"]
+        assert start.inputs["schedule"] == stack.config.schedule
+        return
+    # One start trigger per workflow: the schedule reaches it through EventBridge, as exports do.
+    assert start.inputs["type"] == "EVENT"
+    scheduled = stack.named(EVENT_RULE, "scheduled-start")
+    assert scheduled.inputs["scheduleExpression"] == stack.config.schedule
+    workflow = f"arn:aws:glue:{REGION}:{ACCOUNT}:workflow/{stack.config.name('daily')}"
+    targets = {t.inputs["rule"]: t.inputs for t in stack.of_type(EVENT_TARGET) if t.inputs["arn"] == workflow}
+    assert set(targets) == {stack.config.name("scheduled-start"), stack.config.name("export-landed")}
+    events_role = f"arn:aws:iam::{ACCOUNT}:role/{stack.config.name('events-start')}"
+    assert {t["roleArn"] for t in targets.values()} == {events_role}
+    (policy,) = _statements(stack.named(ROLE_POLICY, "events-policy").inputs["policy"])
+    assert policy["Action"] == ["glue:NotifyEvent"] and policy["Resource"] == [workflow]
+
+
+def test_an_event_start_batches_a_burst_into_one_run_and_declares_its_sender(dev: Stack) -> None:
+    stack = dev
+    assert stack.config.event_start.enabled, "the dev stack file enables the event start"
+    start = stack.named(TRIGGER, "start")
+    (batching,) = start.inputs["eventBatchingConditions"]
+    assert batching["batchWindow"] == stack.config.event_start.batch_window_seconds
+    assert batching["batchSize"] > 1  # the window, not the first file, closes the batch
+    drop = stack.config.event_start.drop_prefix
+    pattern = json.loads(stack.named(EVENT_RULE, "export-landed").inputs["eventPattern"])
+    assert pattern["detail"]["object"]["key"] == [{"prefix": drop}]
+    exporter = stack.named(ROLE, "exporter-role")
+    assumed = json.loads(exporter.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["AWS"]
+    assert assumed == f"arn:aws:iam::{ACCOUNT}:root"
+    statements = _statements(stack.named(ROLE_POLICY, "exporter-policy").inputs["policy"])
+    bronze = f"arn:aws:s3:::{stack.config.name('bronze')}"
+    assert [(s["Action"], s["Resource"]) for s in statements] == [
+        (["s3:PutObject"], [f"{bronze}/{drop}*"]),
+        (["kms:GenerateDataKey"], [KEY_ARN]),
+    ]

@@ -72,10 +72,14 @@ class SqlServerNetwork(_Config):
 
 
 class EventStart(_Config):
-    """Start the workflow when an export lands under `dropPrefix` of the Bronze bucket."""
+    """Also start the workflow when an export lands under `dropPrefix` of the Bronze bucket (the
+    schedule goes on): what arrives within `batchWindowSeconds` of the first event starts one run."""
 
     enabled: bool = False
-    drop_prefix: str = "drop/"
+    drop_prefix: str = Field(default="drop/", pattern=r"^[a-z0-9][a-z0-9_-]*/$")
+    batch_window_seconds: int = Field(default=300, ge=1, le=900)
+    # Who may assume the exporter role that writes there (default: this account's administrators).
+    sender_principal_arn: str | None = None
 
 
 class StackConfig(_Config):

@@ -1,16 +1,16 @@
 """The Glue side: a security configuration encrypting what jobs write, the jobs built from the workflow
-declaration with the package wheels, and a Glue Workflow whose triggers follow the declaration's edges."""
+declaration with the package wheels, and a Glue Workflow whose triggers follow the declaration's edges
+(how it starts is `starts.py`'s)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-from bi_infra.access import ACCESS, LAYER_PREFIX, assume_role_policy
+from bi_infra.access import ACCESS, LAYER_PREFIX
 from bi_infra.config import StackConfig
 from bi_lake.errors import UserError
 from bi_lake.workflow import WORKFLOW, JobSpec
@@ -25,7 +25,6 @@ JOB_PACKAGES = ("bi_lake", "bi_source", "bi_ingest", "bi_metrics", "bi_transform
 class Pipeline:
     jobs: dict[str, aws.glue.Job]
     workflow: aws.glue.Workflow
-    start: aws.glue.Trigger
     followers: dict[str, aws.glue.Trigger]
     security_configuration: aws.glue.SecurityConfiguration
 
@@ -150,29 +149,6 @@ def create_pipeline(
         max_concurrent_runs=1,
         opts=opts,
     )
-    first = [job.name for job in WORKFLOW.ordered() if not job.depends_on]
-    start_actions = [aws.glue.TriggerActionArgs(job_name=jobs[name].name) for name in first]
-    if config.event_start.enabled:
-        start = aws.glue.Trigger(
-            "start",
-            name=config.name("start-on-export"),
-            type="EVENT",
-            workflow_name=workflow.name,
-            event_batching_conditions=[{"batch_size": 1, "batch_window": 900}],
-            actions=start_actions,
-            opts=opts,
-        )
-    else:
-        start = aws.glue.Trigger(
-            "start",
-            name=config.name("start-daily"),
-            type="SCHEDULED",
-            schedule=config.schedule,
-            workflow_name=workflow.name,
-            start_on_creation=True,
-            actions=start_actions,
-            opts=opts,
-        )
     followers = {
         job.name: aws.glue.Trigger(
             f"{job.name}-trigger",
@@ -193,68 +169,4 @@ def create_pipeline(
         for job in WORKFLOW.ordered()
         if job.depends_on
     }
-    return Pipeline(
-        jobs=jobs, workflow=workflow, start=start, followers=followers, security_configuration=security
-    )
-
-
-def create_event_start(
-    config: StackConfig,
-    bronze: aws.s3.Bucket,
-    workflow: aws.glue.Workflow,
-    account: str,
-    partition: str,
-    opts: pulumi.ResourceOptions,
-) -> None:
-    """An export landing under the drop prefix of the Bronze bucket starts the workflow (via EventBridge)."""
-    aws.s3.BucketNotification("bronze-events", bucket=bronze.id, eventbridge=True, opts=opts)
-    rule = aws.cloudwatch.EventRule(
-        "export-landed",
-        name=config.name("export-landed"),
-        description="An export landed in the drop prefix: start the pipeline",
-        event_pattern=bronze.bucket.apply(
-            lambda name: json.dumps(
-                {
-                    "source": ["aws.s3"],
-                    "detail-type": ["Object Created"],
-                    "detail": {
-                        "bucket": {"name": [name]},
-                        "object": {"key": [{"prefix": config.event_start.drop_prefix}]},
-                    },
-                }
-            )
-        ),
-        opts=opts,
-    )
-    workflow_arn = workflow.name.apply(
-        lambda name: f"arn:{partition}:glue:{config.region}:{account}:workflow/{name}"
-    )
-    events_role = aws.iam.Role(
-        "events-role",
-        name=config.name("events-start"),
-        assume_role_policy=json.dumps(assume_role_policy("events.amazonaws.com")),
-        opts=opts,
-    )
-    aws.iam.RolePolicy(
-        "events-policy",
-        role=events_role.id,
-        policy=workflow_arn.apply(
-            lambda arn: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "StartTheWorkflow",
-                            "Effect": "Allow",
-                            "Action": ["glue:NotifyEvent"],
-                            "Resource": [arn],
-                        }
-                    ],
-                }
-            )
-        ),
-        opts=opts,
-    )
-    aws.cloudwatch.EventTarget(
-        "export-landed-target", rule=rule.name, arn=workflow_arn, role_arn=events_role.arn, opts=opts
-    )
+    return Pipeline(jobs=jobs, workflow=workflow, followers=followers, security_configuration=security)

@@ -8,8 +8,9 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from bi_infra import access, alerts, catalog, glue, iam, kms, sqlserver, storage
+from bi_infra import access, alerts, catalog, glue, iam, kms, sqlserver, starts, storage
 from bi_infra.config import StackConfig
+from bi_lake.workflow import WORKFLOW
 
 PROJECT_TAG = "business-insights"
 
@@ -60,8 +61,10 @@ def build(config: StackConfig) -> None:
     # What encrypts with the key through a service needs the key policy in place first.
     with_key = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[key_policy]))
     pipeline = glue.create_pipeline(config, key, buckets.data, roles.jobs, secret, connection, with_key)
-    if config.event_start.enabled:
-        glue.create_event_start(config, buckets.data["bronze"], pipeline.workflow, account, partition, opts)
+    first = [pipeline.jobs[job.name] for job in WORKFLOW.ordered() if not job.depends_on]
+    starts.create_start(
+        config, pipeline.workflow, first, buckets.data["bronze"], key, account, partition, opts
+    )
     database = catalog.create_catalog(config, buckets.data["gold"], opts)
     topic = alerts.create_alerts(config, pipeline.jobs, key, account, with_key)
 
