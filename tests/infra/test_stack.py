@@ -13,6 +13,7 @@ from bi_infra.catalog import hive_type
 from bi_infra.config import parse
 from bi_infra.glue import JOB_PACKAGES
 from bi_lake.errors import UserError
+from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN, ROWS_OUT
 from bi_lake.workflow import WORKFLOW
 from bi_metrics.gold import DATASETS
 from tests.infra.conftest import ACCOUNT, INFRA, REGION, Stack
@@ -129,10 +130,10 @@ def test_each_job_role_can_do_exactly_its_job(stack: Stack, job: str) -> None:
         assert statement["Effect"] == "Allow"
         assert all(action != "*" and not action.endswith(":*") for action in statement["Action"]), statement
         if statement["Resource"] == ["*"]:
-            # Only what IAM cannot scope to a resource: EC2's Describe calls, and Glue's own metrics.
+            # Only what IAM cannot scope to a resource: EC2's Describe calls, and the jobs' metrics.
             assert all(a.startswith("ec2:Describe") for a in statement["Action"]) or (
                 statement["Action"] == ["cloudwatch:PutMetricData"]
-                and statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+                and statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["Glue", NAMESPACE]}}
             ), statement
 
 
@@ -202,6 +203,7 @@ def test_every_job_has_a_timeout_its_script_its_wheels_and_the_security_configur
         job = jobs[stack.config.name(spec.name)]
         size = stack.config.job_size(spec.name)
         assert job["timeout"] == size.timeout_minutes and job["maxRetries"] == size.retries
+        assert job["defaultArguments"]["--metrics_stack"] == stack.config.name("stack")
         assert job["glueVersion"] == "5.0" and job["securityConfiguration"] == security.inputs["name"]
         assert (
             job["command"]["scriptLocation"] == f"{artifacts}/scripts/run_job.py"
@@ -239,11 +241,69 @@ def test_the_catalogue_has_a_table_per_gold_dataset_with_its_declared_columns(st
             assert "partitionKeys" not in table and "projection.enabled" not in table["parameters"]
 
 
-def test_failed_jobs_alert_by_email_and_logs_are_kept_for_the_retention(stack: Stack) -> None:
-    rule = stack.named("aws:cloudwatch/eventRule:EventRule", "job-failed")
-    pattern = json.loads(rule.inputs["eventPattern"])
-    assert pattern["detail"]["state"] == ["FAILED", "TIMEOUT", "STOPPED"]
-    assert pattern["detail"]["jobName"] == sorted(stack.config.name(job) for job in WORKFLOW.names)
+def test_a_job_alerts_by_email_when_its_last_attempt_fails_not_before(stack: Stack) -> None:
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"
+    for job in WORKFLOW.names:
+        pattern = json.loads(stack.named(EVENT_RULE, f"{job}-failed").inputs["eventPattern"])
+        assert pattern["detail"]["state"] == ["FAILED", "TIMEOUT", "STOPPED"]
+        assert pattern["detail"]["jobName"] == [stack.config.name(job)]
+        retries = stack.config.job_size(job).retries
+        # Glue names the n-th retry of a run `<run id>_attempt_<n>`: only the last one alerts.
+        assert pattern["detail"].get("jobRunId") == ([{"suffix": f"_attempt_{retries}"}] if retries else None)
+        target = stack.named(EVENT_TARGET, f"{job}-failed-target")
+        assert target.inputs["arn"] == topic and target.inputs["rule"] == stack.config.name(f"{job}-failed")
+    assert {stack.config.job_size(job).retries for job in WORKFLOW.names} == (
+        {1} if stack.config.stack == "prod" else {0}
+    )
+
+
+def test_gold_going_stale_alarms_with_missing_data_breaching(stack: Stack) -> None:
+    alarm = stack.named("aws:cloudwatch/metricAlarm:MetricAlarm", "gold-freshness").inputs
+    assert (alarm["namespace"], alarm["metricName"]) == (NAMESPACE, GOLD_PUBLISHED)
+    assert alarm["dimensions"] == {"Stack": stack.config.name("stack")}
+    hours = stack.config.freshness_hours
+    assert alarm["period"] * alarm["evaluationPeriods"] == hours * 3600 <= 7 * 24 * 3600
+    assert alarm["datapointsToAlarm"] == alarm["evaluationPeriods"]
+    assert (alarm["statistic"], alarm["comparisonOperator"], alarm["threshold"]) == (
+        "Sum",
+        "LessThanThreshold",
+        1,
+    )
+    assert alarm["treatMissingData"] == "breaching"
+    assert alarm["alarmActions"] == [f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"]
+    # The topic is encrypted: CloudWatch may publish to it and use the key for that.
+    policy = _statements(stack.named("aws:sns/topicPolicy:TopicPolicy", "alerts-policy").inputs["policy"])
+    assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} for s in policy)
+    key_policy = _statements(stack.named("aws:kms/keyPolicy:KeyPolicy", "key-policy").inputs["policy"])
+    alerts = next(s for s in key_policy if s["Sid"] == "AlertsArePublished")
+    assert "cloudwatch.amazonaws.com" in alerts["Principal"]["Service"]
+
+
+def test_a_monthly_budget_alerts_on_spend_and_forecast(stack: Stack) -> None:
+    budget = stack.named("aws:budgets/budget:Budget", "monthly-budget").inputs
+    assert (budget["budgetType"], budget["timeUnit"], budget["limitUnit"]) == ("COST", "MONTHLY", "USD")
+    assert float(budget["limitAmount"]) == stack.config.monthly_budget_usd
+    assert budget["costFilters"] == [
+        {"name": "TagKeyValue", "values": [f"user:stack${stack.config.name('stack')}"]}
+    ]
+    kinds = {(n["notificationType"], n["threshold"]) for n in budget["notifications"]}
+    assert kinds == {("ACTUAL", 80), ("FORECASTED", 100)}
+    assert all(n["subscriberEmailAddresses"] == [stack.config.alert_email] for n in budget["notifications"])
+
+
+def test_one_dashboard_shows_run_durations_and_rows_per_stage(stack: Stack) -> None:
+    body = json.loads(stack.named("aws:cloudwatch/dashboard:Dashboard", "operations").inputs["dashboardBody"])
+    shown = {
+        (metric[1], metric[5] if len(metric) > 5 else None)
+        for widget in body["widgets"]
+        for metric in widget["properties"]["metrics"]
+    }
+    for job in WORKFLOW.names:
+        assert {(JOB_SECONDS, job), (ROWS_IN, job), (ROWS_OUT, job)} <= shown
+    assert (GOLD_PUBLISHED, None) in shown
+
+
+def test_logs_are_kept_for_the_retention_and_alerts_go_by_email(stack: Stack) -> None:
     subscription = stack.named("aws:sns/topicSubscription:TopicSubscription", "alerts-email")
     assert (
         subscription.inputs["protocol"] == "email"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 
 from bi_lake.layout import LOCK_KEY
 from bi_lake.lock import LakeLock
-from bi_lake.runs import load_run_reports
+from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN, ROWS_OUT, job_metrics
+from bi_lake.runs import JobReport, load_run_reports, utc_now
 from bi_lake.storage import LocalStorage
 from bi_transform.glue.entrypoint import main, parse_job_arguments
 
@@ -132,3 +134,45 @@ def test_a_retry_takes_over_the_lock_its_failed_attempt_left_and_replaces_its_re
         ("ingest", "succeeded")
     ]
     assert not LocalStorage(lake).exists(LOCK_KEY)
+
+
+def test_a_deployed_job_publishes_its_figures_and_a_lost_metric_fails_nothing(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    lake = tmp_path / "lake"
+    with mock_aws():
+        assert main([*_glue_job("ingest", lake, source), "--metrics_stack", "acme-bi-dev-stack"]) == 0
+        cloudwatch = boto3.client("cloudwatch")
+        metrics = cloudwatch.list_metrics(Namespace=NAMESPACE)["Metrics"]
+        names = {(m["MetricName"], tuple((d["Name"], d["Value"]) for d in m["Dimensions"])) for m in metrics}
+        job = (("Stack", "acme-bi-dev-stack"), ("Job", "ingest"))
+        assert names == {(JOB_SECONDS, job), (ROWS_IN, job), (ROWS_OUT, job)}
+        (report,) = load_run_reports(LocalStorage(lake))
+        stats = cloudwatch.get_metric_statistics(
+            Namespace=NAMESPACE, MetricName=ROWS_OUT, Dimensions=[{"Name": n, "Value": v} for n, v in job],
+            StartTime=report.started_at - dt.timedelta(hours=1), EndTime=utc_now() + dt.timedelta(hours=1),
+            Period=3600, Statistics=["Sum"],
+        )  # fmt: skip
+        assert stats["Datapoints"][0]["Sum"] == sum(t.rows_out for t in report.jobs[0].tables) > 0
+    capsys.readouterr()
+    # No CloudWatch to reach: the job has done its work and still succeeds, saying what was lost.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert main([*_glue_job("ingest", lake, source, "wr_other"), "--metrics_stack", "acme-bi-dev-stack"]) == 0
+    assert "bi job: warning: metrics not published" in capsys.readouterr().err
+
+
+def test_only_a_gold_that_published_counts_as_fresh() -> None:
+    published = JobReport(job="gold", status="succeeded", seconds=3.5)
+    assert GOLD_PUBLISHED in {m["MetricName"] for m in job_metrics("s", published)}
+    for report in (
+        published.model_copy(update={"status": "failed"}),
+        published.model_copy(update={"job": "silver"}),
+    ):
+        assert GOLD_PUBLISHED not in {m["MetricName"] for m in job_metrics("s", report)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bi_lake import run_metrics
 from bi_lake.layout import LOCK_KEY, RUNS_PREFIX, WORKFLOW_RUNS_PREFIX
 from bi_lake.workflow import WORKFLOW
 
@@ -20,6 +21,7 @@ Document = dict[str, Any]
 # under `_runs/`, the run id of each Glue workflow run under `_workflow_runs/`, the lock `_lock.json`).
 LAYER_PREFIX = {"bronze": "bronze/", "silver": "", "gold": ""}
 ROOT_BUCKET = "bronze"
+METRIC_NAMESPACES = ("Glue", run_metrics.NAMESPACE)
 ROOT_OBJECTS = (f"{RUNS_PREFIX}/*", f"{WORKFLOW_RUNS_PREFIX}/*", LOCK_KEY)
 # What the dashboard's Data health page reads besides Gold: small bookkeeping objects only.
 HEALTH_OBJECTS = {"bronze": ("_runs/*", "bronze/_manifests/*", "bronze/_state/*"), "silver": ("_state/*",)}
@@ -108,12 +110,13 @@ def job_policy(job: str, arns: Arns) -> Document:
     ]
     statements.append(
         {
-            # PutMetricData has no resource to scope to: the namespace condition narrows it to Glue's.
+            # PutMetricData has no resource to scope to: the namespace condition narrows it to Glue's
+            # and the jobs' own.
             "Sid": "PublishJobMetrics",
             "Effect": "Allow",
             "Action": ["cloudwatch:PutMetricData"],
             "Resource": ["*"],
-            "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            "Condition": {"StringEquals": {"cloudwatch:namespace": list(METRIC_NAMESPACES)}},
         }
     )
     if access.reads:
@@ -280,10 +283,11 @@ def key_policy(arns: Arns, job_roles: list[str], dashboard_role: str) -> Documen
                 },
             },
             {
-                # EventBridge publishing failure alerts to the encrypted topic.
+                # EventBridge (failed jobs) and CloudWatch alarms (stale Gold) publishing alerts to the
+                # encrypted topic.
                 "Sid": "AlertsArePublished",
                 "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
+                "Principal": {"Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com"]},
                 "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": arns.account}},

@@ -95,6 +95,11 @@ class StackConfig(_Config):
         30
     )
     alert_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    # Gold is stale when no run has published it for this long (the daily run plus its slack); CloudWatch
+    # evaluates an alarm over seven days at most.
+    freshness_hours: int = Field(default=26, ge=2, le=168)
+    # The stack's monthly AWS Budget (USD): an e-mail at 80% of it spent and when the forecast passes it.
+    monthly_budget_usd: float = Field(default=100.0, gt=0)
     sql_server: SqlServerNetwork
     event_start: EventStart = EventStart()
     # Who may assume the dashboard's read-only role (default: this account's administrators).
@@ -140,11 +145,13 @@ def load() -> StackConfig:
     for key in ("jobs", "sqlServer", "eventStart"):
         if (found := config.get_object(key)) is not None:
             values[key] = found
-    for key in ("bronzeColdAfterDays", "noncurrentVersionExpiryDays", "logRetentionDays"):
+    for key in ("bronzeColdAfterDays", "noncurrentVersionExpiryDays", "logRetentionDays", "freshnessHours"):
         if (number := config.get_int(key)) is not None:
             values[key] = number
     for key in ("namePrefix", "schedule", "alertEmail", "dashboardPrincipalArn", "wheelsDir"):
         if (text := config.get(key)) is not None:
             values[key] = text
+    if (budget := config.get_float("monthlyBudgetUsd")) is not None:
+        values["monthlyBudgetUsd"] = budget
     region = pulumi.Config("aws").require("region")
     return parse(pulumi.get_stack(), region, values)

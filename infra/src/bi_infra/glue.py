@@ -72,6 +72,7 @@ def _upload(
 
 
 def _arguments(
+    stack: str,
     job: JobSpec,
     lake: dict[str, pulumi.Output[str]],
     modules: pulumi.Output[str],
@@ -87,6 +88,8 @@ def _arguments(
         "--kms_key_id": key.arn,
         "--additional-python-modules": modules,
         "--enable-metrics": "true",
+        # The dimension of the jobs' own metrics, which the alarms and the operations dashboard read.
+        "--metrics_stack": stack,
         "--enable-continuous-cloudwatch-log": "true",
         "--job-language": "python",
     }
@@ -139,7 +142,7 @@ def create_pipeline(
             security_configuration=security.name,
             connections=[connection.name] if ACCESS[job.name].uses_network else None,
             execution_property={"max_concurrent_runs": 1},
-            default_arguments=_arguments(job, lake, modules, secret, key),
+            default_arguments=_arguments(config.name("stack"), job, lake, modules, secret, key),
             opts=opts,
         )
     workflow = aws.glue.Workflow(

@@ -14,10 +14,11 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
+from bi_lake import run_metrics
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.lock import LakeLock
-from bi_lake.runs import new_run_id, record_job, run_id_of_workflow_run, utc_now
+from bi_lake.runs import JobReport, new_run_id, record_job, run_id_of_workflow_run, utc_now
 from bi_lake.settings import load_settings
 from bi_lake.workflow import WORKFLOW, JobContext, run_job
 
@@ -69,6 +70,15 @@ def _run_id(arguments: dict[str, str], lake: Lake, started: dt.datetime) -> str:
     return new_run_id(started)
 
 
+def _publish_metrics(stack: str, report: JobReport) -> None:
+    """The job's figures for the alarms and the operations dashboard; a lost metric never fails a job
+    that did its work (the freshness alarm notices a Gold that stops arriving)."""
+    try:
+        run_metrics.publish(stack, report)
+    except Exception as exc:
+        print(f"bi job: warning: metrics not published: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_job_arguments(sys.argv[1:] if argv is None else argv)
     try:
@@ -97,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, ValueError) as exc:
         print(f"bi job: error: {exc}", file=sys.stderr)
         return 1
+    if arguments.get("metrics_stack"):
+        _publish_metrics(arguments["metrics_stack"], report)
     print(report.model_dump_json(indent=2))
     if report.status == "failed":
         print(f"bi job: error: {report.error}", file=sys.stderr)
