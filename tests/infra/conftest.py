@@ -61,6 +61,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 class Stack:
     config: StackConfig
     resources: list[Declared]
+    # The names of the resources declared with `protect` (the mocks do not see resource options).
+    protected: set[str] = field(default_factory=set)
 
     def of_type(self, type_: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_]
@@ -85,12 +87,20 @@ def declare(stack: str, wheels: Path) -> Stack:
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="business-insights", stack=stack, preview=False)
 
+    protected: set[str] = set()
+
+    def record_protection(args: pulumi.ResourceTransformationArgs) -> None:
+        # Transformations stay registered for the session: each records only its own stack's.
+        if args.opts.protect and pulumi.get_stack() == stack:
+            protected.add(args.name)
+
     @pulumi.runtime.test  # type: ignore[misc]
     def program() -> None:
+        pulumi.runtime.register_stack_transformation(record_protection)
         build(config)
 
     program()
-    return Stack(config, mocks.declared)
+    return Stack(config, mocks.declared, protected)
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,10 @@ def _bucket_id(stack: Stack, name: str) -> str:
     return f"{name}-id"
 
 
+def _bucket(stack: Stack, what: str) -> str:
+    return stack.config.bucket_name(what, ACCOUNT)
+
+
 def _statements(document: str) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = json.loads(document)["Statement"]
     return statements
@@ -107,22 +111,19 @@ def test_each_job_role_can_do_exactly_its_job(stack: Stack, job: str) -> None:
     access = ACCESS[job]
     prefix = {"bronze": "bronze/", "silver": "", "gold": ""}
     written = {r for s in statements if "s3:PutObject" in s["Action"] for r in s["Resource"]}
-    expected_writes = {f"arn:aws:s3:::{stack.config.name(layer)}/{prefix[layer]}*" for layer in access.writes}
+    expected_writes = {f"arn:aws:s3:::{_bucket(stack, layer)}/{prefix[layer]}*" for layer in access.writes}
     root = {
-        f"arn:aws:s3:::{stack.config.name('bronze')}/{o}"
-        for o in ("_runs/*", "_workflow_runs/*", "_lock.json")
+        f"arn:aws:s3:::{_bucket(stack, 'bronze')}/{o}" for o in ("_runs/*", "_workflow_runs/*", "_lock.json")
     }
     assert written == expected_writes | root
     read = {r for s in statements if s["Action"] == ["s3:GetObject"] for r in s["Resource"]}
-    expected_reads = {f"arn:aws:s3:::{stack.config.name(layer)}/{prefix[layer]}*" for layer in access.reads}
-    artifacts = {f"arn:aws:s3:::{stack.config.name('artifacts')}/{p}" for p in ("scripts/*", "wheels/*")}
+    expected_reads = {f"arn:aws:s3:::{_bucket(stack, layer)}/{prefix[layer]}*" for layer in access.reads}
+    artifacts = {f"arn:aws:s3:::{_bucket(stack, 'artifacts')}/{p}" for p in ("scripts/*", "wheels/*")}
     assert read == expected_reads | artifacts
     other_layers = {"bronze", "silver", "gold"} - {*access.reads, *access.writes}
     for statement in statements:
         for resource in statement["Resource"]:
-            assert not any(
-                f":::{stack.config.name(layer)}/" in resource for layer in other_layers - {"bronze"}
-            )
+            assert not any(f":::{_bucket(stack, layer)}/" in resource for layer in other_layers - {"bronze"})
     assert any(s["Action"] == ["secretsmanager:GetSecretValue"] for s in statements) == access.reads_secret
     kms = next(s for s in statements if s["Sid"] == "UseTheProjectKey")
     assert kms["Resource"] == [KEY_ARN] and "kms:*" not in kms["Action"]
@@ -142,7 +143,7 @@ def test_the_dashboard_role_reads_gold_and_decrypts_and_writes_nothing(stack: St
     actions = {a for s in statements for a in s["Action"]}
     assert actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "kms:DescribeKey"}
     gold = next(s for s in statements if s["Sid"] == "ReadGold")
-    assert gold["Resource"] == [f"arn:aws:s3:::{stack.config.name('gold')}/*"]
+    assert gold["Resource"] == [f"arn:aws:s3:::{_bucket(stack, 'gold')}/*"]
     health = [s for s in statements if s["Sid"].startswith("ListHealth")]
     assert health and all(s["Condition"]["StringLike"]["s3:prefix"] for s in health), "listing is by prefix"
     silver = stack.config.name("silver")
@@ -198,7 +199,7 @@ def test_every_job_has_a_timeout_its_script_its_wheels_and_the_security_configur
     assert encryption["cloudwatchEncryption"]["cloudwatchEncryptionMode"] == "SSE-KMS"
     jobs = {j.inputs["name"]: j.inputs for j in stack.of_type(JOB)}
     assert set(jobs) == {stack.config.name(job) for job in WORKFLOW.names}
-    artifacts = f"s3://{stack.config.name('artifacts')}"
+    artifacts = f"s3://{_bucket(stack, 'artifacts')}"
     for spec in WORKFLOW.jobs:
         job = jobs[stack.config.name(spec.name)]
         size = stack.config.job_size(spec.name)
@@ -229,7 +230,7 @@ def test_the_catalogue_has_a_table_per_gold_dataset_with_its_declared_columns(st
         table = tables[dataset.name]
         columns = [(c["name"], c["type"]) for c in table["storageDescriptor"]["columns"]]
         assert columns == [(c.name, hive_type(c.type)) for c in dataset.columns]
-        location = f"s3://{stack.config.name('gold')}/_athena/{dataset.name}/"
+        location = f"s3://{_bucket(stack, 'gold')}/_athena/{dataset.name}/"
         assert table["storageDescriptor"]["location"] == location
         if dataset.partition_by:
             assert table["partitionKeys"] == [{"name": dataset.partition_by, "type": "date"}]
@@ -426,8 +427,30 @@ def test_an_event_start_batches_a_burst_into_one_run_and_declares_its_sender(dev
     assumed = json.loads(exporter.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["AWS"]
     assert assumed == f"arn:aws:iam::{ACCOUNT}:root"
     statements = _statements(stack.named(ROLE_POLICY, "exporter-policy").inputs["policy"])
-    bronze = f"arn:aws:s3:::{stack.config.name('bronze')}"
+    bronze = f"arn:aws:s3:::{_bucket(stack, 'bronze')}"
     assert [(s["Action"], s["Resource"]) for s in statements] == [
         (["s3:PutObject"], [f"{bronze}/{drop}*"]),
         (["kms:GenerateDataKey"], [KEY_ARN]),
     ]
+
+
+def test_bucket_names_carry_the_account_so_two_accounts_never_collide(stack: Stack) -> None:
+    names = {b.name: b.inputs["bucket"] for b in stack.of_type(BUCKET)}
+    assert names == {name: f"{stack.config.name(name)}-{ACCOUNT}" for name in (*DATA_BUCKETS, "access-logs")}
+    assert all(len(name) <= 63 for name in names.values())
+
+
+def test_a_prefix_too_long_for_a_bucket_name_is_one_line(stack: Stack) -> None:
+    long = stack.config.model_copy(update={"name_prefix": "a" * 31, "stack": "staging-eu"})
+    with pytest.raises(
+        UserError, match=r"bucket name a{31}-staging-eu-access-logs-\d{12} is 67 characters, S3 allows 63"
+    ):
+        long.bucket_name("access-logs", ACCOUNT)
+
+
+def test_what_holds_data_is_protected_from_deletion_in_prod(dev: Stack, prod: Stack) -> None:
+    holding_data = {"key", "sqlserver-url", "access-logs", *DATA_BUCKETS}
+    assert prod.config.protect_data and not dev.config.protect_data
+    assert prod.protected == holding_data
+    assert dev.protected == set()
+    assert all(b.inputs["forceDestroy"] is False for b in prod.of_type(BUCKET))

@@ -16,6 +16,7 @@ from bi_lake.errors import UserError
 from bi_lake.workflow import WORKFLOW
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+BUCKET_NAME_MAX = 63
 
 
 class _Config(BaseModel):
@@ -102,6 +103,9 @@ class StackConfig(_Config):
     monthly_budget_usd: float = Field(default=100.0, gt=0)
     sql_server: SqlServerNetwork
     event_start: EventStart = EventStart()
+    # Keep what holds data (the key, the buckets, the secret) from deletion by `pulumi destroy` or a
+    # change that would replace it: on in prod.
+    protect_data: bool = False
     # Who may assume the dashboard's read-only role (default: this account's administrators).
     dashboard_principal_arn: str | None = None
     wheels_dir: Path = Path("../dist")
@@ -113,6 +117,16 @@ class StackConfig(_Config):
 
     def name(self, what: str) -> str:
         return f"{self.name_prefix}-{self.stack}-{what}"
+
+    def bucket_name(self, what: str, account: str) -> str:
+        """Bucket names are global: the account id keeps two accounts' stacks from colliding."""
+        name = f"{self.name(what)}-{account}"
+        if len(name) > BUCKET_NAME_MAX:
+            raise UserError(
+                f"bucket name {name} is {len(name)} characters, S3 allows {BUCKET_NAME_MAX}: "
+                "shorten bi:namePrefix"
+            )
+        return name
 
     def job_size(self, job: str) -> JobSize:
         override = self.jobs.get(job, JobOverride()).model_dump(exclude_none=True)
@@ -151,6 +165,8 @@ def load() -> StackConfig:
     for key in ("namePrefix", "schedule", "alertEmail", "dashboardPrincipalArn", "wheelsDir"):
         if (text := config.get(key)) is not None:
             values[key] = text
+    if (protect := config.get_bool("protectData")) is not None:
+        values["protectData"] = protect
     if (budget := config.get_float("monthlyBudgetUsd")) is not None:
         values["monthlyBudgetUsd"] = budget
     region = pulumi.Config("aws").require("region")

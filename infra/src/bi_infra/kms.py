@@ -15,7 +15,7 @@ def create_key(config: StackConfig, opts: pulumi.ResourceOptions) -> aws.kms.Key
         description=f"Business Insights {config.stack}: every object of the lake, the logs and the secret",
         enable_key_rotation=True,
         deletion_window_in_days=30,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=config.protect_data)),
     )
     aws.kms.Alias("key-alias", name=f"alias/{config.name('lake')}", target_key_id=key.key_id, opts=opts)
     return key

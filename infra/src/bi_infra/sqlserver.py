@@ -19,7 +19,7 @@ def create_secret(
         "set with `aws secretsmanager put-secret-value`",
         kms_key_id=key.arn,
         recovery_window_in_days=7,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=config.protect_data)),
     )
 
 

@@ -40,9 +40,13 @@ def _private(name: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions) -> 
     )
 
 
-def _log_bucket(config: StackConfig, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
+def _log_bucket(
+    config: StackConfig, account: str, opts: pulumi.ResourceOptions, keep: pulumi.ResourceOptions
+) -> aws.s3.Bucket:
     # S3 delivers server access logs only to buckets encrypted with S3-managed keys (SSE-S3).
-    logs = aws.s3.Bucket("access-logs", bucket=config.name("access-logs"), force_destroy=False, opts=opts)
+    logs = aws.s3.Bucket(
+        "access-logs", bucket=config.bucket_name("access-logs", account), force_destroy=False, opts=keep
+    )
     _private("access-logs", logs, opts)
     aws.s3.BucketServerSideEncryptionConfiguration(
         "access-logs-encryption",
@@ -69,10 +73,11 @@ def _log_bucket(config: StackConfig, opts: pulumi.ResourceOptions) -> aws.s3.Buc
 def create_buckets(
     config: StackConfig, key: aws.kms.Key, account: str, opts: pulumi.ResourceOptions
 ) -> Buckets:
-    logs = _log_bucket(config, opts)
+    keep = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=config.protect_data))
+    logs = _log_bucket(config, account, opts, keep)
     data: dict[str, aws.s3.Bucket] = {}
     for name in DATA_BUCKETS:
-        bucket = aws.s3.Bucket(name, bucket=config.name(name), opts=opts)
+        bucket = aws.s3.Bucket(name, bucket=config.bucket_name(name, account), force_destroy=False, opts=keep)
         data[name] = bucket
         _private(name, bucket, opts)
         aws.s3.BucketServerSideEncryptionConfiguration(
