@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from bi_infra.config import StackConfig, parse
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
+EXISTING_SUBNET, EXISTING_GROUP = "subnet-0aaaaaaaaaaaaaaa1", "sg-0aaaaaaaaaaaaaaa1"
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 
 
@@ -27,9 +28,22 @@ class Declared:
     provider: str | None
 
 
+@dataclass(frozen=True)
+class ExistingVpc:
+    """What the AWS look-ups answer about a network the stack does not create."""
+
+    subnet_zone: str = "eu-west-1a"
+    subnet_vpc: str = "vpc-0aaaaaaaaaaaaaaa1"
+    group_vpc: str = "vpc-0aaaaaaaaaaaaaaa1"
+    # (is_egress, referenced group or None, protocol, from, to)
+    group_rules: tuple[tuple[bool, str | None, str, int, int], ...] = ((False, "self", "-1", -1, -1),)
+    s3_gateway: bool = True
+
+
 @dataclass
 class RecordingMocks(pulumi.runtime.Mocks):
     declared: list[Declared] = field(default_factory=list)
+    vpc: ExistingVpc = field(default_factory=ExistingVpc)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.declared.append(Declared(args.typ, args.name, dict(args.inputs), args.provider))
@@ -39,13 +53,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["arn"] = f"arn:aws:s3:::{args.inputs['bucket']}"
         elif args.typ == "aws:kms/key:Key":
             outputs |= {"keyId": "key-1234", "arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/key-1234"}
+        elif args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            outputs["prefixListId"] = f"pl-{args.name}"
         elif args.typ == "aws:iam/role:Role":
             outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{args.inputs['name']}"
         else:
             outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{args.name}")
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> dict[str, Any] | tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT,
@@ -54,6 +72,30 @@ class RecordingMocks(pulumi.runtime.Mocks):
             }
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return {
+                "id": args.args["id"],
+                "availabilityZone": self.vpc.subnet_zone,
+                "vpcId": self.vpc.subnet_vpc,
+            }
+        if args.token == "aws:ec2/getSecurityGroup:getSecurityGroup":
+            return {"id": args.args["id"], "vpcId": self.vpc.group_vpc, "name": "glue", "arn": "arn"}
+        if args.token == "aws:vpc/getSecurityGroupRules:getSecurityGroupRules":
+            return {"id": "rules", "ids": [f"sgr-{n}" for n in range(len(self.vpc.group_rules))]}
+        if args.token == "aws:vpc/getSecurityGroupRule:getSecurityGroupRule":
+            egress, referenced, protocol, low, high = self.vpc.group_rules[
+                int(args.args["securityGroupRuleId"][4:])
+            ]
+            group = args.args["securityGroupRuleId"]
+            return {
+                "id": group, "isEgress": egress, "ipProtocol": protocol, "fromPort": low, "toPort": high,
+                "referencedSecurityGroupId": EXISTING_GROUP if referenced == "self" else referenced or "",
+            }  # fmt: skip
+        if args.token == "aws:ec2/getVpcEndpoint:getVpcEndpoint":
+            if not self.vpc.s3_gateway:
+                # As the provider answers a look-up that matches nothing: a failed invoke.
+                return {}, [("vpcId", "no matching EC2 VPC Endpoint found")]
+            return {"id": "vpce-0s3", "vpcId": args.args["vpcId"], "serviceName": args.args["serviceName"]}
         raise AssertionError(f"the program called {args.token}, which the tests do not mock")
 
 
@@ -73,18 +115,21 @@ class Stack:
         return found[0]
 
 
-def stack_config(stack: str, wheels: Path) -> StackConfig:
+def stack_config(stack: str, wheels: Path, overrides: dict[str, Any] | None = None) -> StackConfig:
     """A stack file of infra/ as the program reads it (the `bi:` keys and `aws:region`)."""
     values = YAML(typ="safe").load((INFRA / f"Pulumi.{stack}.yaml").read_text())["config"]
     bi = {key.removeprefix("bi:"): value for key, value in values.items() if key.startswith("bi:")}
-    return parse(stack, values["aws:region"], bi | {"wheelsDir": str(wheels)})
+    return parse(stack, values["aws:region"], bi | {"wheelsDir": str(wheels)} | (overrides or {}))
 
 
-def declare(stack: str, wheels: Path) -> Stack:
+def declare(
+    stack: str, wheels: Path, overrides: dict[str, Any] | None = None, vpc: ExistingVpc | None = None
+) -> Stack:
+    """The program run under mocks on a stack file (with `bi:` settings replaced by `overrides`)."""
     from bi_infra.stack import build
 
-    config = stack_config(stack, wheels)
-    mocks = RecordingMocks()
+    config = stack_config(stack, wheels, overrides)
+    mocks = RecordingMocks(vpc=vpc or ExistingVpc())
     pulumi.runtime.set_mocks(mocks, project="business-insights", stack=stack, preview=False)
 
     protected: set[str] = set()

@@ -6,10 +6,11 @@ Everything a stack names (buckets, roles, jobs) is `<namePrefix>-<stack>-<what>`
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from bi_lake.errors import UserError
@@ -64,11 +65,29 @@ def declared_size(job: str) -> JobSize:
     )
 
 
-class SqlServerNetwork(_Config):
-    """Where the Glue connection places the ingest job's network interface to reach SQL Server."""
+class NewNetwork(_Config):
+    """A network the stack creates: a VPC with private subnets in two zones, no NAT (see network.py)."""
 
-    subnet_id: str
-    security_group_id: str
+    mode: Literal["create"]
+    cidr: str = "10.40.0.0/16"
+    availability_zones: list[str] = Field(min_length=2, max_length=2)
+    # Where SQL Server answers (an address or range reached from this VPC: peering, VPN, Direct Connect).
+    sql_server_cidr: str
+    sql_server_port: int = Field(default=1433, ge=1, le=65535)
+
+    @field_validator("cidr", "sql_server_cidr")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        ipaddress.ip_network(value)
+        return value
+
+
+class ExistingNetwork(_Config):
+    """A subnet and security group someone else runs, where the ingest job's interface is placed."""
+
+    mode: Literal["existing"]
+    subnet_id: str = Field(pattern=r"^subnet-[0-9a-f]{8,17}$")
+    security_group_id: str = Field(pattern=r"^sg-[0-9a-f]{8,17}$")
     availability_zone: str
 
 
@@ -101,7 +120,7 @@ class StackConfig(_Config):
     freshness_hours: int = Field(default=26, ge=2, le=168)
     # The stack's monthly AWS Budget (USD): an e-mail at 80% of it spent and when the forecast passes it.
     monthly_budget_usd: float = Field(default=100.0, gt=0)
-    sql_server: SqlServerNetwork
+    network: NewNetwork | ExistingNetwork = Field(discriminator="mode")
     event_start: EventStart = EventStart()
     # Keep what holds data (the key, the buckets, the secret) from deletion by `pulumi destroy` or a
     # change that would replace it: on in prod.
@@ -156,7 +175,7 @@ def load() -> StackConfig:
 
     config = pulumi.Config("bi")
     values: dict[str, Any] = {}
-    for key in ("jobs", "sqlServer", "eventStart"):
+    for key in ("jobs", "network", "eventStart"):
         if (found := config.get_object(key)) is not None:
             values[key] = found
     for key in ("bronzeColdAfterDays", "noncurrentVersionExpiryDays", "logRetentionDays", "freshnessHours"):

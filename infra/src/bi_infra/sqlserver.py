@@ -7,6 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from bi_infra.config import StackConfig
+from bi_infra.network import Network
 
 
 def create_secret(
@@ -23,8 +24,9 @@ def create_secret(
     )
 
 
-def create_connection(config: StackConfig, opts: pulumi.ResourceOptions) -> aws.glue.Connection:
-    network = config.sql_server
+def create_connection(
+    config: StackConfig, network: Network, opts: pulumi.ResourceOptions
+) -> aws.glue.Connection:
     return aws.glue.Connection(
         "sqlserver-network",
         name=config.name("sqlserver-network"),

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from bi_infra import access, alerts, catalog, glue, iam, kms, sqlserver, starts, storage
 from bi_infra.config import StackConfig
+from bi_infra.network import create_network
 from bi_lake.workflow import WORKFLOW
 
 PROJECT_TAG = "business-insights"
@@ -32,21 +33,23 @@ def build(config: StackConfig) -> None:
     key = kms.create_key(config, opts)
     buckets = storage.create_buckets(config, key, account, opts)
     secret = sqlserver.create_secret(config, key, opts)
-    connection = sqlserver.create_connection(config, opts)
+    network = create_network(config, opts, invoke)
+    connection = sqlserver.create_connection(config, network, opts)
     roles = iam.create_roles(config, account, partition, opts)
 
-    network = config.sql_server
     ec2 = f"arn:{partition}:ec2:{config.region}:{account}"
-    arns = pulumi.Output.all(key.arn, secret.arn, *buckets.arns().values()).apply(
+    arns = pulumi.Output.all(
+        key.arn, secret.arn, network.subnet_id, network.security_group_id, *buckets.arns().values()
+    ).apply(
         lambda resolved: access.Arns(
             account=account,
             region=config.region,
             partition=partition,
             key=resolved[0],
             secret=resolved[1],
-            buckets=dict(zip(buckets.arns(), resolved[2:], strict=True)),
-            subnet=f"{ec2}:subnet/{network.subnet_id}",
-            security_group=f"{ec2}:security-group/{network.security_group_id}",
+            buckets=dict(zip(buckets.arns(), resolved[4:], strict=True)),
+            subnet=f"{ec2}:subnet/{resolved[2]}",
+            security_group=f"{ec2}:security-group/{resolved[3]}",
         )
     )
     iam.attach_policies(roles, arns, opts)

@@ -1,0 +1,211 @@
+"""Where the ingest job's network interface lives, and how it reaches S3, AWS's APIs and SQL Server
+without a NAT.
+
+`bi:network.mode` says who owns the network:
+
+- `create`: a VPC with a private subnet in each of two zones (no internet gateway, no NAT), an S3
+  gateway endpoint on their route table, interface endpoints (private DNS) for what the job calls
+  besides S3, the self-referencing security group Glue requires of a connection, and egress to S3,
+  to the endpoints and to SQL Server's address and port. How SQL Server is reached from this VPC
+  (same VPC, peering, a VPN or Direct Connect) is the network team's: the stack routes nothing
+  outside the VPC.
+- `existing`: the subnet and security group of a network someone else runs; the program checks what
+  it can see (the subnet is in the zone given, the group in the subnet's VPC, and the VPC has an S3
+  gateway endpoint) and the README lists the rest (the self-referencing rule, endpoints or a NAT for
+  the APIs, a route to SQL Server).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from bi_infra.config import ExistingNetwork, NewNetwork, StackConfig
+from bi_lake.errors import UserError
+
+# What the ingest job calls besides S3: the source secret, the key, its logs and metrics, Glue itself
+# (its connection and job run) and STS (the role's credentials).
+INTERFACE_ENDPOINTS = ("secretsmanager", "kms", "logs", "monitoring", "glue", "sts")
+HTTPS = 443
+
+
+@dataclass(frozen=True)
+class Network:
+    subnet_id: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    availability_zone: str
+
+
+def create_network(
+    config: StackConfig, opts: pulumi.ResourceOptions, invoke: pulumi.InvokeOptions
+) -> Network:
+    settings = config.network
+    if isinstance(settings, ExistingNetwork):
+        return _existing(settings, config.region, invoke)
+    return _create(config, settings, opts)
+
+
+def subnet_cidrs(vpc_cidr: str, count: int) -> list[str]:
+    """The first `count` of the VPC's /20s (or halves, for a small VPC)."""
+    vpc = ipaddress.ip_network(vpc_cidr)
+    prefix = max(vpc.prefixlen + 1, min(20, vpc.prefixlen + 4))
+    return [str(subnet) for subnet in list(vpc.subnets(new_prefix=prefix))[:count]]
+
+
+def _create(config: StackConfig, settings: NewNetwork, opts: pulumi.ResourceOptions) -> Network:
+    vpc = aws.ec2.Vpc(
+        "vpc",
+        cidr_block=settings.cidr,
+        # Interface endpoints answer under the services' own names only with DNS on.
+        enable_dns_support=True,
+        enable_dns_hostnames=True,
+        tags={"Name": config.name("vpc")},
+        opts=opts,
+    )
+    route_table = aws.ec2.RouteTable(
+        "private-routes", vpc_id=vpc.id, tags={"Name": config.name("private")}, opts=opts
+    )
+    subnets = []
+    for index, (zone, cidr) in enumerate(
+        zip(
+            settings.availability_zones,
+            subnet_cidrs(settings.cidr, len(settings.availability_zones)),
+            strict=True,
+        )
+    ):
+        subnet = aws.ec2.Subnet(
+            f"private-{index}",
+            vpc_id=vpc.id,
+            cidr_block=cidr,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": config.name(f"private-{zone}")},
+            opts=opts,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"private-{index}-routes", subnet_id=subnet.id, route_table_id=route_table.id, opts=opts
+        )
+        subnets.append(subnet)
+    s3 = aws.ec2.VpcEndpoint(
+        "s3-endpoint",
+        vpc_id=vpc.id,
+        service_name=f"com.amazonaws.{config.region}.s3",
+        vpc_endpoint_type="Gateway",
+        route_table_ids=[route_table.id],
+        tags={"Name": config.name("s3")},
+        opts=opts,
+    )
+    glue = aws.ec2.SecurityGroup(
+        "glue-sg",
+        name=config.name("glue"),
+        description="Glue connection: itself (Glue requires it), S3, the endpoints and SQL Server",
+        vpc_id=vpc.id,
+        opts=opts,
+    )
+    endpoints = aws.ec2.SecurityGroup(
+        "endpoints-sg",
+        name=config.name("endpoints"),
+        description="Interface endpoints: HTTPS from the Glue connection",
+        vpc_id=vpc.id,
+        opts=opts,
+    )
+    # Glue's workers talk to each other on any TCP port: a connection's group must admit itself.
+    aws.vpc.SecurityGroupIngressRule(
+        "glue-from-itself", security_group_id=glue.id, referenced_security_group_id=glue.id,
+        ip_protocol="tcp", from_port=0, to_port=65535, description="Glue workers", opts=opts,
+    )  # fmt: skip
+    aws.vpc.SecurityGroupEgressRule(
+        "glue-to-itself", security_group_id=glue.id, referenced_security_group_id=glue.id,
+        ip_protocol="tcp", from_port=0, to_port=65535, description="Glue workers", opts=opts,
+    )  # fmt: skip
+    aws.vpc.SecurityGroupEgressRule(
+        "glue-to-s3", security_group_id=glue.id, prefix_list_id=s3.prefix_list_id,
+        ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS, description="S3 (gateway endpoint)", opts=opts,
+    )  # fmt: skip
+    aws.vpc.SecurityGroupEgressRule(
+        "glue-to-endpoints", security_group_id=glue.id, referenced_security_group_id=endpoints.id,
+        ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS, description="AWS APIs (endpoints)", opts=opts,
+    )  # fmt: skip
+    aws.vpc.SecurityGroupEgressRule(
+        "glue-to-sqlserver", security_group_id=glue.id, cidr_ipv4=settings.sql_server_cidr,
+        ip_protocol="tcp", from_port=settings.sql_server_port, to_port=settings.sql_server_port,
+        description="SQL Server", opts=opts,
+    )  # fmt: skip
+    aws.vpc.SecurityGroupIngressRule(
+        "endpoints-from-glue", security_group_id=endpoints.id, referenced_security_group_id=glue.id,
+        ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS, description="The Glue connection", opts=opts,
+    )  # fmt: skip
+    for service in INTERFACE_ENDPOINTS:
+        aws.ec2.VpcEndpoint(
+            f"{service}-endpoint",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{config.region}.{service}",
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+            subnet_ids=[subnet.id for subnet in subnets],
+            security_group_ids=[endpoints.id],
+            tags={"Name": config.name(service)},
+            opts=opts,
+        )
+    pulumi.export("vpc_id", vpc.id)
+    return Network(
+        subnet_id=subnets[0].id, security_group_id=glue.id, availability_zone=settings.availability_zones[0]
+    )
+
+
+def _admits_itself(group_id: str, invoke: pulumi.InvokeOptions) -> bool:
+    """Whether the group has an ingress rule from itself on every TCP port (or every protocol)."""
+    rules = aws.vpc.get_security_group_rules(
+        filters=[{"name": "group-id", "values": [group_id]}], opts=invoke
+    )
+    for rule_id in rules.ids:
+        rule = aws.vpc.get_security_group_rule(security_group_rule_id=rule_id, opts=invoke)
+        every_tcp_port = rule.ip_protocol == "tcp" and (rule.from_port, rule.to_port) == (0, 65535)
+        if (
+            not rule.is_egress
+            and rule.referenced_security_group_id == group_id
+            and (rule.ip_protocol == "-1" or every_tcp_port)
+        ):
+            return True
+    return False
+
+
+def _existing(settings: ExistingNetwork, region: str, invoke: pulumi.InvokeOptions) -> Network:
+    where = "bi:network"
+    subnet = aws.ec2.get_subnet(id=settings.subnet_id, opts=invoke)
+    if subnet.availability_zone != settings.availability_zone:
+        raise UserError(
+            f"{where}.subnetId {settings.subnet_id} is in {subnet.availability_zone}, "
+            f"not in {where}.availabilityZone {settings.availability_zone}"
+        )
+    group = aws.ec2.get_security_group(id=settings.security_group_id, opts=invoke)
+    if group.vpc_id != subnet.vpc_id:
+        raise UserError(
+            f"{where}.securityGroupId {settings.security_group_id} is in {group.vpc_id}, "
+            f"the subnet in {subnet.vpc_id}"
+        )
+    if not _admits_itself(settings.security_group_id, invoke):
+        raise UserError(
+            f"{where}.securityGroupId {settings.security_group_id} has no inbound rule from itself on all "
+            "TCP ports, which Glue requires of a connection's security group"
+        )
+    try:
+        aws.ec2.get_vpc_endpoint(
+            vpc_id=subnet.vpc_id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            opts=invoke,
+        )
+    except Exception as exc:
+        raise UserError(
+            f"VPC {subnet.vpc_id} has no S3 gateway endpoint ({str(exc).splitlines()[0][:120]}): the ingest "
+            "job writes Bronze to S3 from its subnet; add one, or set bi:network.mode to create"
+        ) from None
+    return Network(
+        subnet_id=pulumi.Output.from_input(settings.subnet_id),
+        security_group_id=pulumi.Output.from_input(settings.security_group_id),
+        availability_zone=settings.availability_zone,
+    )
