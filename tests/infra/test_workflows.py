@@ -7,6 +7,7 @@ taking the line that honours a rule out of a workflow fails the test for that ru
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 DEPLOY = WORKFLOWS / "deploy.yml"
+PREVIEW = WORKFLOWS / "preview.yml"
 CI_SCRIPT = Path(".ci/run")
 ENVIRONMENTS = ("dev", "prod")
 INFRA = "infra"
@@ -135,7 +137,7 @@ def environment_name(of: Mapping) -> object:
 # --- the schema -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [CI, DEPLOY], ids=lambda path: path.name)
+@pytest.mark.parametrize("path", [CI, DEPLOY, PREVIEW], ids=lambda path: path.name)
 def test_workflow_matches_the_github_workflow_schema(path: Path) -> None:
     schema = workflow_schema()
     validator_class = jsonschema.validators.validator_for(schema)
@@ -205,20 +207,23 @@ def test_a_newer_push_cancels_the_pull_requests_older_ci_run() -> None:
 # --- deploy: least privilege, OIDC, no keys ------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [CI, DEPLOY], ids=lambda path: path.name)
+@pytest.mark.parametrize("path", [CI, DEPLOY, PREVIEW], ids=lambda path: path.name)
 def test_workflows_grant_only_read_access_by_default(path: Path) -> None:
     assert load(path)["permissions"] == {"contents": "read"}
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_deploy_authenticates_to_aws_with_oidc(environment: str) -> None:
-    deploy = job(load(DEPLOY), environment)
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [*((e, "AWS_DEPLOY_ROLE_ARN") for e in ENVIRONMENTS), ("prod-plan", "AWS_PREVIEW_ROLE_ARN")],
+)
+def test_deploy_authenticates_to_aws_with_oidc(name: str, role: str) -> None:
+    deploy = job(load(DEPLOY), name)
     assert deploy["permissions"] == {"id-token": "write", "contents": "read"}
     aws = first_step(deploy, using("aws-actions/configure-aws-credentials"), "configuring AWS credentials")
     settings = steps(deploy)[aws]["with"]
-    assert settings["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    assert settings["role-to-assume"] == f"${{{{ vars.{role} }}}}"
     assert settings["aws-region"] == "${{ vars.AWS_REGION }}"
-    assert aws < first_step(deploy, running("pulumi", "login"), "logging in to the state backend")
+    assert aws < first_step(deploy, using("pulumi/actions"), "running pulumi")
 
 
 def test_no_workflow_holds_stored_aws_keys() -> None:
@@ -237,75 +242,103 @@ def test_deploy_runs_on_pushes_to_main() -> None:
     assert triggers(load(DEPLOY))["push"]["branches"] == ["main"]
 
 
-def test_the_environments_deploy_the_wheels_built_once() -> None:
+def pulumi_step(of: Mapping) -> Mapping:
+    """The one step that runs pulumi (through its action, whose CLI version the repository pins)."""
+    found = [step for step in steps(of) if using("pulumi/actions")(step)]
+    assert len(found) == 1, found
+    settings = found[0]["with"]
+    assert isinstance(settings, dict)
+    return settings
+
+
+def test_the_environments_deploy_the_wheelhouse_built_once() -> None:
     deploy = load(DEPLOY)
     build = job(deploy, "build")
     assert any(
-        starts(words, "uv", "build")
-        and "--all-packages" in words
-        and option(words, "-o", "--out-dir") == "dist"
-        for words in commands(build)
+        "bi_infra.wheelhouse" in words and option(words, "--out") == "dist/glue" for words in commands(build)
+    )
+    assert not any(starts(words, "uv", "build") for words in commands(build)), (
+        "the wheelhouse builds the wheels"
     )
     upload = steps(build)[first_step(build, using("actions/upload-artifact"), "uploading the wheels")]["with"]
-    for environment in ENVIRONMENTS:
-        target = job(deploy, environment)
-        index = first_step(target, using("actions/download-artifact"), "downloading the wheels")
-        download = steps(target)[index]["with"]
-        assert download["name"] == upload["name"]
-        assert download["path"] == "dist"
-        assert index < first_step(target, running("pulumi", "up"), "running pulumi up")
+    assert str(upload["path"]).rstrip("/") == "dist/glue"
+    for name in (*ENVIRONMENTS, "prod-plan"):
+        target = job(deploy, name)
+        downloads = [
+            (i, s["with"]) for i, s in enumerate(steps(target)) if using("actions/download-artifact")(s)
+        ]
+        index, download = next((i, w) for i, w in downloads if w["name"] == upload["name"])
+        assert download["path"] == "dist/glue"
+        assert index < first_step(target, using("pulumi/actions"), "running pulumi")
 
 
-def test_prod_waits_for_dev_and_deploys_to_the_protected_prod_environment() -> None:
+def test_prod_is_planned_before_its_approval_and_deploys_exactly_that_plan() -> None:
     deploy = load(DEPLOY)
     assert "build" in as_list(job(deploy, "dev")["needs"])
-    assert "dev" in as_list(job(deploy, "prod")["needs"])
+    assert "dev" in as_list(job(deploy, "prod-plan")["needs"])
+    assert "prod-plan" in as_list(job(deploy, "prod")["needs"])
     assert environment_name(job(deploy, "dev")) == "dev"
     assert environment_name(job(deploy, "prod")) == "prod"
+    # The plan is computed outside the protected environment, before anyone approves.
+    assert environment_name(job(deploy, "prod-plan")) not in ("prod", None)
+    plan = pulumi_step(job(deploy, "prod-plan"))
+    assert (plan["command"], plan["stack-name"]) == ("preview", "prod")
+    assert plan["comment-on-summary"] is True, "the approver reads the diff in the run's summary"
+    planned = job(deploy, "prod-plan")
+    upload = steps(planned)[first_step(planned, using("actions/upload-artifact"), "keeping the plan")]["with"]
+    assert upload["path"] == f"{plan['work-dir']}/{plan['plan']}"
+    prod = job(deploy, "prod")
+    apply = pulumi_step(prod)
+    assert (apply["command"], apply["stack-name"], apply["plan"]) == ("up", "prod", plan["plan"])
+    downloads = [s["with"] for s in steps(prod) if using("actions/download-artifact")(s)]
+    assert {"name": upload["name"], "path": apply["work-dir"]} in downloads
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_each_environment_selects_its_own_stack(environment: str) -> None:
-    pulumi = [words for words in commands(job(load(DEPLOY), environment)) if starts(words, "pulumi")]
-    selects = [words for words in pulumi if starts(words, "pulumi", "stack", "select")]
-    assert len(selects) == 1, selects
-    args = selects[0][3:]
-    named = option(args, "--stack", "-s")
-    valued = ("--cwd", "-C", "--stack", "-s")
-    positional = [
-        a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or args[i - 1] not in valued)
-    ]
-    assert ([named] if named else positional[:1]) == [environment]
-    assert option(selects[0], "--cwd", "-C") == INFRA
-    # No later command points at another environment's stack.
-    for words in pulumi:
-        assert option(words, "--stack", "-s") in (None, environment), words
+@pytest.mark.parametrize(("name", "stack"), [("dev", "dev"), ("prod-plan", "prod"), ("prod", "prod")])
+def test_each_job_works_on_its_own_stack_and_creates_it_when_missing(name: str, stack: str) -> None:
+    settings = pulumi_step(job(load(DEPLOY), name))
+    assert settings["stack-name"] == stack and settings["work-dir"] == INFRA
+    # prod applies a plan, which exists only for a stack the plan job found or created.
+    assert settings.get("upsert", False) is (name != "prod")
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_each_environment_previews_before_it_deploys(environment: str) -> None:
-    run = [words for words in commands(job(load(DEPLOY), environment)) if starts(words, "pulumi")]
-
-    def position(*prefix: str) -> int:
-        found = [index for index, words in enumerate(run) if starts(words, *prefix)]
-        assert found, f"{environment} never runs {' '.join(prefix)}"
-        return found[0]
-
-    login, select = position("pulumi", "login"), position("pulumi", "stack", "select")
-    preview, up = position("pulumi", "preview"), position("pulumi", "up")
-    assert login < select < preview < up
-    assert "--yes" in run[up]
-    assert option(run[preview], "--cwd", "-C") == INFRA
-    assert option(run[up], "--cwd", "-C") == INFRA
+def test_pull_requests_preview_dev_and_post_the_diff_on_the_pull_request() -> None:
+    preview = load(PREVIEW)
+    assert "pull_request" in triggers(preview)
+    dev = job(preview, "dev")
+    assert dev["permissions"] == {"id-token": "write", "contents": "read", "pull-requests": "write"}
+    aws = steps(dev)[first_step(dev, using("aws-actions/configure-aws-credentials"), "configuring AWS")]
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    settings = pulumi_step(dev)
+    assert (settings["command"], settings["stack-name"], settings["work-dir"]) == ("preview", "dev", INFRA)
+    assert settings["comment-on-pr"] is True and settings["github-token"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert "head.repo.full_name == github.repository" in dev["if"], "a fork's pull request has no token"
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_each_environment_reads_its_state_backend_and_passphrase_from_its_settings(environment: str) -> None:
-    deploy = job(load(DEPLOY), environment)
+@pytest.mark.parametrize("path", [DEPLOY, PREVIEW], ids=lambda path: path.name)
+def test_the_pulumi_cli_is_the_sdks_version_everywhere(path: Path) -> None:
+    locked = re.search(r'name = "pulumi"\nversion = "([^"]+)"', (ROOT / "uv.lock").read_text())
+    assert locked is not None
+    assert (ROOT / ".pulumi-version").read_text().strip() == locked.group(1)
+    for name, of in load(path)["jobs"].items():
+        if any(using("pulumi/actions")(step) for step in steps(of)):
+            assert pulumi_step(of)["pulumi-version-file"] == ".pulumi-version", name
+
+
+@pytest.mark.parametrize("path", [CI, DEPLOY, PREVIEW], ids=lambda path: path.name)
+def test_every_third_party_action_is_pinned_to_a_commit(path: Path) -> None:
+    for name, of in load(path)["jobs"].items():
+        for step in steps(of):
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), (name, step["uses"])
+
+
+@pytest.mark.parametrize("name", [*ENVIRONMENTS, "prod-plan"])
+def test_each_job_reads_its_state_backend_and_passphrase_from_its_settings(name: str) -> None:
+    deploy = job(load(DEPLOY), name)
     assert deploy["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
     assert deploy["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
-    logins = [words for words in commands(deploy) if starts(words, "pulumi", "login")]
-    assert logins == [["pulumi", "login", '"$PULUMI_BACKEND_URL"']]
+    assert pulumi_step(deploy)["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
