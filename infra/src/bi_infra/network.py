@@ -4,8 +4,9 @@ without a NAT.
 `bi:network.mode` says who owns the network:
 
 - `create`: a VPC with a private subnet in each of two zones (no internet gateway, no NAT), an S3
-  gateway endpoint on their route table, interface endpoints (private DNS) for what the job calls
-  besides S3, the self-referencing security group Glue requires of a connection, and egress to S3,
+  gateway endpoint on their route table, interface endpoints (private DNS) in the connection's zone
+  (the first) for what the job calls besides S3, the self-referencing security group Glue requires
+  of a connection, and egress to S3,
   to the endpoints and to SQL Server's address and port. How SQL Server is reached from this VPC
   (same VPC, peering, a VPN or Direct Connect) is the network team's: the stack routes nothing
   outside the VPC.
@@ -145,7 +146,9 @@ def _create(config: StackConfig, settings: NewNetwork, opts: pulumi.ResourceOpti
             service_name=f"com.amazonaws.{config.region}.{service}",
             vpc_endpoint_type="Interface",
             private_dns_enabled=True,
-            subnet_ids=[subnet.id for subnet in subnets],
+            # In the connection's zone only: the job's interface lives there, and each zone of an
+            # endpoint costs as much again. Reordering availabilityZones moves both.
+            subnet_ids=[subnets[0].id],
             security_group_ids=[endpoints.id],
             tags={"Name": config.name(service)},
             opts=opts,
