@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -99,46 +100,48 @@ def _create(config: StackConfig, settings: NewNetwork, opts: pulumi.ResourceOpti
         tags={"Name": config.name("s3")},
         opts=opts,
     )
-    glue = aws.ec2.SecurityGroup(
-        "glue-sg",
-        name=config.name("glue"),
-        description="Glue connection: itself (Glue requires it), S3, the endpoints and SQL Server",
-        vpc_id=vpc.id,
-        opts=opts,
+    glue, endpoints = (
+        aws.ec2.SecurityGroup(
+            f"{what}-sg", name=config.name(what), description=description, vpc_id=vpc.id, opts=opts
+        )
+        for what, description in (
+            ("glue", "Glue connection: itself (Glue requires it), S3, the endpoints and SQL Server"),
+            ("endpoints", "Interface endpoints: HTTPS from the Glue connection"),
+        )
     )
-    endpoints = aws.ec2.SecurityGroup(
-        "endpoints-sg",
-        name=config.name("endpoints"),
-        description="Interface endpoints: HTTPS from the Glue connection",
-        vpc_id=vpc.id,
-        opts=opts,
+    every_port, https, sql_server = (0, 65535), (HTTPS, HTTPS), (settings.sql_server_port,) * 2
+    ingress, egress = aws.vpc.SecurityGroupIngressRule, aws.vpc.SecurityGroupEgressRule
+    glue_peer, endpoints_peer = (
+        {"referenced_security_group_id": glue.id},
+        {"referenced_security_group_id": endpoints.id},
     )
-    # Glue's workers talk to each other on any TCP port: a connection's group must admit itself.
-    aws.vpc.SecurityGroupIngressRule(
-        "glue-from-itself", security_group_id=glue.id, referenced_security_group_id=glue.id,
-        ip_protocol="tcp", from_port=0, to_port=65535, description="Glue workers", opts=opts,
-    )  # fmt: skip
-    aws.vpc.SecurityGroupEgressRule(
-        "glue-to-itself", security_group_id=glue.id, referenced_security_group_id=glue.id,
-        ip_protocol="tcp", from_port=0, to_port=65535, description="Glue workers", opts=opts,
-    )  # fmt: skip
-    aws.vpc.SecurityGroupEgressRule(
-        "glue-to-s3", security_group_id=glue.id, prefix_list_id=s3.prefix_list_id,
-        ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS, description="S3 (gateway endpoint)", opts=opts,
-    )  # fmt: skip
-    aws.vpc.SecurityGroupEgressRule(
-        "glue-to-endpoints", security_group_id=glue.id, referenced_security_group_id=endpoints.id,
-        ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS, description="AWS APIs (endpoints)", opts=opts,
-    )  # fmt: skip
-    aws.vpc.SecurityGroupEgressRule(
-        "glue-to-sqlserver", security_group_id=glue.id, cidr_ipv4=settings.sql_server_cidr,
-        ip_protocol="tcp", from_port=settings.sql_server_port, to_port=settings.sql_server_port,
-        description="SQL Server", opts=opts,
-    )  # fmt: skip
-    aws.vpc.SecurityGroupIngressRule(
-        "endpoints-from-glue", security_group_id=endpoints.id, referenced_security_group_id=glue.id,
-        ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS, description="The Glue connection", opts=opts,
-    )  # fmt: skip
+    rules: list[tuple[str, Any, aws.ec2.SecurityGroup, dict[str, Any], tuple[int, int], str]] = [
+        # Glue's workers talk to each other on any TCP port: a connection's group must admit itself.
+        ("glue-from-itself", ingress, glue, glue_peer, every_port, "Glue workers"),
+        ("glue-to-itself", egress, glue, glue_peer, every_port, "Glue workers"),
+        ("glue-to-s3", egress, glue, {"prefix_list_id": s3.prefix_list_id}, https, "S3 (gateway endpoint)"),
+        ("glue-to-endpoints", egress, glue, endpoints_peer, https, "AWS APIs"),
+        (
+            "glue-to-sqlserver",
+            egress,
+            glue,
+            {"cidr_ipv4": settings.sql_server_cidr},
+            sql_server,
+            "SQL Server",
+        ),
+        ("endpoints-from-glue", ingress, endpoints, glue_peer, https, "Glue"),
+    ]
+    for name, kind, group, peer, (low, high), description in rules:
+        kind(
+            name,
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=low,
+            to_port=high,
+            description=description,
+            opts=opts,
+            **peer,
+        )
     for service in INTERFACE_ENDPOINTS:
         aws.ec2.VpcEndpoint(
             f"{service}-endpoint",

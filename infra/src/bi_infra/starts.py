@@ -11,6 +11,7 @@ principal the stack lets write under the drop prefix.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -43,10 +44,6 @@ def exporter_policy(bucket_arn: str, drop_prefix: str, key_arn: str) -> Document
     }
 
 
-def _start_jobs(jobs: list[aws.glue.Job]) -> list[aws.glue.TriggerActionArgs]:
-    return [aws.glue.TriggerActionArgs(job_name=job.name) for job in jobs]
-
-
 def create_start(
     config: StackConfig,
     workflow: aws.glue.Workflow,
@@ -57,27 +54,28 @@ def create_start(
     partition: str,
     opts: pulumi.ResourceOptions,
 ) -> aws.glue.Trigger:
+    starts_the_first_jobs: dict[str, Any] = {
+        "workflow_name": workflow.name,
+        "actions": [aws.glue.TriggerActionArgs(job_name=job.name) for job in first_jobs],
+        "opts": opts,
+    }
     if not config.event_start.enabled:
         return aws.glue.Trigger(
             "start",
             name=config.name("start-daily"),
             type="SCHEDULED",
             schedule=config.schedule,
-            workflow_name=workflow.name,
             start_on_creation=True,
-            actions=_start_jobs(first_jobs),
-            opts=opts,
+            **starts_the_first_jobs,
         )
     start = aws.glue.Trigger(
         "start",
         name=config.name("start-on-event"),
         type="EVENT",
-        workflow_name=workflow.name,
         event_batching_conditions=[
             {"batch_size": EVENT_BATCH_SIZE, "batch_window": config.event_start.batch_window_seconds}
         ],
-        actions=_start_jobs(first_jobs),
-        opts=opts,
+        **starts_the_first_jobs,
     )
     workflow_arn = workflow.name.apply(
         lambda name: f"arn:{partition}:glue:{config.region}:{account}:workflow/{name}"
