@@ -237,22 +237,23 @@ def test_deploy_runs_on_pushes_to_main() -> None:
     assert triggers(load(DEPLOY))["push"]["branches"] == ["main"]
 
 
-def test_the_environments_deploy_the_wheels_built_once() -> None:
+def test_the_environments_deploy_the_wheelhouse_built_once() -> None:
     deploy = load(DEPLOY)
     build = job(deploy, "build")
     assert any(
-        starts(words, "uv", "build")
-        and "--all-packages" in words
-        and option(words, "-o", "--out-dir") == "dist"
-        for words in commands(build)
+        "bi_infra.wheelhouse" in words and option(words, "--out") == "dist/glue" for words in commands(build)
+    )
+    assert not any(starts(words, "uv", "build") for words in commands(build)), (
+        "the wheelhouse builds the wheels"
     )
     upload = steps(build)[first_step(build, using("actions/upload-artifact"), "uploading the wheels")]["with"]
+    assert str(upload["path"]).rstrip("/") == "dist/glue"
     for environment in ENVIRONMENTS:
         target = job(deploy, environment)
         index = first_step(target, using("actions/download-artifact"), "downloading the wheels")
         download = steps(target)[index]["with"]
         assert download["name"] == upload["name"]
-        assert download["path"] == "dist"
+        assert download["path"] == "dist/glue"
         assert index < first_step(target, running("pulumi", "up"), "running pulumi up")
 
 
