@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 
 from bi_infra import wheelhouse
 from bi_infra.config import StackConfig, parse
+from tests.s3.conftest import aws_lake, moto_endpoint  # noqa: F401 (moto's S3 and KMS, for the parity test)
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 ACCOUNT, REGION = "123456789012", "eu-west-1"

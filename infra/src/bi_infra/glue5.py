@@ -102,8 +102,8 @@ OVERRIDES: dict[str, Override] = {
         "Code on Glue using s3fs runs on a newer aiobotocore; the jobs do not use s3fs.",
     ),
     "urllib3": Override(
-        "The workspace's lock cannot hold Glue's urllib3 1.25.10 without downgrading the test tools "
-        "(docker, requests) to 2020 releases, and 1.25.10 misses the security fixes of later releases.",
+        "The workspace's lock cannot hold Glue's urllib3 1.25.10 without downgrading moto's docker "
+        "dependency to a 2020 release, and 1.25.10 misses the security fixes of later releases.",
         "Glue's requests 2.32.2 and the botocore shipped accept urllib3 2; Glue's own code written for "
         "urllib3 1.x APIs that 2.0 removed would break.",
     ),
