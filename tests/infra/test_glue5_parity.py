@@ -76,9 +76,13 @@ def glue_environment(
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(where / "zip")
     wheels = where / "zip" / "wheels"
+    # Only the zip: no pip configuration of this machine (its find-links, constraints) takes part.
+    isolated = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | {
+        "PIP_CONFIG_FILE": os.devnull
+    }
     started = time.perf_counter()
     _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *installer_options,
-          "--find-links", str(wheels), "-r", str(wheels / "requirements.txt")])  # fmt: skip
+          "--find-links", str(wheels), "-r", str(wheels / "requirements.txt")], env=isolated)  # fmt: skip
     return python, time.perf_counter() - started
 
 
