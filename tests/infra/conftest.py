@@ -3,8 +3,6 @@ its resolved inputs, for each stack file in infra/ (no CLI, no provider plugin, 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,9 @@ import pulumi
 import pytest
 from ruamel.yaml import YAML
 
+from bi_infra import wheelhouse
 from bi_infra.config import StackConfig, parse
+from tests.s3.conftest import aws_lake, moto_endpoint  # noqa: F401 (moto's S3 and KMS, for the parity test)
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 EXISTING_SUBNET, EXISTING_GROUP = "subnet-0aaaaaaaaaaaaaaa1", "sg-0aaaaaaaaaaaaaaa1"
@@ -150,12 +150,10 @@ def declare(
 
 @pytest.fixture(scope="session")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every package's wheel, as CI builds them before `pulumi up`."""
-    out = tmp_path_factory.mktemp("dist")
-    uv = shutil.which("uv")
-    assert uv is not None, "uv is needed to build the wheels"
-    subprocess.run([uv, "build", "--all-packages", "--wheel", "-q", "-o", str(out)], check=True,
-                   cwd=INFRA.parent, timeout=600)  # fmt: skip
+    """Every job's zip of wheels, as the deployment builds them before `pulumi up` (from uv.lock; the
+    third-party wheels come from PyPI, or pip's cache)."""
+    out = tmp_path_factory.mktemp("glue")
+    wheelhouse.build(out)
     return out
 
 

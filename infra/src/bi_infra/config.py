@@ -127,7 +127,8 @@ class StackConfig(_Config):
     protect_data: bool = False
     # Who may assume the dashboard's read-only role (default: this account's administrators).
     dashboard_principal_arn: str | None = None
-    wheels_dir: Path = Path("../dist")
+    # Where `python -m bi_infra.wheelhouse --out dist/glue` put the jobs' zips of wheels.
+    wheels_dir: Path = Path("../dist/glue")
 
     @property
     def wheels_path(self) -> Path:

@@ -1,6 +1,6 @@
 """The Glue side: a security configuration encrypting what jobs write, the jobs built from the workflow
-declaration with the package wheels, and a Glue Workflow whose triggers follow the declaration's edges
-(how it starts is `starts.py`'s)."""
+declaration with each job's zip of wheels, and a Glue Workflow whose triggers follow the declaration's
+edges (how it starts is `starts.py`'s)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ import pulumi_aws as aws
 
 from bi_infra.access import ACCESS, LAYER_PREFIX
 from bi_infra.config import StackConfig
-from bi_lake.errors import UserError
+from bi_infra.glue5 import GLUE_VERSION
+from bi_infra.wheelhouse import read_manifest
 from bi_lake.workflow import WORKFLOW, JobSpec
 
-GLUE_VERSION = "5.0"
 SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "run_job.py"
-# The packages the jobs import: the dashboard, the CLI and this program stay out of Glue.
-JOB_PACKAGES = ("bi_lake", "bi_source", "bi_ingest", "bi_metrics", "bi_transform")
 
 
 @dataclass(frozen=True)
@@ -29,16 +27,9 @@ class Pipeline:
     security_configuration: aws.glue.SecurityConfiguration
 
 
-def job_wheels(wheels_dir: Path) -> list[Path]:
-    """The wheels `uv build --all-packages` made for the packages the jobs import."""
-    wheels = sorted(path for path in wheels_dir.glob("*.whl") if path.name.split("-")[0] in JOB_PACKAGES)
-    found = {path.name.split("-")[0] for path in wheels}
-    if found != set(JOB_PACKAGES):
-        raise UserError(
-            f"no wheels for {sorted(set(JOB_PACKAGES) - found)} in {wheels_dir}: "
-            "run `uv build --all-packages -o dist` before `pulumi up`"
-        )
-    return wheels
+def job_wheels(wheels_dir: Path) -> dict[str, Path]:
+    """Each job's zip of wheels, as `python -m bi_infra.wheelhouse --out dist/glue` built them."""
+    return read_manifest(wheels_dir)
 
 
 def _security_configuration(
@@ -87,6 +78,8 @@ def _arguments(
         "--gold_uri": lake["gold"],
         "--kms_key_id": key.arn,
         "--additional-python-modules": modules,
+        # The zip is the only index: a job start reaches no package index, so no NAT and no drift.
+        "--python-modules-installer-option": "--no-index",
         "--enable-metrics": "true",
         # The dimension of the jobs' own metrics, which the alarms and the operations dashboard read.
         "--metrics_stack": stack,
@@ -110,11 +103,13 @@ def create_pipeline(
     security = _security_configuration(config, key, opts)
     artifacts = buckets["artifacts"]
     script = _upload("job-script", artifacts, "scripts/run_job.py", SCRIPT, key, opts)
-    wheels = [
-        _upload(f"wheel-{path.name.split('-')[0]}", artifacts, f"wheels/{path.name}", path, key, opts)
-        for path in job_wheels(config.wheels_path)
-    ]
-    modules = pulumi.Output.all(*wheels).apply(lambda uris: ",".join(uris))
+    # The key names the zip's content hash: a new build is a new object, and the old ones are kept (not
+    # deleted when the program stops declaring them) so a job can be pointed back at them.
+    kept = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True))
+    modules = {
+        job: _upload(f"wheels-{job}-{path.name}", artifacts, f"wheels/{path.name}", path, key, kept)
+        for job, path in job_wheels(config.wheels_path).items()
+    }
     lake = {
         "root": pulumi.Output.concat("s3://", buckets["bronze"].bucket),
         **{
@@ -142,7 +137,7 @@ def create_pipeline(
             security_configuration=security.name,
             connections=[connection.name] if ACCESS[job.name].uses_network else None,
             execution_property={"max_concurrent_runs": 1},
-            default_arguments=_arguments(config.name("stack"), job, lake, modules, secret, key),
+            default_arguments=_arguments(config.name("stack"), job, lake, modules[job.name], secret, key),
             opts=opts,
         )
     workflow = aws.glue.Workflow(

@@ -18,6 +18,7 @@ from typing import Any
 
 import holidays
 import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 
 from bi_source.catalogue import (
@@ -30,6 +31,8 @@ from bi_source.catalogue import (
 )
 from bi_source.config import SeedConfig
 from bi_source.schema import date_dim, order_item_options, order_items
+
+Array = npt.NDArray[Any]
 
 # The rates of METRICS.md §1, declared once; the tests measure the generated data against them.
 GUEST_ORDER_RATE = 0.09
@@ -111,7 +114,7 @@ def day_factor(day: dt.date, us_holidays: holidays.HolidayBase) -> float:
 @dataclass
 class Restaurants:
     ids: list[str]
-    weights: np.ndarray  # relative size
+    weights: Array  # relative size
 
 
 @dataclass
@@ -119,11 +122,11 @@ class Population:
     """Customers as parallel arrays; day numbers count from the simulation's day 0."""
 
     user_ids: list[str]
-    weight: np.ndarray
-    active_from: np.ndarray
-    active_until: np.ndarray
-    home: np.ndarray
-    loyal: np.ndarray
+    weight: Array
+    active_from: Array
+    active_until: Array
+    home: Array
+    loyal: Array
     card4: list[str]
 
     def __len__(self) -> int:
@@ -159,7 +162,7 @@ def _new_customers(
     joined_from: float,
     joined_to: float,
     restaurants: Restaurants,
-    trend_at: Callable[[np.ndarray], np.ndarray],
+    trend_at: Callable[[Array], Array],
 ) -> Population:
     active_from = rng.uniform(joined_from, joined_to, count)
     churns = rng.random(count) >= LOYAL_FOREVER_SHARE
@@ -186,11 +189,11 @@ class _Orders:
     """One row per order, in time order."""
 
     ids: list[str] = field(default_factory=list)
-    time_ms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    restaurant: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    customer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1 guest, -2 staff
-    app: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1 the test app
-    staff: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    time_ms: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    restaurant: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    customer: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1 guest, -2 staff
+    app: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1 the test app
+    staff: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _simulate_orders(
@@ -200,15 +203,13 @@ def _simulate_orders(
     orders_per_day: float,
     restaurants: Restaurants,
     population: Population,
-    trend_at: Callable[[np.ndarray], np.ndarray],
+    trend_at: Callable[[Array], Array],
 ) -> _Orders:
     us_holidays = holidays.country_holidays("US", years=sorted({day.year for day in days}))
     app_weights = np.array([weight for _, weight in APPS])
     app_weights = app_weights / app_weights.sum()
     epoch = dt.date(1970, 1, 1)
-    parts: dict[str, list[np.ndarray]] = {
-        key: [] for key in ("time", "restaurant", "customer", "app", "staff")
-    }
+    parts: dict[str, list[Array]] = {key: [] for key in ("time", "restaurant", "customer", "app", "staff")}
     for offset, day in enumerate(days):
         number = first_day_number + offset
         count = int(rng.poisson(orders_per_day * day_factor(day, us_holidays)))
@@ -260,7 +261,7 @@ def _simulate_orders(
 
 def _loyalty_by_order(
     rng: np.random.Generator, orders: _Orders, population: Population, switch_rate: float
-) -> np.ndarray:
+) -> Array:
     """Each order's loyalty flag: the customer's status at that time.
 
     `switch_rate` of the customers seen change status between two of their orders (mostly joining the
@@ -295,7 +296,7 @@ def _cents(value: int) -> Decimal:
 def _build_rows(
     rng: np.random.Generator,
     orders: _Orders,
-    loyalty: np.ndarray,
+    loyalty: Array,
     restaurants: Restaurants,
     population: Population,
     staff_ids: list[str],
@@ -477,12 +478,10 @@ def _insert(
         progress(table.name, len(batch))
 
 
-def _trend_function(
-    restaurants: Restaurants, year_start_day_number: int
-) -> Callable[[np.ndarray], np.ndarray]:
+def _trend_function(restaurants: Restaurants, year_start_day_number: int) -> Callable[[Array], Array]:
     slopes = np.array([restaurant_trend(rid) for rid in restaurants.ids])
 
-    def trend_at(day_numbers: np.ndarray) -> np.ndarray:
+    def trend_at(day_numbers: Array) -> Array:
         years = (np.asarray(day_numbers, dtype=float)[:, None] - year_start_day_number) / 365.0
         return np.asarray(np.maximum(0.2, 1.0 + slopes[None, :] * (years - 0.5)))
 
