@@ -1,11 +1,19 @@
-"""The cost model: Glue DPU-seconds at the configured sizes with the one-minute minimum, plus requests."""
+"""The cost model: Glue DPU-seconds at the deployed sizes, with Glue's start, the offline install and
+the one-minute minimum, plus requests; a month with the stack's fixed costs."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
+from bi_infra import costs
 from bi_infra.config import JobSize, declared_size
-from bi_infra.costs import GLUE_DPU_HOUR, job_cost, main, requests_cost, run_cost
+from bi_infra.costs import GLUE_DPU_HOUR, job_cost, main, requests_cost, run_cost, stack_config
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def size(**values: object) -> JobSize:
@@ -13,33 +21,86 @@ def size(**values: object) -> JobSize:
     return declared_size("ingest").model_copy(update={"flex": False, **values})
 
 
-def test_a_job_bills_its_dpus_for_its_seconds_at_its_class_price() -> None:
+def overhead(job: str) -> float:
+    return costs.GLUE_START_SECONDS + costs.INSTALL_SECONDS[job]
+
+
+def test_a_job_bills_its_dpus_for_its_start_install_and_work_at_its_class_price() -> None:
     standard = job_cost("silver", size(worker_type="G.2X", workers=4, flex=False), 90)
-    assert standard.dpu == 8 and standard.billed_seconds == 90
-    assert standard.usd == pytest.approx(8 * 90 / 3600 * GLUE_DPU_HOUR["STANDARD"])
+    assert standard.dpu == 8 and standard.billed_seconds == 90 + overhead("silver")
+    assert standard.usd == pytest.approx(8 * (90 + overhead("silver")) / 3600 * GLUE_DPU_HOUR["STANDARD"])
     flex = job_cost("gold", size(workers=2, flex=True), 90)
-    assert flex.usd == pytest.approx(2 * 90 / 3600 * 0.29)
+    assert flex.usd == pytest.approx(2 * (90 + overhead("gold")) / 3600 * 0.29)
+    assert costs.GLUE_START_SECONDS > 0 and all(
+        costs.INSTALL_SECONDS[j] > 0 for j in ("ingest", "silver", "gold")
+    )
 
 
 def test_a_short_job_is_billed_the_one_minute_minimum() -> None:
-    assert job_cost("ingest", size(workers=2), 12).billed_seconds == 60
+    assert job_cost("ingest", size(workers=2), 1).billed_seconds == 60
 
 
 def test_a_run_adds_the_jobs_and_the_requests() -> None:
-    sizes = {
-        "ingest": size(workers=2, flex=True),
-        "silver": size(workers=2),
-        "gold": size(workers=2),
-    }
+    sizes = {"ingest": size(workers=2, flex=True), "silver": size(workers=2), "gold": size(workers=2)}
     jobs, total = run_cost(sizes, {"ingest": 30, "silver": 120, "gold": 60})
     assert [job.job for job in jobs] == ["ingest", "silver", "gold"]
     assert total == pytest.approx(sum(job.usd for job in jobs) + requests_cost())
     assert 0 < requests_cost() < 0.01
 
 
-def test_the_command_prints_every_job_and_the_total(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_month_adds_the_stacks_fixed_costs() -> None:
+    fixed = costs.fixed_monthly_costs(stack_config("prod"))
+    # Six interface endpoints in the connection's zone: what the stack pays instead of a NAT.
+    assert fixed["interface endpoints"] == pytest.approx(6 * 730 * costs.INTERFACE_ENDPOINT_HOUR)
+    assert fixed["custom metrics"] == pytest.approx(10 * costs.CUSTOM_METRIC_MONTH)
+    assert {"KMS key", "secret", "freshness alarm", "operations dashboard", "logs"} <= set(fixed)
+
+
+def test_the_command_prints_each_stack_at_each_scale_per_run_and_per_month(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main([]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:5]]
+    assert [(row[0], row[1]) for row in rows] == [
+        ("dev", "1x"),
+        ("dev", "10x"),
+        ("prod", "1x"),
+        ("prod", "10x"),
+    ]
+    for stack, scale, run, runs, fixed, month in rows:
+        config = stack_config(stack)
+        sizes = {job: config.job_size(job) for job in ("ingest", "silver", "gold")}
+        expected_run = run_cost(sizes, costs.DAILY_WORK_SECONDS[int(scale.removesuffix("x"))])[1]
+        assert float(run) == pytest.approx(expected_run, abs=1e-4)
+        assert float(month) == pytest.approx(int(runs) * expected_run + float(fixed), abs=0.01)
+
+
+def test_the_command_prints_one_run_and_refuses_a_missing_job(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--stack", "dev", "--seconds", "ingest=60,silver=95,gold=62"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["job", "ingest", "silver", "gold", "requests", "total"]
     with pytest.raises(SystemExit):
         main(["--stack", "dev", "--seconds", "ingest=60"])
+
+
+def test_the_cost_model_runs_from_a_deploy_install(tmp_path: Path) -> None:
+    """bi-infra with exactly its declared dependencies, as a deploy job installs it, not the workspace."""
+    uv = shutil.which("uv")
+    assert uv is not None
+    requirements = tmp_path / "requirements.txt"
+    subprocess.run(
+        [uv, "export", "--frozen", "--no-dev", "--package", "bi-infra", "--no-hashes", "-o", str(requirements)],
+        check=True, cwd=ROOT, capture_output=True, timeout=300,
+    )  # fmt: skip
+    venv = tmp_path / "deploy"
+    subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True, timeout=300)
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-r", str(requirements)],
+        check=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    printed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "bi_infra.costs"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    assert "prod" in printed.stdout and "interface endpoints" in printed.stdout

@@ -15,6 +15,8 @@ NAMESPACE = "BusinessInsights"
 STACK_DIMENSION, JOB_DIMENSION = "Stack", "Job"
 JOB_SECONDS, ROWS_IN, ROWS_OUT = "JobSeconds", "RowsIn", "RowsOut"
 GOLD_PUBLISHED = "GoldPublished"
+JOB_METRICS = (JOB_SECONDS, ROWS_IN, ROWS_OUT)
+STACK_METRICS = (GOLD_PUBLISHED,)
 # The job whose success publishes Gold.
 PUBLISHING_JOB = "gold"
 
