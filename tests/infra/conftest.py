@@ -105,6 +105,8 @@ class Stack:
     resources: list[Declared]
     # The names of the resources declared with `protect` (the mocks do not see resource options).
     protected: set[str] = field(default_factory=set)
+    # The names of the resources declared with `retain_on_delete` (kept in AWS when dropped from the program).
+    retained: set[str] = field(default_factory=set)
 
     def of_type(self, type_: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_]
@@ -133,19 +135,22 @@ def declare(
     pulumi.runtime.set_mocks(mocks, project="business-insights", stack=stack, preview=False)
 
     protected: set[str] = set()
+    retained: set[str] = set()
 
-    def record_protection(args: pulumi.ResourceTransformationArgs) -> None:
+    def record_options(args: pulumi.ResourceTransformationArgs) -> None:
         # Transformations stay registered for the session: each records only its own stack's.
         if args.opts.protect and pulumi.get_stack() == stack:
             protected.add(args.name)
+        if args.opts.retain_on_delete and pulumi.get_stack() == stack:
+            retained.add(args.name)
 
     @pulumi.runtime.test  # type: ignore[misc]
     def program() -> None:
-        pulumi.runtime.register_stack_transformation(record_protection)
+        pulumi.runtime.register_stack_transformation(record_options)
         build(config)
 
     program()
-    return Stack(config, mocks.declared, protected)
+    return Stack(config, mocks.declared, protected, retained)
 
 
 @pytest.fixture(scope="session")

@@ -111,3 +111,9 @@ def test_the_zip_name_follows_its_wheels_content_only(tmp_path: Path) -> None:
     assert first.name == again.name and first.read_bytes() == again.read_bytes()
     wheel.write_bytes(b"two")
     assert wheelhouse._zip("gold", [wheel], tmp_path).name != first.name
+
+
+def test_a_replaced_zip_stays_in_s3_for_rollback(stack: Stack) -> None:
+    zips = {o.name for o in stack.of_type(OBJECT) if o.inputs["key"].startswith("wheels/")}
+    assert zips and zips <= stack.retained
+    assert not (stack.retained - zips), "only the versioned zips are kept when the program drops them"
