@@ -32,6 +32,7 @@ import boto3
 import pytest
 
 from bi_infra import glue5, wheelhouse
+from bi_lake.settings import Settings
 from bi_lake.workflow import WORKFLOW
 from tests.infra.conftest import ACCOUNT, INFRA, Stack
 from tests.s3.conftest import REGION, AwsLake
@@ -205,25 +206,12 @@ def test_the_jobs_installed_as_glue_5_installs_them_answer_as_a_local_run(
     dev: Stack,
     wheels: Path,
     aws_lake: AwsLake,
-    small_source_file: Path,
+    gold_lake: Settings,
     tmp_path: Path,
 ) -> None:
+    """The local run is the session's own lake (tests.conftest.gold_lake: a `bi run` of its source in
+    this process), so the suite runs its pipeline once for this test and the exactness tests."""
     started = time.perf_counter()
-    source_url = f"sqlite:///{small_source_file}"
-    expected = tmp_path / "local-lake"
-    # The local run waits on Spark more than it computes: it runs while the Glue side is built and run.
-    local_run = subprocess.Popen(
-        [sys.executable, "-m", "bi_cli.main", "run", "--source", source_url, "--lake", str(expected)],
-        env={k: v for k, v in os.environ.items() if not k.startswith(("BI_", "AWS_"))},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        lake = glue_side(dev, wheels, aws_lake, source_url, tmp_path)
-        output, _ = local_run.communicate(timeout=900)
-    finally:
-        if local_run.poll() is None:
-            local_run.kill()
-            local_run.wait()
-    assert local_run.returncode == 0, output[-3000:]
-    assert answers(lake) == answers(expected)
+    lake = glue_side(dev, wheels, aws_lake, gold_lake.source_url, tmp_path)
+    assert answers(lake) == answers(Path(gold_lake.lake))
     print(f"parity test: {time.perf_counter() - started:.0f} s")
