@@ -9,10 +9,9 @@ from typing import Any
 
 import pulumi
 import pytest
-from ruamel.yaml import YAML
 
 from bi_infra import wheelhouse
-from bi_infra.config import StackConfig, parse
+from bi_infra.config import StackConfig, load_stack_file
 from tests.s3.conftest import aws_lake, moto_endpoint  # noqa: F401 (moto's S3 and KMS, for the parity test)
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
@@ -118,10 +117,8 @@ class Stack:
 
 
 def stack_config(stack: str, wheels: Path, overrides: dict[str, Any] | None = None) -> StackConfig:
-    """A stack file of infra/ as the program reads it (the `bi:` keys and `aws:region`)."""
-    values = YAML(typ="safe").load((INFRA / f"Pulumi.{stack}.yaml").read_text())["config"]
-    bi = {key.removeprefix("bi:"): value for key, value in values.items() if key.startswith("bi:")}
-    return parse(stack, values["aws:region"], bi | {"wheelsDir": str(wheels)} | (overrides or {}))
+    """A stack file of infra/ as the program reads it, with the test's wheelhouse."""
+    return load_stack_file(stack, {"wheelsDir": str(wheels), **(overrides or {})})
 
 
 def declare(

@@ -6,16 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
 from bi_infra.access import ACCESS
 from bi_infra.catalog import hive_type
-from bi_infra.config import parse
+from bi_infra.config import load_stack_file, stack_file
 from bi_lake.errors import UserError
 from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN, ROWS_OUT
 from bi_lake.workflow import WORKFLOW
 from bi_metrics.gold import DATASETS
-from tests.infra.conftest import ACCOUNT, INFRA, REGION, Stack
+from tests.infra.conftest import ACCOUNT, REGION, Stack
 
 BUCKET = "aws:s3/bucket:Bucket"
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -346,8 +345,7 @@ def test_job_sizes_deployed_are_the_declared_ones_with_only_the_stack_files_over
     dev: Stack, prod: Stack
 ) -> None:
     for stack in (dev, prod):
-        values = YAML(typ="safe").load((INFRA / f"Pulumi.{stack.config.stack}.yaml").read_text())["config"]
-        overrides = values.get("bi:jobs", {})
+        overrides = stack_file(stack.config.stack)[1].get("jobs", {})
         deployed = {j.inputs["name"]: j.inputs for j in stack.of_type(JOB)}
         for spec in WORKFLOW.jobs:
             declared = {
@@ -366,7 +364,7 @@ def test_job_sizes_deployed_are_the_declared_ones_with_only_the_stack_files_over
                 "timeoutMinutes": job["timeout"],
                 "retries": job["maxRetries"],
             } == expected, (stack.config.stack, spec.name)
-    assert "bi:jobs" not in YAML(typ="safe").load((INFRA / "Pulumi.prod.yaml").read_text())["config"]
+    assert "jobs" not in stack_file("prod")[1]
 
 
 @pytest.mark.parametrize(
@@ -381,10 +379,8 @@ def test_job_sizes_deployed_are_the_declared_ones_with_only_the_stack_files_over
     ],
 )
 def test_a_wrong_job_size_override_is_one_line(jobs: dict[str, Any], message: str) -> None:
-    values = YAML(typ="safe").load((INFRA / "Pulumi.dev.yaml").read_text())["config"]
-    bi = {key.removeprefix("bi:"): value for key, value in values.items() if key.startswith("bi:")}
     with pytest.raises(UserError) as raised:
-        parse("dev", REGION, bi | {"jobs": jobs})
+        load_stack_file("dev", {"jobs": jobs})
     assert message in str(raised.value) and "\n" not in str(raised.value)
 
 

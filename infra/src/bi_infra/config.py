@@ -170,6 +170,21 @@ def parse(stack: str, region: str, values: dict[str, Any]) -> StackConfig:
         raise UserError(f"invalid stack config bi:{where}: {error['msg']}") from None
 
 
+def stack_file(stack: str) -> tuple[str, dict[str, Any]]:
+    """A stack file of infra/ (`Pulumi.<stack>.yaml`) as the program reads it: the region and the
+    `bi:` settings, keys without their namespace. For what runs outside `pulumi up` (the cost model)."""
+    import yaml
+
+    values = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return values["aws:region"], {k.removeprefix("bi:"): v for k, v in values.items() if k.startswith("bi:")}
+
+
+def load_stack_file(stack: str, overrides: dict[str, Any] | None = None) -> StackConfig:
+    """A stack file's settings, checked as `pulumi up` checks them (some replaced by `overrides`)."""
+    region, settings = stack_file(stack)
+    return parse(stack, region, settings | (overrides or {}))
+
+
 def load() -> StackConfig:
     """The running stack's settings, from Pulumi's configuration."""
     import pulumi

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bi_infra.config import JobSize, StackConfig
+from bi_infra.config import JobSize, StackConfig, load_stack_file
 from bi_infra.network import INTERFACE_ENDPOINTS
 from bi_lake import run_metrics
 from bi_lake.workflow import WORKFLOW
@@ -115,14 +115,7 @@ def fixed_monthly_costs(config: StackConfig) -> dict[str, float]:
 
 
 def stack_config(stack: str) -> StackConfig:
-    """A stack file of infra/ (Pulumi.<stack>.yaml), checked as `pulumi up` checks it."""
-    import yaml
-
-    from bi_infra.config import PROJECT_DIR, parse
-
-    values = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
-    settings = {key.removeprefix("bi:"): value for key, value in values.items() if key.startswith("bi:")}
-    return parse(stack, values["aws:region"], settings)
+    return load_stack_file(stack)
 
 
 def stack_job_sizes(stack: str) -> dict[str, JobSize]:
