@@ -62,7 +62,7 @@ def load_dashboard_settings() -> DashboardSettings:
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     try:
-        settings = DashboardSettings()
+        settings = DashboardSettings(**{})
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"
