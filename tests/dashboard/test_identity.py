@@ -188,5 +188,5 @@ def test_restaurant_access_reads_json_from_the_environment(monkeypatch: pytest.M
 
 def test_a_malformed_setting_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BI_DASHBOARD_RESTAURANT_ACCESS", "north=r1")
-    with pytest.raises(UserError, match="^invalid setting BI_DASHBOARD_RESTAURANT_ACCESS: "):
+    with pytest.raises(UserError, match=r"^invalid setting BI_DASHBOARD_RESTAURANT_ACCESS: not valid JSON$"):
         load_dashboard_settings()
