@@ -48,7 +48,9 @@ def render() -> None:
     )
     extra: list[tuple[str, tuple[FilterValue, ...]]] = []
     with st.expander("More filters"):
-        for dimension in st.multiselect("Filter on", _dimensions(filterable=True), format_func=ui.label, key="x_filter_on"):
+        for dimension in st.multiselect(
+            "Filter on", _dimensions(filterable=True), format_func=ui.label, key="x_filter_on"
+        ):
             chosen = st.multiselect(
                 ui.label(dimension),
                 _values(dimension),
