@@ -167,7 +167,7 @@ def test_explore_answers_the_menus_question_and_an_empty_slice_gets_a_message(
     assert_clean(app)
     table = app.dataframe[0].value
     assert list(table.columns) == ["rfm_segment", "customers", "repeat_rate"]
-    assert set(table["rfm_segment"].dropna()) <= {"New", "Churn Risk", "VIP", "Regular", "Inactive"}
+    assert set(table["rfm_segment"].dropna()) <= {"New", "Lost", "Churn Risk", "VIP", "Regular", "Inactive"}
     app.multiselect(key="x_filter_on").set_value(["holiday_name"]).run()
     holidays = app.multiselect(key="x_where_holiday_name")
     assert holidays.options, "the demo data has holidays"

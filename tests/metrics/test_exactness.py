@@ -74,6 +74,7 @@ SELECT ranked.user_id, s AS snapshot_date, clv,
        r_score, f_score, m_score,
        CASE WHEN r_score IS NULL THEN 'Inactive'
             WHEN first_date >= s - 29 THEN 'New'
+            WHEN s - last_date > 90 THEN 'Lost'
             WHEN s - last_date > 45 THEN 'Churn Risk'
             WHEN r_score >= 4 AND f_score >= 4 AND m_score >= 4 THEN 'VIP'
             ELSE 'Regular' END AS rfm_segment,
@@ -341,7 +342,7 @@ def test_the_customer_snapshot_equals_the_definitions_at_s(
     state = GoldState.model_validate_json(Lake.from_settings(gold_lake).gold.read_bytes(STATE_KEY))
     assert state.snapshot_date == s == dt.date(2023, 4, 10)
     segments = {row[0] for row in metrics.query("SELECT DISTINCT rfm_segment FROM dim_customer_snapshot")}
-    assert {"New", "Churn Risk", "VIP", "Regular"} <= segments
+    assert {"New", "Lost", "Churn Risk", "VIP", "Regular"} <= segments
 
 
 def test_gold_rebuilds_only_the_changed_months_and_equals_a_full_rebuild(

@@ -102,7 +102,7 @@ def test_spend_change_windows_and_a_zero_previous_period(spark: SparkSession) ->
     )
 
 
-def test_segment_precedence_new_then_churn_risk_then_vip_and_inactive(spark: SparkSession) -> None:
+def test_segment_precedence_new_then_lost_then_churn_risk_then_vip_and_inactive(spark: SparkSession) -> None:
     rows: list[tuple[str, int, str | float, bool]] = [
         (f"filler{i:02d}", 100 + i, 5, False) for i in range(10)
     ]
@@ -110,6 +110,13 @@ def test_segment_precedence_new_then_churn_risk_then_vip_and_inactive(spark: Spa
     rows += [("new_big", days, 100, False) for days in (2, 4, 6, 8, 10, 12, 29)]
     rows += [("churning", days, 100, False) for days in (46, 60, 90, 120, 150, 200, 300)]
     rows += [("regular", 20, 1, False), ("regular", 200, 1, False)]
+    # The churn indicators' boundaries: active up to 45 days, at risk 46-90, churned beyond.
+    rows += [
+        ("edge45", 45, 1, False),
+        ("edge46", 46, 1, False),
+        ("edge90", 90, 1, False),
+        ("edge91", 91, 1, False),
+    ]
     rows += [("gone", 400, 1000, True), ("just_new", 0, 1, False)]
     customers = _snapshot(spark, rows)
 
@@ -124,7 +131,15 @@ def test_segment_precedence_new_then_churn_risk_then_vip_and_inactive(spark: Spa
     assert segments["churning"] == "Churn Risk"
     assert segments["vip"] == "VIP"
     assert segments["regular"] == "Regular"
-    assert {segments[f"filler{i:02d}"] for i in range(10)} == {"Churn Risk"}
+    assert {segments[f"filler{i:02d}"] for i in range(10)} == {"Lost"}
+    assert [segments[f"edge{days}"] for days in (45, 46, 90, 91)] == [
+        "Regular",
+        "Churn Risk",
+        "Churn Risk",
+        "Lost",
+    ]
+    churn = {user: row["churn_risk"] for user, row in customers.items()}
+    assert [churn[f"edge{days}"] for days in (45, 46, 90, 91)] == ["active", "at_risk", "at_risk", "churned"]
     # No order in the 365 days to S: Inactive, no RFM, but still a customer with a CLV.
     gone = customers["gone"]
     assert segments["gone"] == "Inactive"

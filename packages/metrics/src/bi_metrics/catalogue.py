@@ -134,7 +134,7 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("clv_tier", "CLV tier", "Customer's lifetime value tier at S: High, Medium, Low",
               "string", "customer", CUSTOMERS),
     Dimension("rfm_segment", "RFM segment",
-              "Customer's segment at S: New, Churn Risk, VIP, Regular, Inactive",
+              "Customer's segment at S: New, Lost, Churn Risk, VIP, Regular, Inactive",
               "string", "customer", CUSTOMERS),
     Dimension("r_score", "Recency score", "NTILE(5) of recency at S, 5 = most recent (empty if Inactive)",
               "integer", "customer", CUSTOMERS),

@@ -240,7 +240,11 @@ DATASETS: tuple[GoldDataset, ...] = (
             ("r_score", "integer", "NTILE(5) over recency_days DESC, user_id"),
             ("f_score", "integer", "NTILE(5) over frequency, user_id"),
             ("m_score", "integer", "NTILE(5) over monetary, user_id"),
-            ("rfm_segment", "string", "New, Churn Risk, VIP, Regular (the first that applies), or Inactive"),
+            (
+                "rfm_segment",
+                "string",
+                "New, Lost, Churn Risk, VIP, Regular (the first that applies), or Inactive",
+            ),
             ("days_since_last_order", "integer", "S - last order date"),
             ("churn_risk", "string", "active (<= 45 days), at_risk (46-90), churned (> 90)"),
             ("avg_gap_days", "double", "(last - first order date) / (distinct order dates - 1)"),

@@ -13,7 +13,7 @@ SELECT * FROM (
            CAST(avg(frequency) AS DOUBLE) AS average_orders_365_days,
            CAST(avg(recency_days) AS DOUBLE) AS average_recency_days
     FROM dim_customer_snapshot GROUP BY ALL
-) ORDER BY array_position(['New', 'VIP', 'Regular', 'Churn Risk', 'Inactive'], rfm_segment)
+) ORDER BY array_position(['New', 'VIP', 'Regular', 'Churn Risk', 'Lost', 'Inactive'], rfm_segment)
 """
 _BY_SCORE = """
 SELECT rfm_segment, CAST(r_score AS VARCHAR) AS r_score, count(*) AS customers
@@ -26,7 +26,8 @@ def render() -> None:
     st.title("RFM segments")
     st.caption(
         "Segments at the snapshot date over the 365 days before it, the first that applies: New (first "
-        "order in the last 30 days), Churn Risk (no order for over 45 days), VIP (every score 4 or 5), "
+        "order in the last 30 days), Lost (no order for over 90 days), Churn Risk (none for 46 to 90 "
+        "days: the churn page's churned and at risk), VIP (every score 4 or 5), "
         "Regular; customers with no order in the 365 days are Inactive. The counts and the score view are "
         "of every customer at the snapshot date; the sales below follow the filters."
     )

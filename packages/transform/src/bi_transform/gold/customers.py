@@ -86,6 +86,8 @@ def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
         "m_score",
         F.when(F.col("r_score").isNull(), "Inactive")
         .when(F.col("first_order_date") >= F.date_sub(at, NEW_DAYS - 1), "New")
+        # Lost and Churn Risk are the churn indicators' churned and at_risk: the two views agree.
+        .when(F.col("recency_days") > AT_RISK_MAX_DAYS, "Lost")
         .when(F.col("recency_days") > ACTIVE_MAX_DAYS, "Churn Risk")
         .when((F.col("r_score") >= 4) & (F.col("f_score") >= 4) & (F.col("m_score") >= 4), "VIP")
         .otherwise("Regular")
