@@ -73,6 +73,29 @@ def test_user_errors_are_one_line_and_non_zero(
     assert "s3cret" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["run", "--lake", "afile"], "afile is a file, not a folder"),
+        (["run", "--lake", "afile/lake"], "afile is a file, not a folder (for "),
+        (["query", "orders", "--lake", "afile"], "afile is a file, not a folder"),
+        (["status", "--lake", "afile"], "afile is a file, not a folder"),
+        (["dashboard", "--lake", "afile"], "afile is a file, not a folder"),
+        (["run", "--lake", "/proc/no-lake-here"], "cannot create /proc/no-lake-here"),
+        (["seed", "--source", "sqlite:///afile/source.db"], "source database afile/source.db: "),
+        (["seed", "--source", "sqlite:///."], "is a folder, not a file"),
+    ],
+)
+def test_a_place_that_cannot_hold_the_lake_or_the_source_is_one_line(
+    tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    (tmp_path / "afile").write_text("not a lake")
+    result = bi(*args, cwd=tmp_path, timeout=120)
+    assert_one_line_error(result, fragment)
+    assert (tmp_path / "afile").read_text() == "not a lake"
+    assert not (tmp_path / ".bi").exists(), "nothing is seeded for a run that cannot write its lake"
+
+
 def test_the_dashboard_refuses_a_port_in_use_in_one_line(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("", 0))

@@ -119,3 +119,38 @@ def test_the_catalogue_lists_every_metric_and_dimension(tmp_path: Path) -> None:
     table = bi("metrics", cwd=tmp_path)
     assert table.returncode == 0
     assert all(m.name in table.stdout for m in METRICS) and "rfm_segment" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("where", "fragments"),
+    [
+        ("rfm_segment=vip", ("rfm_segment=vip is not in the data: did you mean 'VIP'?",)),
+        (
+            "app_name=OrderUp Andriod",
+            ("app_name=OrderUp Andriod is not in the data: did you mean 'OrderUp Android'",),
+        ),
+        ("restaurant_id=NOPE", ("restaurant_id=NOPE is not in the data: it has '",)),
+    ],
+)
+def test_a_filter_value_the_data_does_not_have_is_an_error_naming_the_nearest(
+    gold_lake: Settings, tmp_path: Path, where: str, fragments: tuple[str, ...]
+) -> None:
+    result = bi("query", "net_sales", "--where", where, "--lake", gold_lake.lake, cwd=tmp_path)
+    assert_one_line_error(result, *fragments)
+    assert result.stdout == ""
+
+
+def test_a_range_outside_the_data_answers_with_a_warning_giving_the_datas_range(
+    gold_lake: Settings, tmp_path: Path
+) -> None:
+    result = bi("query", "orders", "--start", "2030-01-01", "--end", "2030-12-31", "--format", "json",
+                "--lake", gold_lake.lake, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"orders": 0}]
+    assert result.stderr.strip() == (
+        "bi: warning: 2030-01-01 .. 2030-12-31 is outside the data, which spans 2023-01-01 .. 2023-04-10: "
+        "nothing is counted"
+    )
+    within = bi("query", "orders", "--start", "2023-02-01", "--end", "2023-02-28", "--format", "json",
+                "--lake", gold_lake.lake, cwd=tmp_path)  # fmt: skip
+    assert within.returncode == 0 and "warning" not in within.stderr

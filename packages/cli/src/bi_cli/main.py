@@ -22,6 +22,7 @@ from bi_ingest.source import error_line, redact, sqlite_path
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.settings import DEFAULT_SOURCE_URL, Settings, load_settings
+from bi_lake.storage import folder_problem
 from bi_lake.workflow import WORKFLOW
 from bi_metrics.formatting import answer_csv, answer_json
 from bi_metrics.status import lake_status
@@ -195,6 +196,10 @@ def _seed(
     if database_file is not None:
         if extra_days is not None and not database_file.exists():
             raise UserError(f"source database {database_file} does not exist; run bi seed first")
+        if database_file.is_dir():
+            raise UserError(f"source database {database_file} is a folder, not a file")
+        if problem := folder_problem(database_file.parent, writing=True):
+            raise UserError(f"source database {database_file}: {problem}")
         database_file.parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = sa.create_engine(url)
@@ -248,6 +253,8 @@ def _command_seed(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _command_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     settings = load_settings(source_url=args.source, lake=args.lake)
     options = RunOptions(full_refresh=args.full_refresh, start=args.start, end=args.end, only=args.only)
+    # A lake that cannot be written stops the run before the demo data is made for it.
+    Lake.from_settings(settings).root.check()
     default_file = sqlite_path(DEFAULT_SOURCE_URL)
     if settings.source_url == DEFAULT_SOURCE_URL and default_file is not None and not default_file.exists():
         err.print(f"no source at {DEFAULT_SOURCE_URL}: creating the demo data set first", highlight=False)
@@ -301,6 +308,7 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
 
 def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
     from bi_cli import answers
+    from bi_metrics import vocabulary
     from bi_metrics.engine import MetricsEngine
     from bi_metrics.question import Question, parse_filters, split_names
 
@@ -314,9 +322,13 @@ def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
     settings = load_settings(lake=args.lake)
     engine = MetricsEngine(Lake.from_settings(settings).gold)
     try:
+        vocabulary.check_filter_values(engine, question)
         answer = engine.ask(question)
+        outside = vocabulary.range_outside_data(engine, question)
     finally:
         engine.close()
+    if outside:
+        err.print(f"bi: warning: {outside}", highlight=False)
     if args.format == "json":
         print(answer_json(answer))
     elif args.format == "csv":
@@ -367,6 +379,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args, out, err)
     except UserError as exc:
         print(f"bi: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (PermissionError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+        # A place on this machine that cannot be used (read-only, special or vanished): the user's to
+        # fix, so one line naming it rather than a traceback.
+        print(f"bi: error: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("bi: interrupted", file=sys.stderr)

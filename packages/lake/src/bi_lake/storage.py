@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from bi_lake.errors import UserError
+
 _TMP_PREFIX = ".tmp-"
 
 
@@ -95,6 +97,19 @@ class Storage(ABC):
         return join_uri(self.uri, key)
 
 
+def folder_problem(folder: Path, *, writing: bool) -> str | None:
+    """Why `folder` cannot be used as a folder (to read from or, with `writing`, to create and write
+    in), or None. A folder that does not exist yet is fine when its nearest existing parent is one."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder" + ("" if existing == folder else f" (for {folder})")
+    if writing and not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write in {existing}" + ("" if existing == folder else f" (to create {folder})")
+    return None
+
+
 class LocalStorage(Storage):
     """A folder on the local filesystem; atomicity through write-to-temporary, fsync and rename."""
 
@@ -102,6 +117,17 @@ class LocalStorage(Storage):
         text = str(root)
         self.root = Path(text.removeprefix("file://")).expanduser().resolve()
         self.uri = str(self.root)
+        # Refused at once, in one line, rather than as an OS error in the middle of a command.
+        if problem := folder_problem(self.root, writing=False):
+            raise UserError(problem)
+
+    def check(self) -> None:
+        if problem := folder_problem(self.root, writing=True):
+            raise UserError(problem)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create {self.root}: {exc.strerror}") from None
 
     def _path(self, key: str) -> Path:
         clean = key.strip("/")
