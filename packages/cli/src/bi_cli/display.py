@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rich.box import SIMPLE
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from bi_lake.runs import RunReport
 from bi_lake.workflow import ProgressTask
@@ -69,42 +70,49 @@ class ConsoleProgress:
         self.console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
 
 
-def run_summary(report: RunReport) -> Table:
+def run_summary(report: RunReport) -> Group:
+    """One row per table a job touched, narrow enough for an 80-column terminal: numbers never wrap or
+    get cut; a job that did not succeed says so in place of its time; each table's note goes below
+    the table, on a line of its own. A failed job's error is not repeated here: the run says it once."""
     table = Table(
         title=f"run {report.run_id}: {report.status} in {report.seconds:.1f} s",
         title_justify="left",
         box=SIMPLE,
+        pad_edge=False,
+        # The box's column separator is a space already: one more on the left is enough.
+        padding=(0, 0, 0, 1),
     )
     for column, justify in (
         ("job", "left"),
-        ("status", "left"),
-        ("seconds", "right"),
+        ("time", "right"),
         ("table", "left"),
         ("rows in", "right"),
         ("rows out", "right"),
-        ("duplicates", "right"),
+        ("dups", "right"),
         ("quarantined", "right"),
-        ("note", "left"),
     ):
-        # Table names are what the summary is read for: they keep their width on a narrow terminal.
-        table.add_column(column, justify=justify, min_width=18 if column == "table" else None)  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    notes: list[str] = []
     for job in report.jobs:
+        took = f"{job.seconds:.1f} s" if job.status == "succeeded" else job.status
         if not job.tables:
-            table.add_row(job.job, job.status, f"{job.seconds:.1f}", "", "", "", "", "", job.error or "")
+            table.add_row(job.job, took, "", "", "", "", "")
+            if job.status == "skipped" and job.error:
+                notes.append(f"{job.job}: {job.error}")
         for index, counts in enumerate(job.tables):
             first = index == 0
             table.add_row(
                 job.job if first else "",
-                job.status if first else "",
-                f"{job.seconds:.1f}" if first else "",
+                took if first else "",
                 counts.table,
                 f"{counts.rows_in:,}",
                 f"{counts.rows_out:,}",
                 f"{counts.duplicates:,}",
                 f"{counts.quarantined:,}",
-                counts.note,
             )
-    return table
+            if counts.note:
+                notes.append(f"{job.job} {counts.table}: {counts.note}")
+    return Group(table, *(Text(f"  {note}", overflow="fold") for note in notes))
 
 
 def _cell(value: Any) -> str:
