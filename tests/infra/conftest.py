@@ -17,6 +17,8 @@ from tests.s3.conftest import aws_lake, moto_endpoint  # noqa: F401 (moto's S3 a
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 EXISTING_SUBNET, EXISTING_GROUP = "subnet-0aaaaaaaaaaaaaaa1", "sg-0aaaaaaaaaaaaaaa1"
 ACCOUNT, REGION = "123456789012", "eu-west-1"
+# What Secrets Manager answers for the OIDC client secret of a dashboard stack.
+OIDC_CLIENT_SECRET = "client-secret-from-secrets-manager"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["prefixListId"] = f"pl-{args.name}"
         elif args.typ == "aws:iam/role:Role":
             outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{args.inputs['name']}"
+        elif args.typ == "aws:lb/loadBalancer:LoadBalancer":
+            outputs |= {
+                "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{args.inputs['name']}/1",
+                "dnsName": f"{args.inputs['name']}-1.{REGION}.elb.amazonaws.com",
+            }
+        elif args.typ == "aws:ecr/repository:Repository":
+            outputs["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{args.inputs['name']}"
+        elif args.typ == "aws:ec2/eip:Eip":
+            outputs["allocationId"] = f"eipalloc-{args.name}"
         else:
             outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{args.name}")
         return f"{args.name}-id", outputs
@@ -95,6 +106,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 # As the provider answers a look-up that matches nothing: a failed invoke.
                 return {}, [("vpcId", "no matching EC2 VPC Endpoint found")]
             return {"id": "vpce-0s3", "vpcId": args.args["vpcId"], "serviceName": args.args["serviceName"]}
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            secret = args.args["secretId"]
+            return {"id": secret, "arn": secret, "secretId": secret, "secretString": OIDC_CLIENT_SECRET}
         raise AssertionError(f"the program called {args.token}, which the tests do not mock")
 
 
