@@ -120,6 +120,8 @@ class Stack:
     protected: set[str] = field(default_factory=set)
     # The names of the resources declared with `retain_on_delete` (kept in AWS when dropped from the program).
     retained: set[str] = field(default_factory=set)
+    # The properties each resource declared with `ignore_changes` leaves to whatever else sets them.
+    ignored: dict[str, list[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_]
@@ -135,6 +137,9 @@ def stack_config(stack: str, wheels: Path, overrides: dict[str, Any] | None = No
     return load_stack_file(stack, {"wheelsDir": str(wheels), **(overrides or {})})
 
 
+_RUNNING: list[object] = []
+
+
 def declare(
     stack: str, wheels: Path, overrides: dict[str, Any] | None = None, vpc: ExistingVpc | None = None
 ) -> Stack:
@@ -147,13 +152,22 @@ def declare(
 
     protected: set[str] = set()
     retained: set[str] = set()
+    ignored: dict[str, list[str]] = {}
+
+    # Transformations stay registered for the session, and several runs share a stack's name: each
+    # records only while its own run is the one running.
+    run = object()
+    _RUNNING[:] = [run]
 
     def record_options(args: pulumi.ResourceTransformationArgs) -> None:
-        # Transformations stay registered for the session: each records only its own stack's.
-        if args.opts.protect and pulumi.get_stack() == stack:
+        if run not in _RUNNING:
+            return
+        if args.opts.protect:
             protected.add(args.name)
-        if args.opts.retain_on_delete and pulumi.get_stack() == stack:
+        if args.opts.retain_on_delete:
             retained.add(args.name)
+        if args.opts.ignore_changes:
+            ignored[args.name] = list(args.opts.ignore_changes)
 
     @pulumi.runtime.test  # type: ignore[misc]
     def program() -> None:
@@ -161,7 +175,7 @@ def declare(
         build(config)
 
     program()
-    return Stack(config, mocks.declared, protected, retained)
+    return Stack(config, mocks.declared, protected, retained, ignored)
 
 
 @pytest.fixture(scope="session")

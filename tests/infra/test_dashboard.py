@@ -32,6 +32,7 @@ SERVICE, TASK = "aws:ecs/service:Service", "aws:ecs/taskDefinition:TaskDefinitio
 REPOSITORY, LIFECYCLE = "aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 USER_POOL, POOL_CLIENT = "aws:cognito/userPool:UserPool", "aws:cognito/userPoolClient:UserPoolClient"
 SCHEDULED = "aws:appautoscaling/scheduledAction:ScheduledAction"
+TARGET = "aws:appautoscaling/target:Target"
 ROLE, ROLE_POLICY = "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"
 INGRESS, EGRESS = (
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
@@ -339,9 +340,11 @@ def test_without_an_image_tag_the_service_runs_no_task_and_nothing_schedules_one
     assert dev.config.dashboard is not None and dev.config.dashboard.image_tag is None
     assert dev.named(SERVICE, "dashboard-service").inputs["desiredCount"] == 0
     assert not dev.of_type(SCHEDULED)
+    capacity = dev.named(TARGET, "dashboard-capacity").inputs
+    assert (capacity["minCapacity"], capacity["maxCapacity"]) == (0, 0)
 
 
-def test_a_deployed_image_runs_its_count_in_hours_and_none_out_of_hours(deployed: Stack) -> None:
+def test_a_deployed_image_runs_its_count_in_hours_and_none_out_of_hours(deployed: Stack, oidc: Stack) -> None:
     settings = deployed.config.dashboard
     assert settings is not None and settings.scale_to_zero is not None
     service = deployed.named(SERVICE, "dashboard-service").inputs
@@ -356,6 +359,16 @@ def test_a_deployed_image_runs_its_count_in_hours_and_none_out_of_hours(deployed
         ),
     }
     assert all(a["timezone"] == settings.scale_to_zero.timezone for a in actions.values())
+    # A deploy leaves the count to the schedule; without one (oidc here) the stack sets it.
+    assert deployed.ignored == {"dashboard-service": ["desired_count"]}
+    capacity = deployed.named(TARGET, "dashboard-capacity").inputs
+    assert capacity["resourceId"] == f"service/{deployed.config.name('dashboard')}/{CONTAINER_NAME}"
+    assert all(a["resourceId"] == capacity["resourceId"] for a in actions.values())
+    assert oidc.config.dashboard is not None and oidc.config.dashboard.scale_to_zero is None
+    assert oidc.ignored == {} and not oidc.of_type(TARGET) and not oidc.of_type(SCHEDULED)
+    assert (
+        oidc.named(SERVICE, "dashboard-service").inputs["desiredCount"] == oidc.config.dashboard.desired_count
+    )
 
 
 def test_an_existing_network_places_the_dashboard_in_the_subnets_given(wheels: Path) -> None:

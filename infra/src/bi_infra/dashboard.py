@@ -302,8 +302,8 @@ def create_dashboard(
             ),
         ),
     )
-    if settings.scale_to_zero is not None and settings.image_tag:
-        _scale_to_zero(config, settings, cluster, service, opts)
+    if settings.scale_to_zero is not None:
+        _scale_to_zero(config, settings, desired, cluster, service, opts)
     pulumi.export("dashboard_url", pulumi.Output.concat("https://", host))
     pulumi.export("dashboard_repository", repository.repository_url)
     pulumi.export("dashboard_image_tag", settings.image_tag)
@@ -515,10 +515,15 @@ def _user_pool(
 def _scale_to_zero(
     config: StackConfig,
     settings: Dashboard,
+    desired: int,
     cluster: aws.ecs.Cluster,
     service: aws.ecs.Service,
     opts: pulumi.ResourceOptions,
 ) -> None:
+    """The schedule owns the service's count: zero out of hours, `desiredCount` in hours. Until CI has
+    deployed an image the capacity stays at zero and nothing is scheduled, so no task starts without
+    one; when the first tag raises the capacity to `desiredCount`, the tasks start (at the latest at
+    the next scale-up)."""
     schedule = settings.scale_to_zero
     assert schedule is not None
     target = aws.appautoscaling.Target(
@@ -526,10 +531,12 @@ def _scale_to_zero(
         service_namespace="ecs",
         scalable_dimension="ecs:service:DesiredCount",
         resource_id=pulumi.Output.concat("service/", cluster.name, "/", service.name),
-        min_capacity=settings.desired_count,
-        max_capacity=settings.desired_count,
+        min_capacity=desired,
+        max_capacity=desired,
         opts=opts,
     )
+    if not settings.image_tag:
+        return
     for what, cron, count in (
         ("down", schedule.down_cron, 0),
         ("up", schedule.up_cron, settings.desired_count),
