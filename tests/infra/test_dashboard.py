@@ -397,6 +397,11 @@ def test_an_existing_network_places_the_dashboard_in_the_subnets_given(wheels: P
             "is for bi:network.mode existing",
         ),
         ({"dashboard": dev_dashboard(memory=512)}, ExistingVpc(), "memory 512 does not go with cpu 512"),
+        (
+            {"network": {**stack_file("dev")[1]["network"], "cidr": "10.40.0.0/19"}},
+            ExistingVpc(),
+            "public subnets need a /18 or larger",
+        ),
     ],
 )
 def test_a_wrong_dashboard_setting_is_one_line(

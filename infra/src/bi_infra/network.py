@@ -223,10 +223,14 @@ def _public_subnets(
         gateway_id=gateway.id,
         opts=opts,
     )
+    cidrs = subnet_cidrs(settings.cidr, 2 * len(zones))
+    if len(cidrs) < 2 * len(zones):
+        raise UserError(
+            f"bi:network.cidr {settings.cidr} has room for the private subnets only: the dashboard's public "
+            "subnets need a /18 or larger"
+        )
     subnets = []
-    for index, (zone, cidr) in enumerate(
-        zip(zones, subnet_cidrs(settings.cidr, 2 * len(zones))[len(zones) :], strict=True)
-    ):
+    for index, (zone, cidr) in enumerate(zip(zones, cidrs[len(zones) :], strict=True)):
         subnet = aws.ec2.Subnet(
             f"public-{index}",
             vpc_id=vpc.id,
