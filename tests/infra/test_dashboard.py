@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bi_infra import access
-from bi_infra.config import stack_file
+from bi_infra.config import load_stack_file, stack_file
 from bi_infra.dashboard import CONTAINER_NAME, UNDEPLOYED_TAG, cognito_domain_prefix
 from bi_infra.dashboard_task import CONTAINER_PORT, HEALTH_PATH, task_environment
 from bi_lake.errors import UserError
@@ -410,3 +410,8 @@ def test_a_wrong_dashboard_setting_is_one_line(
     with pytest.raises(UserError) as raised:
         declare("dev", wheels, overrides, vpc)
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_an_all_digit_commit_that_pulumi_stored_as_a_number_is_still_the_tag() -> None:
+    config = load_stack_file("dev", {"dashboard": dev_dashboard(imageTag=1234567)})
+    assert config.dashboard is not None and config.dashboard.image_tag == "1234567"

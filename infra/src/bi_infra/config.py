@@ -178,6 +178,12 @@ class Dashboard(_Config):
     # Required when bi:network.mode is existing.
     network: DashboardNetwork | None = None
 
+    @field_validator("image_tag", mode="before")
+    @classmethod
+    def _tag_as_text(cls, value: Any) -> Any:
+        # `pulumi config set --path` stores an all-digit short commit as a number.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("allowed_cidrs")
     @classmethod
     def _ipv4_networks(cls, values: list[str]) -> list[str]:

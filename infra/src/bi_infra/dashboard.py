@@ -104,7 +104,8 @@ def container_definitions(
                     "awslogs-stream-prefix": CONTAINER_NAME,
                 },
             },
-            # Streamlit and DuckDB write caches and temporary files under the user's home and /tmp.
+            # Streamlit and DuckDB may write under the home and temporary folders; a read-only root
+            # would need each of them mounted writable, which nothing here has tried.
             "readonlyRootFilesystem": False,
         }
     ]
