@@ -38,11 +38,11 @@ HTTP = 80
 IDLE_TIMEOUT_SECONDS = 3600
 # How long a sign-in lasts before the load balancer sends the user to the provider again: a working day.
 SESSION_TIMEOUT_SECONDS = 8 * 3600
-# TLS 1.3 and 1.2 with forward-secret ciphers only.
+# TLS 1.3 and 1.2 only: the policy AWS recommends for a load balancer's HTTPS listener.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # A task being replaced has this long to finish its requests; sessions reconnect to the new one anyway.
 DEREGISTRATION_DELAY_SECONDS = 30
-# Streamlit answers its health path within seconds of starting; this covers the image's first start.
+# Failed health checks do not count against a new task for this long: its start and Streamlit's.
 HEALTH_CHECK_GRACE_SECONDS = 60
 # The stickiness cookie keeps a browser on the task that holds its session state, for a day.
 STICKINESS_SECONDS = 86400
