@@ -17,6 +17,8 @@ from tests.s3.conftest import aws_lake, moto_endpoint  # noqa: F401 (moto's S3 a
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 EXISTING_SUBNET, EXISTING_GROUP = "subnet-0aaaaaaaaaaaaaaa1", "sg-0aaaaaaaaaaaaaaa1"
 ACCOUNT, REGION = "123456789012", "eu-west-1"
+# What Secrets Manager answers for the OIDC client secret of a dashboard stack.
+OIDC_CLIENT_SECRET = "client-secret-from-secrets-manager"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["prefixListId"] = f"pl-{args.name}"
         elif args.typ == "aws:iam/role:Role":
             outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{args.inputs['name']}"
+        elif args.typ == "aws:lb/loadBalancer:LoadBalancer":
+            outputs |= {
+                "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{args.inputs['name']}/1",
+                "dnsName": f"{args.inputs['name']}-1.{REGION}.elb.amazonaws.com",
+            }
+        elif args.typ == "aws:ecr/repository:Repository":
+            outputs["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{args.inputs['name']}"
+        elif args.typ == "aws:ec2/eip:Eip":
+            outputs["allocationId"] = f"eipalloc-{args.name}"
         else:
             outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{args.name}")
         return f"{args.name}-id", outputs
@@ -95,6 +106,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 # As the provider answers a look-up that matches nothing: a failed invoke.
                 return {}, [("vpcId", "no matching EC2 VPC Endpoint found")]
             return {"id": "vpce-0s3", "vpcId": args.args["vpcId"], "serviceName": args.args["serviceName"]}
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            secret = args.args["secretId"]
+            return {"id": secret, "arn": secret, "secretId": secret, "secretString": OIDC_CLIENT_SECRET}
         raise AssertionError(f"the program called {args.token}, which the tests do not mock")
 
 
@@ -106,6 +120,8 @@ class Stack:
     protected: set[str] = field(default_factory=set)
     # The names of the resources declared with `retain_on_delete` (kept in AWS when dropped from the program).
     retained: set[str] = field(default_factory=set)
+    # The properties each resource declared with `ignore_changes` leaves to whatever else sets them.
+    ignored: dict[str, list[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_]
@@ -121,6 +137,9 @@ def stack_config(stack: str, wheels: Path, overrides: dict[str, Any] | None = No
     return load_stack_file(stack, {"wheelsDir": str(wheels), **(overrides or {})})
 
 
+_RUNNING: list[object] = []
+
+
 def declare(
     stack: str, wheels: Path, overrides: dict[str, Any] | None = None, vpc: ExistingVpc | None = None
 ) -> Stack:
@@ -133,13 +152,22 @@ def declare(
 
     protected: set[str] = set()
     retained: set[str] = set()
+    ignored: dict[str, list[str]] = {}
+
+    # Transformations stay registered for the session, and several runs share a stack's name: each
+    # records only while its own run is the one running.
+    run = object()
+    _RUNNING[:] = [run]
 
     def record_options(args: pulumi.ResourceTransformationArgs) -> None:
-        # Transformations stay registered for the session: each records only its own stack's.
-        if args.opts.protect and pulumi.get_stack() == stack:
+        if run not in _RUNNING:
+            return
+        if args.opts.protect:
             protected.add(args.name)
-        if args.opts.retain_on_delete and pulumi.get_stack() == stack:
+        if args.opts.retain_on_delete:
             retained.add(args.name)
+        if args.opts.ignore_changes:
+            ignored[args.name] = list(args.opts.ignore_changes)
 
     @pulumi.runtime.test  # type: ignore[misc]
     def program() -> None:
@@ -147,7 +175,7 @@ def declare(
         build(config)
 
     program()
-    return Stack(config, mocks.declared, protected, retained)
+    return Stack(config, mocks.declared, protected, retained, ignored)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ and what each may do."""
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatch
 from typing import Any
 
 import pulumi
@@ -106,3 +107,19 @@ def test_a_wrong_bootstrap_setting_is_one_line() -> None:
         parse(
             {"repository": "no-owner", "namePrefix": "acme-bi", "environments": ["dev"], "stateBucket": "s"}
         )
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_a_deploy_role_can_pass_the_dashboards_roles_and_push_its_image(
+    bootstrap: Stack, environment: str
+) -> None:
+    """The dashboard's task and execution roles are the stack's own; the image push is PowerUserAccess's
+    (every ECR action), so CI pushes with the role it deploys with."""
+    (statement,) = json.loads(bootstrap.named(ROLE_POLICY, f"deploy-{environment}-roles").inputs["policy"])[
+        "Statement"
+    ]
+    for role in ("dashboard-reader", "dashboard-execution"):
+        arn = f"arn:aws:iam::{ACCOUNT}:role/acme-bi-{environment}-{role}"
+        assert any(fnmatch(arn, pattern) for pattern in statement["Resource"])
+    assert "iam:PassRole" in statement["Action"]
+    assert bootstrap.named(ROLE, f"deploy-{environment}").inputs["managedPolicyArns"] == [POWER_USER]

@@ -10,8 +10,19 @@ from pathlib import Path
 import pytest
 
 from bi_infra import costs
-from bi_infra.config import JobSize, declared_size
-from bi_infra.costs import GLUE_DPU_HOUR, job_cost, main, requests_cost, run_cost, stack_config
+from bi_infra.config import JobSize, ScaleToZero, declared_size
+from bi_infra.costs import (
+    GLUE_DPU_HOUR,
+    dashboard_monthly_costs,
+    job_cost,
+    main,
+    requests_cost,
+    run_cost,
+    stack_config,
+    up_hours_per_month,
+)
+from bi_lake.errors import UserError
+from tests.infra.conftest import EXISTING_GROUP, EXISTING_SUBNET
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,19 +71,104 @@ def test_the_command_prints_each_stack_at_each_scale_per_run_and_per_month(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main([]) == 0
-    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:5]]
+    printed = capsys.readouterr().out
+    rows = [line.split() for line in printed.splitlines()[1:5]]
     assert [(row[0], row[1]) for row in rows] == [
         ("dev", "1x"),
         ("dev", "10x"),
         ("prod", "1x"),
         ("prod", "10x"),
     ]
-    for stack, scale, run, runs, fixed, month in rows:
+    for stack, scale, run, runs, fixed, dashboard, month in rows:
         config = stack_config(stack)
         sizes = {job: config.job_size(job) for job in ("ingest", "silver", "gold")}
         expected_run = run_cost(sizes, costs.DAILY_WORK_SECONDS[int(scale.removesuffix("x"))])[1]
         assert float(run) == pytest.approx(expected_run, abs=1e-4)
-        assert float(month) == pytest.approx(int(runs) * expected_run + float(fixed), abs=0.01)
+        assert float(dashboard) == pytest.approx(sum(dashboard_monthly_costs(config).values()), abs=0.01)
+        assert float(month) == pytest.approx(
+            int(runs) * expected_run + float(fixed) + float(dashboard), abs=0.01
+        )
+    assert "dev dashboard a month" in printed and "prod dashboard" not in printed
+
+
+def _schedule(down: str, up: str, **values: object) -> ScaleToZero:
+    return ScaleToZero.model_validate({"downCron": down, "upCron": up, **values})
+
+
+@pytest.mark.parametrize(
+    ("down", "up", "hours_a_week"),
+    [
+        ("cron(0 19 ? * MON-FRI *)", "cron(0 7 ? * MON-FRI *)", 5 * 12),
+        ("cron(0 20 * * ? *)", "cron(30 8 * * ? *)", 7 * 11.5),
+        # Off from Friday evening to Monday morning: the week wraps around Sunday.
+        ("cron(0 18 ? * FRI *)", "cron(0 6 ? * MON *)", 4 * 24 + 12),
+        ("cron(0 22 ? * 2-6 *)", "cron(0 6 ? * 2-6 *)", 5 * 16),
+    ],
+)
+def test_the_dashboard_runs_from_each_scale_up_to_the_next_scale_down(
+    down: str, up: str, hours_a_week: float
+) -> None:
+    assert up_hours_per_month(_schedule(down, up)) == pytest.approx(hours_a_week * 730 / 168)
+
+
+def test_a_schedule_the_model_cannot_read_needs_its_hours_said() -> None:
+    monthly = _schedule("cron(0 19 L * ? *)", "cron(0 7 1 * ? *)")
+    with pytest.raises(UserError, match="upHoursPerMonth"):
+        up_hours_per_month(monthly)
+    assert up_hours_per_month(monthly.model_copy(update={"up_hours_per_month": 400.0})) == 400.0
+
+
+def test_the_dashboard_month_is_its_tasks_hours_and_what_stands_all_month() -> None:
+    dev = stack_config("dev")
+    settings = dev.dashboard
+    assert settings is not None and settings.scale_to_zero is not None
+    dashboard = dashboard_monthly_costs(dev)
+    hours = up_hours_per_month(settings.scale_to_zero)
+    assert hours < 730
+    assert dashboard["Fargate vCPU"] == pytest.approx(hours * settings.cpu / 1024 * costs.FARGATE_VCPU_HOUR)
+    assert dashboard["Fargate memory"] == pytest.approx(
+        hours * settings.memory / 1024 * costs.FARGATE_GB_HOUR
+    )
+    assert dashboard["load balancer"] == pytest.approx(730 * (costs.LOAD_BALANCER_HOUR + costs.LCU_HOUR))
+    assert dashboard["NAT gateway"] == pytest.approx(730 * costs.NAT_GATEWAY_HOUR)
+    assert dashboard["ECR endpoints"] == pytest.approx(2 * 730 * costs.INTERFACE_ENDPOINT_HOUR)
+    # The load balancer's address in each zone and the NAT's.
+    assert dashboard["public IPv4"] == pytest.approx(3 * 730 * costs.PUBLIC_IPV4_HOUR)
+    assert dashboard["image storage"] == pytest.approx(
+        settings.keep_images * costs.IMAGE_GB * costs.ECR_GB_MONTH
+    )
+    assert dashboard["user pool"] == 0.0
+    assert dashboard_monthly_costs(stack_config("prod")) == {}
+
+
+def test_in_an_existing_network_the_nat_and_endpoints_are_its_owners() -> None:
+    dev = stack_config("dev")
+    assert dev.dashboard is not None
+    existing = costs.load_stack_file(
+        "dev",
+        {
+            "network": {"mode": "existing", "subnetId": EXISTING_SUBNET, "securityGroupId": EXISTING_GROUP,
+                        "availabilityZone": "eu-west-1a"},
+            "dashboard": dev.dashboard.model_dump(by_alias=True, exclude_none=True) | {"network": {
+                "vpcId": "vpc-0aaaaaaaaaaaaaaa1", "loadBalancerSubnetIds": [EXISTING_SUBNET, EXISTING_SUBNET],
+                "taskSubnetIds": [EXISTING_SUBNET]}},
+        },
+    )  # fmt: skip
+    dashboard = dashboard_monthly_costs(existing)
+    assert dashboard["NAT gateway"] == 0 and dashboard["ECR endpoints"] == 0
+    assert dashboard["public IPv4"] == pytest.approx(2 * 730 * costs.PUBLIC_IPV4_HOUR)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_stacks_budget_covers_its_modelled_month_at_ten_times_the_data(stack: str) -> None:
+    config = stack_config(stack)
+    sizes = {job: config.job_size(job) for job in ("ingest", "silver", "gold")}
+    month = (
+        costs.RUNS_PER_MONTH * run_cost(sizes, costs.DAILY_WORK_SECONDS[10])[1]
+        + sum(costs.fixed_monthly_costs(config).values())
+        + sum(dashboard_monthly_costs(config).values())
+    )
+    assert month < config.monthly_budget_usd
 
 
 def test_the_command_prints_one_run_and_refuses_a_missing_job(capsys: pytest.CaptureFixture[str]) -> None:

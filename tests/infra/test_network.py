@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bi_infra.network import INTERFACE_ENDPOINTS
+from bi_infra.network import DASHBOARD_INTERFACE_ENDPOINTS, INTERFACE_ENDPOINTS
 from bi_lake.errors import UserError
 from tests.infra.conftest import (
     ACCOUNT,
@@ -42,33 +42,58 @@ def stack(request: pytest.FixtureRequest) -> Stack:
     return found
 
 
-def test_both_stacks_create_a_private_network_without_nat_or_internet(stack: Stack) -> None:
+def test_both_stacks_create_private_subnets_reaching_the_internet_only_for_the_dashboard(
+    stack: Stack,
+) -> None:
     network = stack.config.network
     assert network.mode == "create"
-    subnets = stack.of_type(SUBNET)
+    subnets = [s for s in stack.of_type(SUBNET) if s.name.startswith("private-")]
     assert {s.inputs["availabilityZone"] for s in subnets} == set(network.availability_zones)
     assert len(subnets) == 2 and not any(s.inputs.get("mapPublicIpOnLaunch") for s in subnets)
     vpc = ipaddress.IPv4Network(network.cidr)
     assert all(ipaddress.IPv4Network(s.inputs["cidrBlock"]).subnet_of(vpc) for s in subnets)
-    absent = ("aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip")
-    assert not [r.name for r in stack.resources if r.type in absent]
-    assert not stack.of_type("aws:ec2/route:Route")
+    internet = ("aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip")
+    if stack.config.dashboard is None:
+        assert not [r.name for r in stack.resources if r.type in internet]
+        assert not stack.of_type("aws:ec2/route:Route")
+        assert len(stack.of_type(SUBNET)) == 2
+        return
+    # The dashboard's load balancer stands in public subnets of both zones; its tasks reach the load
+    # balancer's key endpoint through one NAT (the Glue group's egress keeps the job off it).
+    public = [s for s in stack.of_type(SUBNET) if s.name.startswith("public-")]
+    assert {s.inputs["availabilityZone"] for s in public} == set(network.availability_zones)
+    cidrs = [ipaddress.IPv4Network(s.inputs["cidrBlock"]) for s in [*subnets, *public]]
+    assert all(c.subnet_of(vpc) for c in cidrs) and len(set(cidrs)) == 4
+    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1 :])
+    (nat,) = stack.of_type("aws:ec2/natGateway:NatGateway")
+    assert nat.inputs["subnetId"] == "public-0-id"
+    routes = {r.inputs["routeTableId"]: r.inputs for r in stack.of_type("aws:ec2/route:Route")}
+    assert routes["public-routes-id"]["gatewayId"] == "internet-gateway-id"
+    assert routes["private-routes-id"]["natGatewayId"] == "nat-id"
+    assert all(r["destinationCidrBlock"] == "0.0.0.0/0" for r in routes.values())
 
 
 def test_s3_is_reached_through_a_gateway_endpoint_on_the_subnets_routes(stack: Stack) -> None:
     (s3,) = [e for e in stack.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Gateway"]
     assert s3.inputs["serviceName"] == f"com.amazonaws.{REGION}.s3"
     assert s3.inputs["routeTableIds"] == ["private-routes-id"]
-    associations = stack.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
-    assert {a.inputs["subnetId"] for a in associations} == {"private-0-id", "private-1-id"}
-    assert {a.inputs["routeTableId"] for a in associations} == {"private-routes-id"}
+    associations = {
+        a.inputs["subnetId"]: a.inputs["routeTableId"]
+        for a in stack.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+    }
+    assert {s: t for s, t in associations.items() if s.startswith("private-")} == {
+        "private-0-id": "private-routes-id",
+        "private-1-id": "private-routes-id",
+    }
+    assert set(associations.values()) <= {"private-routes-id", "public-routes-id"}
 
 
 def test_every_api_the_jobs_call_has_an_interface_endpoint_in_the_connections_subnet(stack: Stack) -> None:
     interfaces = {
         e.inputs["serviceName"]: e.inputs for e in stack.of_type(ENDPOINT) if e.name != "s3-endpoint"
     }
-    assert set(interfaces) == {f"com.amazonaws.{REGION}.{s}" for s in INTERFACE_ENDPOINTS}
+    dashboard = DASHBOARD_INTERFACE_ENDPOINTS if stack.config.dashboard else ()
+    assert set(interfaces) == {f"com.amazonaws.{REGION}.{s}" for s in (*INTERFACE_ENDPOINTS, *dashboard)}
     assert {"secretsmanager", "kms", "logs", "monitoring", "glue", "sts"} <= set(INTERFACE_ENDPOINTS)
     for endpoint in interfaces.values():
         assert endpoint["vpcEndpointType"] == "Interface" and endpoint["privateDnsEnabled"] is True
@@ -105,8 +130,9 @@ def test_the_glue_group_admits_itself_and_reaches_only_s3_the_endpoints_and_sql_
         (endpoints, 443, 443),
         (network.sql_server_cidr, port, port),
     }
-    (from_glue,) = _rules(stack, INGRESS, endpoints)
-    assert from_glue["referencedSecurityGroupId"] == glue and from_glue["fromPort"] == 443
+    sources = {r["referencedSecurityGroupId"]: r["fromPort"] for r in _rules(stack, INGRESS, endpoints)}
+    dashboard = {"dashboard-tasks-sg-id": 443} if stack.config.dashboard else {}
+    assert sources == {glue: 443, **dashboard}
 
 
 def test_the_ingest_connection_and_role_use_the_created_subnet_and_group(stack: Stack) -> None:
@@ -123,7 +149,7 @@ def test_the_ingest_connection_and_role_use_the_created_subnet_and_group(stack: 
 
 
 def test_an_existing_network_that_meets_the_requirements_is_used_as_given(wheels: Path) -> None:
-    stack = declare("dev", wheels, {"network": EXISTING})
+    stack = declare("dev", wheels, {"network": EXISTING, "dashboard": None})
     assert not stack.of_type("aws:ec2/vpc:Vpc") and not stack.of_type(ENDPOINT)
     requirements = stack.named(CONNECTION, "sqlserver-network").inputs["physicalConnectionRequirements"]
     assert (requirements["subnetId"], requirements["securityGroupIdLists"]) == (
@@ -149,7 +175,7 @@ def test_an_existing_network_missing_a_requirement_is_one_line(
     wheels: Path, vpc: ExistingVpc, message: str
 ) -> None:
     with pytest.raises(UserError) as raised:
-        declare("dev", wheels, {"network": EXISTING}, vpc)
+        declare("dev", wheels, {"network": EXISTING, "dashboard": None}, vpc)
     assert message in str(raised.value) and "\n" not in str(raised.value)
 
 

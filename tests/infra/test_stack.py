@@ -304,7 +304,7 @@ def test_logs_are_kept_for_the_retention_and_alerts_go_by_email(stack: Stack) ->
         and subscription.inputs["endpoint"] == stack.config.alert_email
     )
     groups = stack.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 2 * len(WORKFLOW.names)
+    assert len(groups) == 2 * len(WORKFLOW.names) + (1 if stack.config.dashboard else 0)
     assert all(g.inputs["retentionInDays"] == stack.config.log_retention_days for g in groups)
 
 

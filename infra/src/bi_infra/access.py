@@ -221,10 +221,52 @@ def dashboard_policy(arns: Arns) -> Document:
     }
 
 
-def key_policy(arns: Arns, job_roles: list[str], dashboard_role: str) -> Document:
-    """The project key: administered by the account, used by the pipeline roles, read by the dashboard."""
-    root = f"arn:{arns.partition}:iam::{arns.account}:root"
+def log_group_arn(arns: Arns, name: str) -> str:
+    return f"arn:{arns.partition}:logs:{arns.region}:{arns.account}:log-group:{name}"
+
+
+def dashboard_execution_policy(arns: Arns, repository: str, log_group: str) -> Document:
+    """What ECS needs to start a dashboard task: pull its image from the stack's repository and write its
+    logs to its group; nothing the application itself does (that is the reader role's)."""
     return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # The registry's login token is per account: IAM has no narrower resource for it.
+                "Sid": "SignInToTheRegistry",
+                "Effect": "Allow",
+                "Action": ["ecr:GetAuthorizationToken"],
+                "Resource": ["*"],
+            },
+            {
+                "Sid": "PullTheImage",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                "Resource": [
+                    f"arn:{arns.partition}:ecr:{arns.region}:{arns.account}:repository/{repository}"
+                ],
+            },
+            {
+                "Sid": "WriteItsLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [f"{log_group_arn(arns, log_group)}:log-stream:*"],
+            },
+        ],
+    }
+
+
+def key_policy(
+    arns: Arns, job_roles: list[str], dashboard_role: str, dashboard_log_group: str | None = None
+) -> Document:
+    """The project key: administered by the account, used by the pipeline roles, read by the dashboard;
+    CloudWatch Logs encrypts the jobs' logs with it, and the dashboard's when the stack serves it."""
+    root = f"arn:{arns.partition}:iam::{arns.account}:root"
+    policy: Document = {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -308,6 +350,20 @@ def key_policy(arns: Arns, job_roles: list[str], dashboard_role: str) -> Documen
             },
         ],
     }
+    if dashboard_log_group is not None:
+        glue_logs = policy["Statement"][-1]
+        policy["Statement"].append(
+            {
+                **glue_logs,
+                "Sid": "DashboardLogsAreEncrypted",
+                "Condition": {
+                    "ArnEquals": {
+                        "kms:EncryptionContext:aws:logs:arn": log_group_arn(arns, dashboard_log_group)
+                    }
+                },
+            }
+        )
+    return policy
 
 
 def deny_insecure_transport(bucket_arn: str) -> Document:
@@ -391,8 +447,22 @@ def assume_role_policy(service: str) -> Document:
     }
 
 
-def assume_by_principal(principal_arn: str) -> Document:
+def assume_by_principal(principal_arn: str, ecs_tasks_of_account: str | None = None) -> Document:
+    """Assumable by the principal; and by ECS tasks of the account when it is given (the dashboard's
+    containers run with the same read-only access)."""
+    statements: list[Document] = [
+        {"Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": "sts:AssumeRole"}
+    ]
+    if ecs_tasks_of_account is not None:
+        statements.append(ecs_tasks_trust(ecs_tasks_of_account))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def ecs_tasks_trust(account: str) -> Document:
+    """ECS tasks of this account only (the service checks the task's account as the source)."""
     return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": "sts:AssumeRole"}],
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
     }

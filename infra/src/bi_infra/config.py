@@ -10,7 +10,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from bi_lake.errors import UserError
@@ -102,6 +102,116 @@ class EventStart(_Config):
     sender_principal_arn: str | None = None
 
 
+# Fargate's CPU units and the memory (MiB) each allows (Linux, platform 1.4).
+FARGATE_MEMORY: dict[int, range] = {
+    256: range(512, 2049, 512),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
+}
+COGNITO_GROUPS_CLAIM = "custom:groups"
+_HTTPS_URL = r"^https://[^\s/]+(/\S*)?$"
+_SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
+
+
+class ScaleToZero(_Config):
+    """No task out of hours: at `downCron` the service scales to zero, at `upCron` back to its
+    `desiredCount` (Application Auto Scaling cron expressions, in `timezone`)."""
+
+    down_cron: str = Field(pattern=r"^cron\(.+\)$")
+    up_cron: str = Field(pattern=r"^cron\(.+\)$")
+    timezone: str = "UTC"
+    # For the cost model only, when the crons are more than a time of day on some days of the week.
+    up_hours_per_month: float | None = Field(default=None, ge=0, le=744)
+
+
+class OidcSignIn(_Config):
+    """An OpenID Connect provider the load balancer signs users in with (an app registered there)."""
+
+    issuer: str = Field(pattern=_HTTPS_URL)
+    authorization_endpoint: str = Field(pattern=_HTTPS_URL)
+    token_endpoint: str = Field(pattern=_HTTPS_URL)
+    user_info_endpoint: str = Field(pattern=_HTTPS_URL)
+    client_id: str = Field(min_length=1)
+    # The app's client secret, kept in Secrets Manager (as a plain string).
+    client_secret_arn: str = Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
+
+
+class SignIn(_Config):
+    oidc: OidcSignIn
+
+
+class DashboardNetwork(_Config):
+    """Where the dashboard stands in an existing network: the load balancer's public subnets (two zones
+    at least) and the tasks' private ones."""
+
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
+    load_balancer_subnet_ids: list[Annotated[str, Field(pattern=_SUBNET_ID)]] = Field(min_length=2)
+    task_subnet_ids: list[Annotated[str, Field(pattern=_SUBNET_ID)]] = Field(min_length=1)
+
+
+class Dashboard(_Config):
+    """The dashboard served on ECS Fargate behind a load balancer that signs every user in."""
+
+    certificate_arn: str = Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/.+$")
+    # The name users open (a DNS record pointing at the load balancer, kept outside the stack).
+    domain_name: str | None = Field(default=None, pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    cpu: int = 512
+    memory: int = 1024
+    desired_count: int = Field(default=1, ge=1, le=10)
+    # The image CI pushed and deploys (`pulumi config set --path bi:dashboard.imageTag <sha>`); none yet:
+    # the service runs no task.
+    image_tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    keep_images: int = Field(default=20, ge=1, le=1000)
+    scale_to_zero: ScaleToZero | None = None
+    # Absent: the stack creates a Cognito user pool whose administrators add the users.
+    sign_in: SignIn | None = None
+    # Identity-provider group -> the restaurant ids its members see ("*": all).
+    restaurant_access: dict[str, list[str]] = Field(default_factory=dict)
+    # The identity's claim listing the user's groups (default: "groups", or the pool's "custom:groups").
+    groups_claim: str | None = Field(default=None, min_length=1)
+    # Who may reach the load balancer.
+    allowed_cidrs: list[str] = Field(default=["0.0.0.0/0"], min_length=1)
+    # Required when bi:network.mode is existing.
+    network: DashboardNetwork | None = None
+
+    @field_validator("image_tag", mode="before")
+    @classmethod
+    def _tag_as_text(cls, value: Any) -> Any:
+        # `pulumi config set --path` stores an all-digit short commit as a number.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _ipv4_networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            ipaddress.IPv4Network(value)
+        return values
+
+    @model_validator(mode="after")
+    def _fargate_size(self) -> Dashboard:
+        allowed = FARGATE_MEMORY.get(self.cpu)
+        if allowed is None:
+            raise ValueError(f"cpu {self.cpu} is not a Fargate size: one of {sorted(FARGATE_MEMORY)}")
+        if self.memory not in allowed:
+            raise ValueError(
+                f"memory {self.memory} does not go with cpu {self.cpu} on Fargate: "
+                f"{allowed.start} to {allowed.stop - 1} by {allowed.step}"
+            )
+        return self
+
+    @property
+    def cognito(self) -> bool:
+        return self.sign_in is None
+
+    @property
+    def groups_claim_name(self) -> str:
+        return self.groups_claim or (COGNITO_GROUPS_CLAIM if self.cognito else "groups")
+
+
 class StackConfig(_Config):
     stack: str
     region: str
@@ -129,6 +239,8 @@ class StackConfig(_Config):
     dashboard_principal_arn: str | None = None
     # Where `python -m bi_infra.wheelhouse --out dist/glue` put the jobs' zips of wheels.
     wheels_dir: Path = Path("../dist/glue")
+    # Absent: the stack serves no dashboard (no load balancer, service, repository or NAT).
+    dashboard: Dashboard | None = None
 
     @property
     def wheels_path(self) -> Path:
@@ -158,6 +270,17 @@ class StackConfig(_Config):
             raise ValueError(
                 f"bi:jobs names {sorted(unknown)}, which the workflow does not have: {WORKFLOW.names}"
             )
+        if self.dashboard is not None:
+            existing = self.network.mode == "existing"
+            if existing and self.dashboard.network is None:
+                raise ValueError(
+                    "bi:dashboard.network (vpcId, loadBalancerSubnetIds, taskSubnetIds) is required when "
+                    "bi:network.mode is existing"
+                )
+            if not existing and self.dashboard.network is not None:
+                raise ValueError(
+                    "bi:dashboard.network is for bi:network.mode existing: create places it itself"
+                )
 
 
 def parse(stack: str, region: str, values: dict[str, Any]) -> StackConfig:
@@ -191,7 +314,7 @@ def load() -> StackConfig:
 
     config = pulumi.Config("bi")
     values: dict[str, Any] = {}
-    for key in ("jobs", "network", "eventStart"):
+    for key in ("jobs", "network", "eventStart", "dashboard"):
         if (found := config.get_object(key)) is not None:
             values[key] = found
     for key in ("bronzeColdAfterDays", "noncurrentVersionExpiryDays", "logRetentionDays", "freshnessHours"):

@@ -19,10 +19,12 @@ def task_environment(
     restaurant_access: Mapping[str, Sequence[str]],
     groups_claim: str,
     health_uris: Mapping[str, str] | None = None,
+    lake_uri: str | None = None,
 ) -> dict[str, str]:
     """The container's environment: where Gold is, that every session must be signed in by this load
     balancer, and who may see which restaurants. `health_uris` adds the Bronze/Silver locations the
-    Data health page reads (their bookkeeping objects only)."""
+    Data health page reads (their bookkeeping objects only), and `lake_uri` the lake root, where that
+    page finds the run reports."""
     environment = {
         "BI_GOLD_URI": gold_uri,
         "AWS_REGION": region,
@@ -37,4 +39,6 @@ def task_environment(
     }
     for layer, uri in (health_uris or {}).items():
         environment[f"BI_{layer.upper()}_URI"] = uri
+    if lake_uri is not None:
+        environment["BI_LAKE"] = lake_uri
     return environment

@@ -25,6 +25,8 @@ class Pipeline:
     workflow: aws.glue.Workflow
     followers: dict[str, aws.glue.Trigger]
     security_configuration: aws.glue.SecurityConfiguration
+    # Where the jobs are told the lake is: `root`, `bronze`, `silver`, `gold` (s3:// locations).
+    lake: dict[str, pulumi.Output[str]]
 
 
 def job_wheels(wheels_dir: Path) -> dict[str, Path]:
@@ -167,4 +169,6 @@ def create_pipeline(
         for job in WORKFLOW.ordered()
         if job.depends_on
     }
-    return Pipeline(jobs=jobs, workflow=workflow, followers=followers, security_configuration=security)
+    return Pipeline(
+        jobs=jobs, workflow=workflow, followers=followers, security_configuration=security, lake=lake
+    )

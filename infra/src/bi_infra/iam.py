@@ -44,7 +44,9 @@ def create_roles(config: StackConfig, account: str, partition: str, opts: pulumi
         "dashboard-role",
         name=config.name("dashboard-reader"),
         description="The dashboard and bi query: read Gold, decrypt",
-        assume_role_policy=json.dumps(assume_by_principal(principal)),
+        assume_role_policy=json.dumps(
+            assume_by_principal(principal, account if config.dashboard is not None else None)
+        ),
         opts=opts,
     )
     return Roles(jobs=jobs, dashboard=dashboard)

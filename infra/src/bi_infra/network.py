@@ -14,6 +14,14 @@ without a NAT.
   it can see (the subnet is in the zone given, the group in the subnet's VPC, and the VPC has an S3
   gateway endpoint) and the README lists the rest (the self-referencing rule, endpoints or a NAT for
   the APIs, a route to SQL Server).
+
+With `bi:dashboard` set, `create` adds what the dashboard needs: public subnets in both zones with an
+internet gateway for the internet-facing load balancer, one NAT gateway (in the first zone) on the
+private routes, and interface endpoints for ECR. The NAT is there because the tasks verify each
+sign-in with the load balancer's public key, served only at
+https://public-keys.auth.elb.<region>.amazonaws.com, for which there is no VPC endpoint. In `existing`,
+`bi:dashboard.network` names the VPC and subnets, which must route the tasks to ECR, S3, CloudWatch
+Logs and that key endpoint.
 """
 
 from __future__ import annotations
@@ -31,7 +39,22 @@ from bi_lake.errors import UserError
 # What the ingest job calls besides S3: the source secret, the key, its logs and metrics, Glue itself
 # (its connection and job run) and STS (the role's credentials).
 INTERFACE_ENDPOINTS = ("secretsmanager", "kms", "logs", "monitoring", "glue", "sts")
+# What the dashboard's tasks pull their image from (its layers come from S3, through the gateway).
+DASHBOARD_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr")
 HTTPS = 443
+EVERYWHERE = "0.0.0.0/0"
+
+
+@dataclass(frozen=True)
+class DashboardPlacement:
+    """Where the dashboard stands: the load balancer's public subnets and the tasks' private ones."""
+
+    vpc_id: pulumi.Input[str]
+    load_balancer_subnet_ids: list[pulumi.Input[str]]
+    task_subnet_ids: list[pulumi.Input[str]]
+    # The S3 gateway's prefix list and the interface endpoints' group, where the stack created them.
+    s3_prefix_list_id: pulumi.Input[str] | None = None
+    endpoints_security_group_id: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +62,8 @@ class Network:
     subnet_id: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     availability_zone: str
+    # Set when the stack serves the dashboard.
+    dashboard: DashboardPlacement | None = None
 
 
 def create_network(
@@ -46,7 +71,7 @@ def create_network(
 ) -> Network:
     settings = config.network
     if isinstance(settings, ExistingNetwork):
-        return _existing(settings, config.region, invoke)
+        return _existing(config, settings, invoke)
     return _create(config, settings, opts)
 
 
@@ -142,9 +167,10 @@ def _create(config: StackConfig, settings: NewNetwork, opts: pulumi.ResourceOpti
             opts=opts,
             **peer,
         )
-    for service in INTERFACE_ENDPOINTS:
+    services = INTERFACE_ENDPOINTS + (DASHBOARD_INTERFACE_ENDPOINTS if config.dashboard else ())
+    for service in services:
         aws.ec2.VpcEndpoint(
-            f"{service}-endpoint",
+            f"{service.replace('.', '-')}-endpoint",
             vpc_id=vpc.id,
             service_name=f"com.amazonaws.{config.region}.{service}",
             vpc_endpoint_type="Interface",
@@ -157,9 +183,86 @@ def _create(config: StackConfig, settings: NewNetwork, opts: pulumi.ResourceOpti
             opts=opts,
         )
     pulumi.export("vpc_id", vpc.id)
+    placement = None
+    if config.dashboard is not None:
+        placement = DashboardPlacement(
+            vpc_id=vpc.id,
+            load_balancer_subnet_ids=_public_subnets(config, settings, vpc, route_table, opts),
+            task_subnet_ids=[subnet.id for subnet in subnets],
+            s3_prefix_list_id=s3.prefix_list_id,
+            endpoints_security_group_id=endpoints.id,
+        )
     return Network(
-        subnet_id=subnets[0].id, security_group_id=glue.id, availability_zone=settings.availability_zones[0]
+        subnet_id=subnets[0].id,
+        security_group_id=glue.id,
+        availability_zone=settings.availability_zones[0],
+        dashboard=placement,
     )
+
+
+def _public_subnets(
+    config: StackConfig,
+    settings: NewNetwork,
+    vpc: aws.ec2.Vpc,
+    private_routes: aws.ec2.RouteTable,
+    opts: pulumi.ResourceOptions,
+) -> list[pulumi.Input[str]]:
+    """The load balancer's subnets, one per zone after the private ones, routed to the internet; and
+    the private subnets' way out through one NAT gateway, for the load balancer's key endpoint."""
+    zones = settings.availability_zones
+    gateway = aws.ec2.InternetGateway(
+        "internet-gateway", vpc_id=vpc.id, tags={"Name": config.name("internet")}, opts=opts
+    )
+    routes = aws.ec2.RouteTable(
+        "public-routes", vpc_id=vpc.id, tags={"Name": config.name("public")}, opts=opts
+    )
+    aws.ec2.Route(
+        "public-default-route",
+        route_table_id=routes.id,
+        destination_cidr_block=EVERYWHERE,
+        gateway_id=gateway.id,
+        opts=opts,
+    )
+    cidrs = subnet_cidrs(settings.cidr, 2 * len(zones))
+    if len(cidrs) < 2 * len(zones):
+        raise UserError(
+            f"bi:network.cidr {settings.cidr} has room for the private subnets only: the dashboard's public "
+            "subnets need a /18 or larger"
+        )
+    subnets = []
+    for index, (zone, cidr) in enumerate(zip(zones, cidrs[len(zones) :], strict=True)):
+        subnet = aws.ec2.Subnet(
+            f"public-{index}",
+            vpc_id=vpc.id,
+            cidr_block=cidr,
+            availability_zone=zone,
+            # Only the load balancer and the NAT stand here, with addresses of their own.
+            map_public_ip_on_launch=False,
+            tags={"Name": config.name(f"public-{zone}")},
+            opts=opts,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"public-{index}-routes", subnet_id=subnet.id, route_table_id=routes.id, opts=opts
+        )
+        subnets.append(subnet)
+    # One NAT, in the first zone: the key endpoint is read once per key, and a second NAT would double
+    # the network's largest fixed cost for a zone the interface endpoints do not cover either.
+    address = aws.ec2.Eip("nat-address", domain="vpc", tags={"Name": config.name("nat")}, opts=opts)
+    nat = aws.ec2.NatGateway(
+        "nat",
+        allocation_id=address.allocation_id,
+        subnet_id=subnets[0].id,
+        tags={"Name": config.name("nat")},
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[gateway])),
+    )
+    aws.ec2.Route(
+        "private-default-route",
+        route_table_id=private_routes.id,
+        destination_cidr_block=EVERYWHERE,
+        nat_gateway_id=nat.id,
+        opts=opts,
+    )
+    return [subnet.id for subnet in subnets]
 
 
 def _admits_itself(group_id: str, invoke: pulumi.InvokeOptions) -> bool:
@@ -179,8 +282,8 @@ def _admits_itself(group_id: str, invoke: pulumi.InvokeOptions) -> bool:
     return False
 
 
-def _existing(settings: ExistingNetwork, region: str, invoke: pulumi.InvokeOptions) -> Network:
-    where = "bi:network"
+def _existing(config: StackConfig, settings: ExistingNetwork, invoke: pulumi.InvokeOptions) -> Network:
+    where, region = "bi:network", config.region
     subnet = aws.ec2.get_subnet(id=settings.subnet_id, opts=invoke)
     if subnet.availability_zone != settings.availability_zone:
         raise UserError(
@@ -214,4 +317,24 @@ def _existing(settings: ExistingNetwork, region: str, invoke: pulumi.InvokeOptio
         subnet_id=pulumi.Output.from_input(settings.subnet_id),
         security_group_id=pulumi.Output.from_input(settings.security_group_id),
         availability_zone=settings.availability_zone,
+        dashboard=_existing_placement(config, invoke),
+    )
+
+
+def _existing_placement(config: StackConfig, invoke: pulumi.InvokeOptions) -> DashboardPlacement | None:
+    """The dashboard's subnets as given, once each is seen in the VPC given."""
+    if config.dashboard is None or config.dashboard.network is None:
+        return None
+    given = config.dashboard.network
+    for subnet_id in (*given.load_balancer_subnet_ids, *given.task_subnet_ids):
+        found = aws.ec2.get_subnet(id=subnet_id, opts=invoke)
+        if found.vpc_id != given.vpc_id:
+            raise UserError(
+                f"bi:dashboard.network names subnet {subnet_id}, which is in {found.vpc_id}, "
+                f"not in vpcId {given.vpc_id}"
+            )
+    return DashboardPlacement(
+        vpc_id=given.vpc_id,
+        load_balancer_subnet_ids=list(given.load_balancer_subnet_ids),
+        task_subnet_ids=list(given.task_subnet_ids),
     )

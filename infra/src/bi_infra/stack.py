@@ -8,7 +8,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from bi_infra import access, alerts, catalog, glue, iam, kms, sqlserver, starts, storage
+from bi_infra import access, alerts, catalog, dashboard, glue, iam, kms, sqlserver, starts, storage
 from bi_infra.config import StackConfig
 from bi_infra.network import create_network
 from bi_lake.workflow import WORKFLOW
@@ -54,10 +54,11 @@ def build(config: StackConfig) -> None:
     )
     iam.attach_policies(roles, arns, opts)
     role_arns = pulumi.Output.all(*(role.arn for role in roles.jobs.values()))
+    dashboard_logs = dashboard.log_group_name(config) if config.dashboard else None
     key_policy = kms.attach_key_policy(
         key,
         pulumi.Output.all(arns, role_arns, roles.dashboard.arn).apply(
-            lambda a: json.dumps(access.key_policy(a[0], list(a[1]), a[2]))
+            lambda a: json.dumps(access.key_policy(a[0], list(a[1]), a[2], dashboard_logs))
         ),
         opts,
     )
@@ -70,6 +71,10 @@ def build(config: StackConfig) -> None:
     )
     database = catalog.create_catalog(config, buckets.data["gold"], opts)
     topic = alerts.create_alerts(config, pipeline.jobs, key, account, with_key)
+    if config.dashboard is not None:
+        dashboard.create_dashboard(
+            config, network.dashboard, pipeline.lake, key, roles.dashboard, arns, with_key, invoke
+        )
 
     pulumi.export("lake", pulumi.Output.concat("s3://", buckets.data["bronze"].bucket))
     for layer in ("silver", "gold"):

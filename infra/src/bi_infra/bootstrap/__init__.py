@@ -90,8 +90,12 @@ def state_access(bucket: str) -> dict[str, Any]:
 
 
 def project_roles(account: str, prefix: str, environment: str) -> dict[str, Any]:
-    """What PowerUserAccess leaves out and a stack needs: its own roles (the jobs', the dashboard's,
-    EventBridge's, the exporter's), named `<prefix>-<environment>-*`, and nothing else of IAM."""
+    """What PowerUserAccess leaves out and a stack needs: its own roles (the jobs', the dashboard
+    reader's and its tasks' execution role, EventBridge's, the exporter's), named
+    `<prefix>-<environment>-*`, and nothing else of IAM. (PowerUserAccess already covers the rest of the
+    dashboard: ECR, including pushing CI's image to `<prefix>-<environment>-dashboard`, ECS, the load
+    balancer, Cognito, Application Auto Scaling, the NAT, and reading the OIDC client secret; and
+    creating the services' linked roles.)"""
     roles = f"arn:aws:iam::{account}:role/{prefix}-{environment}-*"
     return {
         "Version": "2012-10-17",
