@@ -17,6 +17,9 @@ SERVER_OPTIONS: dict[str, str] = {
     "server.fileWatcherType": "none",
     "server.runOnSave": "false",
     "client.toolbarMode": "viewer",
+    # The welcome banner looks up the machine's public address on the internet when the server listens
+    # on every interface, as in the container; the callers say where the dashboard is themselves.
+    "logger.hideWelcomeMessage": "true",
 }
 
 
