@@ -154,7 +154,11 @@ def open_app(monkeypatch: pytest.MonkeyPatch) -> OpenApp:
     """The app on a lake, optionally opened with a link's query parameters, run once."""
 
     def open_on(
-        lake: str, page: str | None = None, env: dict[str, str] | None = None, **params: str | list[str]
+        lake: str,
+        page: str | None = None,
+        env: dict[str, str] | None = None,
+        state: dict[str, object] | None = None,
+        **params: str | list[str],
     ) -> AppTest:
         for name in [name for name in os.environ if name.startswith("BI_")]:
             monkeypatch.delenv(name)
@@ -162,6 +166,8 @@ def open_app(monkeypatch: pytest.MonkeyPatch) -> OpenApp:
             monkeypatch.setenv(name, value)
         app = AppTest.from_file(APP, default_timeout=120)
         app.query_params.update(params)
+        for key, value in (state or {}).items():
+            app.session_state[key] = value
         app.run()
         if page is not None:
             app.switch_page(page).run()

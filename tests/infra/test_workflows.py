@@ -243,12 +243,17 @@ def test_deploy_runs_on_pushes_to_main() -> None:
 
 
 def pulumi_step(of: Mapping) -> Mapping:
-    """The one step that runs pulumi (through its action, whose CLI version the repository pins)."""
-    found = [step for step in steps(of) if using("pulumi/actions")(step)]
+    """The one step that runs a pulumi command (through its action, whose CLI version the repository
+    pins); an action step without a command only installs the CLI."""
+    found = [step for step in steps(of) if using("pulumi/actions")(step) and "command" in step["with"]]
     assert len(found) == 1, found
     settings = found[0]["with"]
     assert isinstance(settings, dict)
     return settings
+
+
+def pulumi_installs(of: Mapping) -> list[Mapping]:
+    return [step["with"] for step in steps(of) if using("pulumi/actions")(step)]
 
 
 def test_the_environments_deploy_the_wheelhouse_built_once() -> None:
@@ -321,8 +326,8 @@ def test_the_pulumi_cli_is_the_sdks_version_everywhere(path: Path) -> None:
     assert locked is not None
     assert (ROOT / ".pulumi-version").read_text().strip() == locked.group(1)
     for name, of in load(path)["jobs"].items():
-        if any(using("pulumi/actions")(step) for step in steps(of)):
-            assert pulumi_step(of)["pulumi-version-file"] == ".pulumi-version", name
+        for settings in pulumi_installs(of):
+            assert settings["pulumi-version-file"] == ".pulumi-version", name
 
 
 @pytest.mark.parametrize("path", [CI, DEPLOY, PREVIEW], ids=lambda path: path.name)
@@ -351,3 +356,67 @@ def test_two_deploys_of_one_environment_never_overlap(environment: str) -> None:
         job(load(DEPLOY), other)["concurrency"]["group"] for other in ENVIRONMENTS if other != environment
     }
     assert concurrency["group"] not in others
+
+
+# --- the dashboard's image --------------------------------------------------------------------------
+
+SHIP = ".github/scripts/ship-dashboard-image.sh"
+SET_IMAGE = ".github/scripts/set-dashboard-image.sh"
+DOCKERFILE = "apps/dashboard/Dockerfile"
+
+
+def test_the_dashboard_image_is_built_once_per_commit_tagged_with_it_and_kept_for_the_deployments() -> None:
+    deploy = load(DEPLOY)
+    image = job(deploy, "image")
+    assert image["if"] == "github.ref == 'refs/heads/main'"
+    builds = [w for w in commands(image) if starts(w, "docker", "build")]
+    assert len(builds) == 1
+    assert option(builds[0], "--file") == DOCKERFILE and builds[0][-1] == "."
+    assert option(builds[0], "--tag") == '"bi-dashboard:${GITHUB_SHA}"'
+    upload = steps(image)[first_step(image, using("actions/upload-artifact"), "keeping the image")]["with"]
+    for name in ENVIRONMENTS:
+        downloads = [s["with"] for s in steps(job(deploy, name)) if using("actions/download-artifact")(s)]
+        assert upload["name"] in [d["name"] for d in downloads], name
+    assert "image" in as_list(job(deploy, "dev")["needs"])
+    assert deploy["env"]["DASHBOARD_IMAGE_TAG"] == "${{ inputs.dashboard_image_tag || github.sha }}"
+    assert "dashboard_image_tag" in triggers(deploy)["workflow_dispatch"]["inputs"], "the rollback"
+
+
+@pytest.mark.parametrize("stack", ENVIRONMENTS)
+def test_each_environment_pushes_the_image_and_runs_its_tag_before_and_after_its_update(stack: str) -> None:
+    target = job(load(DEPLOY), stack)
+    update = first_step(target, lambda s: using("pulumi/actions")(s) and "command" in s["with"], "updating")
+    install = first_step(target, using("pulumi/actions"), "installing the CLI")
+    ship = [i for i, s in enumerate(steps(target)) if running(SHIP)(s)]
+    tag = first_step(target, running(SET_IMAGE), "setting the image")
+    assert install < ship[0] < tag < update < ship[-1], "pushed when it can be, named before the update"
+    for index in [*ship, tag]:
+        words = step_commands(steps(target)[index])[0]
+        assert words[1:3] == [stack, '"$DASHBOARD_IMAGE_TAG"']
+
+
+def test_the_prod_plan_runs_the_image_prod_deploys() -> None:
+    planned = job(load(DEPLOY), "prod-plan")
+    tag = first_step(planned, running(SET_IMAGE), "setting the image")
+    assert tag < first_step(planned, lambda s: using("pulumi/actions")(s) and "command" in s["with"], "plan")
+    assert not any(running(SHIP)(s) for s in steps(planned)), "the read-only role pushes nothing"
+
+
+def test_pull_requests_build_the_dashboard_image_without_pushing_it() -> None:
+    ci = load(CI)
+    image = job(ci, "image")
+    builds = [w for w in commands(image) if starts(w, "docker", "build")]
+    assert len(builds) == 1 and option(builds[0], "--file") == DOCKERFILE
+    everything = " ".join(" ".join(w) for w in commands(image))
+    assert "docker push" not in everything and "ecr" not in everything
+    assert "permissions" not in image or image["permissions"] == {"contents": "read"}
+
+
+@pytest.mark.parametrize("script", [SHIP, SET_IMAGE])
+def test_the_image_scripts_are_valid_bash_and_stop_on_errors(script: str) -> None:
+    import subprocess
+
+    text = (ROOT / script).read_text()
+    assert "set -euo pipefail" in text
+    assert subprocess.run(["bash", "-n", str(ROOT / script)], check=False).returncode == 0
+    assert (ROOT / script).stat().st_mode & 0o111, "executable"

@@ -121,7 +121,19 @@ def _sidebar(bounds: DataBounds) -> Filters:
     return filters
 
 
+def _signed_in_caption() -> None:
+    user = session.user()
+    if user is None:
+        return
+    access = session.access()
+    scope = f", {len(access.allowed())} restaurant(s)" if access.restricted else ""
+    st.sidebar.caption(f"Signed in as {user.name}{scope}")
+
+
 def _app() -> None:
+    # Before anything is read: a session the load balancer did not sign in sees nothing.
+    session.user()
+    _signed_in_caption()
     state = session.gold_state()
     if state.run_id is None:
         _getting_started(f"The lake at {session.lake().root.uri} has no Gold yet.")

@@ -1,7 +1,9 @@
-"""One user session's link to Gold: its own DuckDB connection, and answers cached by Gold's version.
+"""One user session's link to Gold: who is signed in, its own DuckDB connection, and answers cached
+by Gold's version.
 
-The cache key holds the lake and the run id of Gold's last commit, so a new pipeline run shows at the
-next interaction without a restart, and an answer is never served for a Gold it was not computed on.
+The cache key holds the lake, the run id of Gold's last commit and the restaurants the session may
+see, so a new pipeline run shows at the next interaction without a restart, an answer is never served
+for a Gold it was not computed on, and never to a session limited to other restaurants.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from bi_dashboard import identity
 from bi_dashboard.filters import DataBounds, Filters
+from bi_dashboard.identity import User
+from bi_dashboard.settings import load_dashboard_settings
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.settings import load_settings
+from bi_metrics.access import RestaurantAccess
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import Value
 from bi_metrics.gold import GoldState
@@ -26,6 +32,7 @@ from bi_metrics.question import Question
 from bi_metrics.status import lake_status
 
 _ENGINE, _STATE, _FILTERS, _BOUNDS = "bi_engine", "bi_gold_state", "bi_filters", "bi_bounds"
+_USER = "bi_user"
 
 
 @dataclass(frozen=True)
@@ -72,9 +79,23 @@ def lake() -> Lake:
     return Lake.from_settings(load_settings())
 
 
+def user() -> User | None:
+    """Who this session is, checked once per session (raises SignInError, a UserError, when the
+    dashboard requires a sign-in and the session has none); None without sign-in."""
+    if _USER not in st.session_state:
+        st.session_state[_USER] = identity.signed_in(st.context.headers, load_dashboard_settings())
+    found: User | None = st.session_state[_USER]
+    return found
+
+
+def access() -> RestaurantAccess:
+    """The restaurants this session may see."""
+    return identity.access_of(user(), load_dashboard_settings())
+
+
 def engine() -> MetricsEngine:
     if _ENGINE not in st.session_state:
-        st.session_state[_ENGINE] = MetricsEngine(lake().gold)
+        st.session_state[_ENGINE] = MetricsEngine(lake().gold, access())
     found: MetricsEngine = st.session_state[_ENGINE]
     return found
 
@@ -98,7 +119,9 @@ class _MovedOn(Exception):
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
-def _answer(_engine: MetricsEngine, lake_uri: str, version: str, question: Question) -> Result:
+def _answer(
+    _engine: MetricsEngine, lake_uri: str, version: str, access: RestaurantAccess, question: Question
+) -> Result:
     answer = _engine.ask(question)
     if answer.gold_version != version:
         raise _MovedOn(answer.gold_version)
@@ -107,7 +130,12 @@ def _answer(_engine: MetricsEngine, lake_uri: str, version: str, question: Quest
 
 @st.cache_data(max_entries=500, show_spinner=False)
 def _sql(
-    _engine: MetricsEngine, lake_uri: str, version: str, sql: str, parameters: tuple[Any, ...]
+    _engine: MetricsEngine,
+    lake_uri: str,
+    version: str,
+    access: RestaurantAccess,
+    sql: str,
+    parameters: tuple[Any, ...],
 ) -> Result:
     table = _engine.table(sql, list(parameters))
     if table.gold_version != version:
@@ -128,12 +156,16 @@ def _current(compute: Callable[[str, str], Result]) -> Result:
 
 def ask(question: Question) -> Result:
     """A metric question answered exactly by the metrics package (raises UserError when refused)."""
-    return _current(lambda uri, version: _answer(engine(), uri, version, question))
+    found = engine()
+    return _current(lambda uri, version: _answer(found, uri, version, found.access, question))
 
 
 def sql(statement: str, *parameters: Any) -> Result:
     """Plain SQL over the Gold views, for what is not a metric question (the customer snapshot)."""
-    return _current(lambda uri, version: _sql(engine(), uri, version, statement, tuple(parameters)))
+    found = engine()
+    return _current(
+        lambda uri, version: _sql(found, uri, version, found.access, statement, tuple(parameters))
+    )
 
 
 @st.cache_data(ttl=30, max_entries=20, show_spinner=False)

@@ -4,10 +4,11 @@ definition on AWS. Locally (`bi dashboard`) none is set and nothing here changes
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from bi_lake.errors import UserError
 
@@ -63,6 +64,11 @@ def load_dashboard_settings() -> DashboardSettings:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     try:
         settings = DashboardSettings(**{})
+    except SettingsError as exc:
+        # What the environment holds for a structured setting is not JSON.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = field.group(1).upper() if field else "SETTINGS"
+        raise UserError(f"invalid setting BI_DASHBOARD_{name}: not valid JSON") from None
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"

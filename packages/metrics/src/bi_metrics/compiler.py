@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bi_lake.errors import UserError
+from bi_metrics.access import EVERYTHING, RESTAURANT_COLUMN, RestaurantAccess, withheld_error
 from bi_metrics.catalogue import (
     DIMENSIONS,
     DIMENSIONS_BY_NAME,
@@ -107,18 +108,28 @@ def _dimension_expression(dim: Dimension) -> str:
 
 
 def compile_question(
-    question: Question, rows: Mapping[str, int], datasets: Sequence[GoldDataset] = DATASETS
+    question: Question,
+    rows: Mapping[str, int],
+    datasets: Sequence[GoldDataset] = DATASETS,
+    access: RestaurantAccess = EVERYTHING,
 ) -> Plan:
+    """The SQL that answers `question`; for a restricted reader it only ever reads its restaurants."""
     dataset = choose_dataset(question, rows, datasets)
     measures = _measures(question)
     asked = [DIMENSIONS_BY_NAME[name] for name in (*question.by, *question.filters)]
     lookups = sorted({dim.lookup for dim in asked if dim.lookup})
+    if access.restricted:
+        customer_level = [dim.name for dim in asked if dim.level == "customer"]
+        if customer_level:
+            raise withheld_error(f"{', '.join(customer_level)} is a customer attribute")
+        if RESTAURANT_COLUMN not in dataset.column_names:
+            raise withheld_error(f"{dataset.name} has no restaurant")
     joins = "".join(
         f"\n    LEFT JOIN {_quote(lookup)} ON {_quote(lookup)}.{_quote(LOOKUP_KEYS[lookup])}"
         f" = {_FACT}.{_quote(LOOKUP_KEYS[lookup])}"
         for lookup in lookups
     )
-    conditions, parameters = _conditions(question)
+    conditions, parameters = _conditions(question, access)
     dims = [_quote(name) for name in question.by]
     where = f"\n    WHERE {' AND '.join(conditions)}" if conditions else ""
     group_by = f" GROUP BY {', '.join(dims)}" if dims else ""
@@ -187,9 +198,17 @@ def _metric_expression(name: str) -> str:
     return f"CASE WHEN {denominator} = 0 THEN NULL ELSE CAST({numerator} AS DOUBLE) / {denominator} END"
 
 
-def _conditions(question: Question) -> tuple[list[str], list[object]]:
+def _conditions(question: Question, access: RestaurantAccess) -> tuple[list[str], list[object]]:
     conditions: list[str] = []
     parameters: list[object] = []
+    if access.restricted:
+        allowed = access.allowed()
+        # Every aggregate has the column (it is in the order keys); an empty list reads nothing.
+        if allowed:
+            conditions.append(f"{_FACT}.{_quote(RESTAURANT_COLUMN)} IN ({', '.join('?' for _ in allowed)})")
+            parameters.extend(allowed)
+        else:
+            conditions.append("FALSE")
     if question.start:
         conditions.append(f"{_FACT}.order_date >= ?")
         parameters.append(question.start)

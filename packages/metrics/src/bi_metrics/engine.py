@@ -18,6 +18,7 @@ import duckdb
 from bi_lake.errors import UserError
 from bi_lake.layout import STATE_KEY
 from bi_lake.storage import Storage, is_s3
+from bi_metrics.access import EVERYTHING, RESTAURANT_COLUMN, RestaurantAccess, withheld_error
 from bi_metrics.compiler import Plan, compile_question
 from bi_metrics.formatting import Value
 from bi_metrics.gold import DATASETS, GoldDataset, GoldState
@@ -54,8 +55,12 @@ SECRET_TTL_S = 300.0
 
 
 class MetricsEngine:
-    def __init__(self, gold: Storage) -> None:
+    """Gold through one DuckDB connection; a restricted reader's connection holds only the rows of
+    its restaurants (see bi_metrics.access)."""
+
+    def __init__(self, gold: Storage, access: RestaurantAccess = EVERYTHING) -> None:
         self.gold = gold
+        self.access = access
         self.on_s3 = is_s3(gold.uri)
         if self.on_s3:
             # The S3 client and its extension only when Gold is on S3: a local lake answers sooner.
@@ -89,6 +94,8 @@ class MetricsEngine:
             self._secret_at = time.monotonic()
         if self._loaded is None or self._loaded.run_id != state.run_id:
             for dataset in DATASETS:
+                if not self._readable(dataset):
+                    continue
                 try:
                     self.connection.execute(self._view(dataset, state))
                 except duckdb.BinderException as exc:
@@ -101,6 +108,13 @@ class MetricsEngine:
             self._loaded = state
         return state
 
+    def _readable(self, dataset: GoldDataset) -> bool:
+        """Whether this reader may see the dataset at all: restricted readers see the rows of their
+        restaurants, and lookups that say nothing about any restaurant's customers (dates, items)."""
+        if not self.access.restricted or RESTAURANT_COLUMN in dataset.column_names:
+            return True
+        return dataset.role == "lookup" and "user_id" not in dataset.column_names
+
     def _view(self, dataset: GoldDataset, state: GoldState) -> str:
         columns = ", ".join(f'"{column}"' for column in dataset.column_names)
         entry = state.datasets.get(dataset.name)
@@ -108,7 +122,11 @@ class MetricsEngine:
             empty = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in dataset.columns)
             return f'CREATE OR REPLACE VIEW "{dataset.name}" AS SELECT {empty} WHERE FALSE'
         files = ", ".join(sql_literal(self.gold.uri_of(key)) for key in entry.files)
-        return f'CREATE OR REPLACE VIEW "{dataset.name}" AS SELECT {columns} FROM read_parquet([{files}])'
+        rows = f"SELECT {columns} FROM read_parquet([{files}])"
+        if self.access.restricted and RESTAURANT_COLUMN in dataset.column_names:
+            allowed = ", ".join(sql_literal(r) for r in self.access.allowed()) or "NULL"
+            rows += f' WHERE "{RESTAURANT_COLUMN}" IN ({allowed})'
+        return f'CREATE OR REPLACE VIEW "{dataset.name}" AS {rows}'
 
     def ask(self, question: Question) -> Answer:
         with self._lock:
@@ -116,7 +134,7 @@ class MetricsEngine:
             def answer() -> Answer:
                 state = self.refresh()
                 rows = {name: entry.rows for name, entry in state.datasets.items()}
-                plan = compile_question(question, rows)
+                plan = compile_question(question, rows, access=self.access)
                 started = time.perf_counter()
                 result = self.connection.execute(plan.sql, list(plan.parameters)).fetchall()
                 return Answer(question, plan, result, time.perf_counter() - started, state.run_id or "")
@@ -133,7 +151,13 @@ class MetricsEngine:
 
             def result() -> Table:
                 state = self.refresh()
-                cursor = self.connection.execute(sql, parameters or [])
+                try:
+                    cursor = self.connection.execute(sql, parameters or [])
+                except duckdb.CatalogException:
+                    if not self.access.restricted:
+                        raise
+                    # The dataset asked for has no view for this reader.
+                    raise withheld_error("this view") from None
                 names = tuple(column[0] for column in cursor.description or ())
                 return Table(names, cursor.fetchall(), state.run_id or "")
 

@@ -11,10 +11,18 @@ from bi_metrics.formatting import dimension_text, rows_csv
 from bi_metrics.question import FilterValue, Question
 
 METRIC_NAMES = [m.name for m in METRICS]
-DIMENSION_NAMES = [d.name for d in DIMENSIONS]
-# Dates are chosen with the sidebar's date range rather than from a list of every day.
-FILTERABLE = [d.name for d in DIMENSIONS if d.type != "date"]
 SHOWN_ROWS = 5_000
+
+
+def _dimensions(*, filterable: bool = False) -> list[str]:
+    """The menus' dimensions: dates are chosen with the sidebar's date range rather than from a list
+    of every day, and a session limited to some restaurants has no customer attributes to offer."""
+    restricted = session.access().restricted
+    return [
+        d.name
+        for d in DIMENSIONS
+        if not (filterable and d.type == "date") and not (restricted and d.level == "customer")
+    ]
 
 
 def _values(dimension: str) -> list[FilterValue]:
@@ -32,7 +40,7 @@ def render() -> None:
     )
     by = st.multiselect(
         "Break down by (up to 3)",
-        DIMENSION_NAMES,
+        _dimensions(),
         default=["order_month"],
         format_func=ui.label,
         max_selections=3,
@@ -40,7 +48,9 @@ def render() -> None:
     )
     extra: list[tuple[str, tuple[FilterValue, ...]]] = []
     with st.expander("More filters"):
-        for dimension in st.multiselect("Filter on", FILTERABLE, format_func=ui.label, key="x_filter_on"):
+        for dimension in st.multiselect(
+            "Filter on", _dimensions(filterable=True), format_func=ui.label, key="x_filter_on"
+        ):
             chosen = st.multiselect(
                 ui.label(dimension),
                 _values(dimension),
