@@ -1,4 +1,4 @@
-"""What the dashboard's browser tests share: headless Chromium."""
+"""What the dashboard's browser tests share: headless Chromium, and moto's S3 for the container test."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from tests.s3.conftest import moto_endpoint  # noqa: F401 (moto's S3 and KMS, for the container test)
 
 CHROMIUM = "/usr/bin/chromium"
 # The closed network refuses Chromium's own background connections; these flags stop it trying.
