@@ -4,6 +4,7 @@ the page the user is on. Every script run starts here, so a new Gold shows at th
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import streamlit as st
 
@@ -22,6 +23,9 @@ from bi_metrics.gold import GoldState
 from bi_metrics.status import lake_status
 
 _INITIALISED = "bi_filters_from_link"
+# The tab's icon ships with the app: Streamlit inlines an SVG file into the page, whereas a
+# `:material/...:` page icon makes every browser fetch it from a font host on the internet.
+ICON = Path(__file__).with_name("icon.svg")
 
 
 def _bounds(state: GoldState) -> DataBounds | None:
@@ -161,7 +165,7 @@ def _app() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Business Insights", page_icon=":material/insights:", layout="wide")
+    st.set_page_config(page_title="Business Insights", page_icon=str(ICON), layout="wide")
     ui.run_page(_app, refusals=st.error)
 
 

@@ -6,19 +6,17 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 from rich.console import Console
 
-import bi_dashboard
+from bi_dashboard.serve import streamlit_command
 from bi_lake.errors import UserError
 from bi_lake.settings import Settings
 
 DEFAULT_DASHBOARD_PORT = 8501
 # Only this machine by default: the dashboard has no login of its own.
 DEFAULT_DASHBOARD_ADDRESS = "127.0.0.1"
-APP = Path(bi_dashboard.__file__).parent / "app.py"
 
 
 def _absolute(location: str | None) -> str | None:
@@ -41,20 +39,6 @@ def dashboard_environment(settings: Settings) -> dict[str, str]:
         if absolute is not None:
             env[name] = absolute
     return env
-
-
-def streamlit_command(port: int, address: str) -> list[str]:
-    return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.port", str(port),
-        "--server.address", address,
-        "--server.headless", "true",
-        # Nothing leaves the machine, and nothing is watched or reloaded in production use.
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false",
-        "--client.toolbarMode", "viewer",
-    ]  # fmt: skip
 
 
 def _port_is_free(address: str, port: int) -> bool:
