@@ -229,3 +229,50 @@ def test_a_run_killed_there_is_completed_by_the_next_with_nothing_lost_or_double
     silver_job = next(job for job in rerun.jobs if job.job == "silver")
     for table in silver_job.tables:
         assert table.rows_in == table.rows_out + table.duplicates + table.quarantined, table
+
+
+INTERRUPTED_AT = [p for p in FAULT_POINTS if p.name in ("ingest writing Bronze", "silver writing its tables")]
+
+
+@pytest.mark.parametrize("point", INTERRUPTED_AT, ids=[p.name.replace(" ", "-") for p in INTERRUPTED_AT])
+def test_ctrl_c_there_ends_in_one_line_records_the_run_as_interrupted_and_releases_the_lock(
+    point: FaultPoint, uninterrupted: Settings, crash_source: Path, tmp_path: Path
+) -> None:
+    settings = _lake_from(crash_source, tmp_path / "interrupted")
+    lake = Path(settings.lake)
+    log = lake.parent / "interrupted-run.log"
+    with log.open("w") as stderr:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "bi_cli.main", "run"], env=_environment(settings),
+            stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while not point.reached(lake):
+            assert run.poll() is None, f"the run ended before {point.name}: {log.read_text()}"
+            assert time.monotonic() < deadline, f"the run never reached {point.name}"
+            time.sleep(0.01)
+        # As a terminal's Ctrl-C: SIGINT to the whole foreground group, Spark's JVM included.
+        os.killpg(run.pid, signal.SIGINT)
+        code = run.wait(timeout=120)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    said = log.read_text()
+    assert code == 130, said
+    assert said.strip().splitlines()[-1] == "bi: interrupted", said
+    for noise in ("Traceback", "py4j", "Py4J", "ERROR"):
+        assert noise not in said, said
+    job = point.name.split()[0]
+    reports = [json.loads(r.read_text()) for r in (lake / "_runs").glob("*.json")]
+    assert [(r["status"], r["error"]) for r in reports] == [("interrupted", f"{job}: interrupted")]
+    assert not (lake / "_lock.json").exists(), "the lock is released"
+
+    # Nothing is lost: the next run starts at once (no lock to take over) and ends as an uninterrupted one.
+    progress = RecordedProgress()
+    rerun = run_workflow(settings, RunOptions(), progress)
+    assert rerun.status == "succeeded", rerun.error
+    assert not progress.warnings
+    assert silver_contents(settings) == silver_contents(uninterrupted)
+    assert gold_contents(settings) == gold_contents(uninterrupted)

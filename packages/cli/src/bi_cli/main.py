@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
@@ -370,8 +372,23 @@ COMMANDS = {
 }
 
 
+class _NotFromSparksGateway(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "py4j" not in Path(record.pathname).parts
+
+
+def _quiet_gateway_logs() -> None:
+    """Spark's Python gateway logs every call a Ctrl-C or a stopped JVM cut short, traceback and all,
+    through the root logger; what matters of it reaches the user as the job's error or `bi:
+    interrupted`. Other libraries' warnings still show, one line each."""
+    handler = logging.StreamHandler()
+    handler.addFilter(_NotFromSparksGateway())
+    logging.basicConfig(level=logging.WARNING, format="bi: %(name)s: %(message)s", handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_gateway_logs()
     # Logs and pipes get wide tables rather than columns cut to 80 characters.
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)

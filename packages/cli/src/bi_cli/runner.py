@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bi_lake import interrupts
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.lock import LakeLock
@@ -61,6 +62,8 @@ def run_workflow(
             "only": list(options.only) if options.only else None,
         },
     )
+    interrupts.reset()
+    interrupts.watch()
     with LakeLock(lake.root, run_id, settings.lock_stale_after_s, on_takeover=progress.warn):
         report.save(lake.root)
         context = JobContext(
@@ -81,9 +84,14 @@ def run_workflow(
             try:
                 result = run_job(job, context)
             except BaseException as exc:
-                # A bug or an interruption: record it in the report, then let it surface as it is.
-                report.status, report.error = "failed", f"{job.name}: {type(exc).__name__}: {exc}"
                 report.finished_at = utc_now()
+                if isinstance(exc, KeyboardInterrupt) or interrupts.seen():
+                    # Whatever Ctrl-C broke on its way (Spark's gateway, a half-read file) is not news.
+                    report.status, report.error = "interrupted", f"{job.name}: interrupted"
+                    report.save(lake.root)
+                    raise KeyboardInterrupt from None
+                # A bug: record it in the report, then let it surface as it is.
+                report.status, report.error = "failed", f"{job.name}: {type(exc).__name__}: {exc}"
                 report.save(lake.root)
                 raise
             report.jobs.append(result)

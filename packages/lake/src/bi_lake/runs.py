@@ -13,7 +13,7 @@ from bi_lake.layout import RUNS_PREFIX, run_report_key, workflow_run_key
 from bi_lake.storage import Storage
 
 JobStatus = Literal["succeeded", "failed", "skipped"]
-RunStatus = Literal["running", "succeeded", "failed"]
+RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
 
 
 def new_run_id(now: dt.datetime) -> str:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bi_lake import interrupts
 from bi_lake.errors import UserError
 
 if TYPE_CHECKING:
@@ -158,6 +159,8 @@ def spark_session(app_name: str, lake: Lake | None = None, kms_key_id: str | Non
                 f"{first_line[:200]} (it is downloaded from Maven Central on first use)"
             ) from None
         active.sparkContext.setLogLevel("ERROR")
+        # Starting Spark replaced the SIGINT handler (PySpark's cancels the jobs): keep recording Ctrl-C.
+        interrupts.watch()
     for key, value in SESSION_CONFIG.items():
         active.conf.set(key, value)
     return active
