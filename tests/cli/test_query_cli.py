@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,29 @@ def test_bad_questions_are_one_line_errors(
 
 
 def test_a_lake_without_gold_says_how_to_build_it(tmp_path: Path) -> None:
+    (tmp_path / "lake").mkdir()
     assert_one_line_error(bi("query", "orders", cwd=tmp_path), "has no Gold yet", "bi run")
+
+
+def test_no_lake_anywhere_says_where_it_looked(tmp_path: Path) -> None:
+    for command in (["query", "orders"], ["status"]):
+        result = bi(*command, cwd=tmp_path)
+        assert_one_line_error(
+            result, f"no lake here: looked for {tmp_path / 'lake'} and a project in the folders above it"
+        )
+    assert not (tmp_path / "lake").exists() and not (tmp_path / ".bi").exists()
+
+
+def test_from_a_subfolder_bi_uses_the_projects_lake(gold_lake: Settings, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(Path(gold_lake.lake), project / "lake")
+    (project / "reports" / "2023").mkdir(parents=True)
+    here = bi("query", "orders", "--format", "json", cwd=project)
+    below = bi("query", "orders", "--format", "json", cwd=project / "reports" / "2023")
+    assert below.returncode == 0, below.stderr
+    assert json.loads(below.stdout) == json.loads(here.stdout)
+    assert f"using the project at {project}" in below.stderr
+    assert not (project / "reports" / "2023" / "lake").exists()
 
 
 def test_the_catalogue_lists_every_metric_and_dimension(tmp_path: Path) -> None:

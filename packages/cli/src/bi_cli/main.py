@@ -19,6 +19,7 @@ from rich.console import Console
 
 from bi_cli.dashboard import DEFAULT_DASHBOARD_ADDRESS, DEFAULT_DASHBOARD_PORT, serve_dashboard
 from bi_cli.display import ConsoleProgress, run_summary, simple_table
+from bi_cli.project import apply_project_defaults, require_a_lake
 from bi_cli.runner import RunOptions, run_workflow
 from bi_ingest.source import error_line, redact, sqlite_path
 from bi_lake.errors import UserError
@@ -393,6 +394,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
     try:
+        project = apply_project_defaults(args, Path.cwd())
+        if project is not None:
+            err.print(f"using the project at {project}", highlight=False)
+        elif args.command in ("query", "status"):
+            require_a_lake(args, Path.cwd())
         return COMMANDS[args.command](args, out, err)
     except UserError as exc:
         print(f"bi: error: {exc}", file=sys.stderr)
