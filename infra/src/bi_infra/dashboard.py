@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -25,7 +24,7 @@ import pulumi_aws as aws
 from bi_infra import access
 from bi_infra.config import Dashboard, StackConfig
 from bi_infra.dashboard_task import CONTAINER_PORT, HEALTH_PATH, task_environment
-from bi_infra.network import EVERYWHERE, HTTPS, DashboardPlacement
+from bi_infra.network import EVERYWHERE, HTTPS, DashboardPlacement, Rule, add_rules
 from bi_lake.errors import UserError
 
 CONTAINER_NAME = "dashboard"
@@ -330,7 +329,7 @@ def _security_groups(
     )
     ingress, egress = aws.vpc.SecurityGroupIngressRule, aws.vpc.SecurityGroupEgressRule
     container, https = (CONTAINER_PORT, CONTAINER_PORT), (HTTPS, HTTPS)
-    rules: list[tuple[str, Any, aws.ec2.SecurityGroup, dict[str, Any], tuple[int, int], str]] = []
+    rules: list[Rule] = []
     for index, cidr in enumerate(settings.allowed_cidrs):
         rules += [
             (f"dashboard-https-{index}", ingress, load_balancer, {"cidr_ipv4": cidr}, https, "Users"),
@@ -381,17 +380,7 @@ def _security_groups(
             description="Dashboard tasks",
             opts=opts,
         )
-    for rule_name, kind, group, peer, (low, high), description in rules:
-        kind(
-            rule_name,
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=low,
-            to_port=high,
-            description=description,
-            opts=opts,
-            **peer,
-        )
+    add_rules(rules, opts)
     return load_balancer, tasks
 
 

@@ -95,27 +95,9 @@ def _create(config: StackConfig, settings: NewNetwork, opts: pulumi.ResourceOpti
     route_table = aws.ec2.RouteTable(
         "private-routes", vpc_id=vpc.id, tags={"Name": config.name("private")}, opts=opts
     )
-    subnets = []
-    for index, (zone, cidr) in enumerate(
-        zip(
-            settings.availability_zones,
-            subnet_cidrs(settings.cidr, len(settings.availability_zones)),
-            strict=True,
-        )
-    ):
-        subnet = aws.ec2.Subnet(
-            f"private-{index}",
-            vpc_id=vpc.id,
-            cidr_block=cidr,
-            availability_zone=zone,
-            map_public_ip_on_launch=False,
-            tags={"Name": config.name(f"private-{zone}")},
-            opts=opts,
-        )
-        aws.ec2.RouteTableAssociation(
-            f"private-{index}-routes", subnet_id=subnet.id, route_table_id=route_table.id, opts=opts
-        )
-        subnets.append(subnet)
+    zones = settings.availability_zones
+    placed = list(zip(zones, subnet_cidrs(settings.cidr, len(zones)), strict=True))
+    subnets = _subnets(config, "private", vpc, placed, route_table, opts)
     s3 = aws.ec2.VpcEndpoint(
         "s3-endpoint",
         vpc_id=vpc.id,
@@ -140,7 +122,7 @@ def _create(config: StackConfig, settings: NewNetwork, opts: pulumi.ResourceOpti
         {"referenced_security_group_id": glue.id},
         {"referenced_security_group_id": endpoints.id},
     )
-    rules: list[tuple[str, Any, aws.ec2.SecurityGroup, dict[str, Any], tuple[int, int], str]] = [
+    rules: list[Rule] = [
         # Glue's workers talk to each other on any TCP port: a connection's group must admit itself.
         ("glue-from-itself", ingress, glue, glue_peer, every_port, "Glue workers"),
         ("glue-to-itself", egress, glue, glue_peer, every_port, "Glue workers"),
@@ -156,17 +138,7 @@ def _create(config: StackConfig, settings: NewNetwork, opts: pulumi.ResourceOpti
         ),
         ("endpoints-from-glue", ingress, endpoints, glue_peer, https, "Glue"),
     ]
-    for name, kind, group, peer, (low, high), description in rules:
-        kind(
-            name,
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=low,
-            to_port=high,
-            description=description,
-            opts=opts,
-            **peer,
-        )
+    add_rules(rules, opts)
     services = INTERFACE_ENDPOINTS + (DASHBOARD_INTERFACE_ENDPOINTS if config.dashboard else ())
     for service in services:
         aws.ec2.VpcEndpoint(
@@ -229,22 +201,9 @@ def _public_subnets(
             f"bi:network.cidr {settings.cidr} has room for the private subnets only: the dashboard's public "
             "subnets need a /18 or larger"
         )
-    subnets = []
-    for index, (zone, cidr) in enumerate(zip(zones, cidrs[len(zones) :], strict=True)):
-        subnet = aws.ec2.Subnet(
-            f"public-{index}",
-            vpc_id=vpc.id,
-            cidr_block=cidr,
-            availability_zone=zone,
-            # Only the load balancer and the NAT stand here, with addresses of their own.
-            map_public_ip_on_launch=False,
-            tags={"Name": config.name(f"public-{zone}")},
-            opts=opts,
-        )
-        aws.ec2.RouteTableAssociation(
-            f"public-{index}-routes", subnet_id=subnet.id, route_table_id=routes.id, opts=opts
-        )
-        subnets.append(subnet)
+    subnets = _subnets(
+        config, "public", vpc, list(zip(zones, cidrs[len(zones) :], strict=True)), routes, opts
+    )
     # One NAT, in the first zone: the key endpoint is read once per key, and a second NAT would double
     # the network's largest fixed cost for a zone the interface endpoints do not cover either.
     address = aws.ec2.Eip("nat-address", domain="vpc", tags={"Name": config.name("nat")}, opts=opts)
@@ -263,6 +222,53 @@ def _public_subnets(
         opts=opts,
     )
     return [subnet.id for subnet in subnets]
+
+
+# A TCP rule: its resource name, ingress or egress, the group it belongs to, the peer (a group, a
+# prefix list or a range), its ports and what it is for.
+Rule = tuple[str, Any, aws.ec2.SecurityGroup, dict[str, Any], tuple[int, int], str]
+
+
+def add_rules(rules: list[Rule], opts: pulumi.ResourceOptions) -> None:
+    for name, kind, group, peer, (low, high), description in rules:
+        kind(
+            name,
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=low,
+            to_port=high,
+            description=description,
+            opts=opts,
+            **peer,
+        )
+
+
+def _subnets(
+    config: StackConfig,
+    kind: str,
+    vpc: aws.ec2.Vpc,
+    placed: list[tuple[str, str]],
+    routes: aws.ec2.RouteTable,
+    opts: pulumi.ResourceOptions,
+) -> list[aws.ec2.Subnet]:
+    """One `kind` subnet per (zone, range), on `routes`; none gives its instances a public address
+    (the load balancer and the NAT in public subnets have addresses of their own)."""
+    subnets = []
+    for index, (zone, cidr) in enumerate(placed):
+        subnet = aws.ec2.Subnet(
+            f"{kind}-{index}",
+            vpc_id=vpc.id,
+            cidr_block=cidr,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": config.name(f"{kind}-{zone}")},
+            opts=opts,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"{kind}-{index}-routes", subnet_id=subnet.id, route_table_id=routes.id, opts=opts
+        )
+        subnets.append(subnet)
+    return subnets
 
 
 def _admits_itself(group_id: str, invoke: pulumi.InvokeOptions) -> bool:
