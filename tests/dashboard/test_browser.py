@@ -7,11 +7,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +19,7 @@ from playwright.sync_api import Browser, Page
 from bi_dashboard.pages import PAGES
 from bi_lake.settings import Settings
 from bi_metrics.formatting import metric_text
+from tests.dashboard.conftest import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.spark
 
@@ -43,15 +41,9 @@ def leaves_the_machine(url: str) -> bool:
     return parts.scheme not in {"data", "blob", "about"} and parts.hostname not in THIS_MACHINE
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def dashboard_url(gold_lake: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BI_")}
     log = (tmp_path_factory.mktemp("dashboard") / "server.log").open("w")
     server = subprocess.Popen(
@@ -59,18 +51,7 @@ def dashboard_url(gold_lake: Settings, tmp_path_factory: pytest.TempPathFactory)
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"bi dashboard did not start: {Path(log.name).read_text()[-2000:]}")
-        time.sleep(0.5)
+    wait_until_healthy(url, server, Path(log.name))
     yield url
     os.killpg(server.pid, signal.SIGINT)
     try:

@@ -30,9 +30,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from bi_dashboard.pages import OVERVIEW_KPIS
-from bi_infra.dashboard_task import HEALTH_PATH, task_environment
+from bi_infra.dashboard_task import task_environment
 from bi_lake.settings import Settings
 from bi_metrics.formatting import metric_text
+from tests.dashboard.conftest import free_port, wait_until_healthy
 from tests.dashboard.dockerfile import DOCKERFILE, DOCKERIGNORE, Dockerfile, DockerIgnore, copy_source
 from tests.dashboard.test_browser import _settled, leaves_the_machine
 from tests.dashboard.test_pages import SNAPSHOT
@@ -206,14 +207,6 @@ class Container:
     env: dict[str, str]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def container(
     image: Image, gold_on_s3: AwsLake, public_keys_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -227,7 +220,7 @@ def container(
     command = cmd.exec_form
     assert command, "CMD in exec form"
     home = tmp_path_factory.mktemp("home")
-    port = _free_port()
+    port = free_port()
     outer = {k: v for k, v in os.environ.items()
              if not k.startswith(("BI_", "AWS_", "STREAMLIT_", "UV_")) and k not in {"VIRTUAL_ENV", "HOME"}}  # fmt: skip
     image_env = {
@@ -260,18 +253,7 @@ def container(
             start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}{HEALTH_PATH}", timeout=2) as response:
-                if response.read() == b"ok":
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            os.killpg(server.pid, signal.SIGKILL)
-            pytest.fail(f"the image's command did not start: {log.read_text()[-3000:]}")
-        time.sleep(0.3)
+    wait_until_healthy(url, server, log)
     yield Container(url, log, time.monotonic() - started, env)
     # What the container runtime sends on a stop; the server is the process it was sent to. The server
     # shuts down and then lets the signal end it, as a supervisor expects.

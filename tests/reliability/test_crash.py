@@ -121,23 +121,33 @@ def _group_members(group: int) -> list[str]:
     return members
 
 
-def _kill_at(point: FaultPoint, settings: Settings, timeout_s: float = 600) -> list[str]:
-    """Start `bi run` in its own process group, SIGKILL the group when it reaches `point`; the killed
-    group's command lines."""
-    lake = Path(settings.lake)
-    log = lake.parent / "killed-run.log"
+def _start_run(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """`bi run` in a process group of its own (as a terminal's foreground job), stderr to `log`."""
     with log.open("w") as stderr:
-        run = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "bi_cli.main", "run"], env=_environment(settings),
             stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
         )  # fmt: skip
+
+
+def _wait_for(
+    point: FaultPoint, run: subprocess.Popen[bytes], settings: Settings, log: Path, timeout_s: float = 600
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not point.reached(Path(settings.lake)):
+        if run.poll() is not None:
+            pytest.fail(f"the run ended before {point.name}: {log.read_text()}")
+        assert time.monotonic() < deadline, f"the run never reached {point.name}"
+        time.sleep(0.01)
+
+
+def _kill_at(point: FaultPoint, settings: Settings, timeout_s: float = 600) -> list[str]:
+    """Start `bi run` in its own process group, SIGKILL the group when it reaches `point`; the killed
+    group's command lines."""
+    log = Path(settings.lake).parent / "killed-run.log"
+    run = _start_run(settings, log)
     try:
-        deadline = time.monotonic() + timeout_s
-        while not point.reached(lake):
-            if run.poll() is not None:
-                pytest.fail(f"the run ended before {point.name}: {log.read_text()}")
-            assert time.monotonic() < deadline, f"the run never reached {point.name}"
-            time.sleep(0.01)
+        _wait_for(point, run, settings, log, timeout_s)
         killed = _group_members(run.pid)
     finally:
         # Whatever happened above, nothing of the run outlives the test.
@@ -241,17 +251,9 @@ def test_ctrl_c_there_ends_in_one_line_records_the_run_as_interrupted_and_releas
     settings = _lake_from(crash_source, tmp_path / "interrupted")
     lake = Path(settings.lake)
     log = lake.parent / "interrupted-run.log"
-    with log.open("w") as stderr:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "bi_cli.main", "run"], env=_environment(settings),
-            stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
-        )  # fmt: skip
+    run = _start_run(settings, log)
     try:
-        deadline = time.monotonic() + 600
-        while not point.reached(lake):
-            assert run.poll() is None, f"the run ended before {point.name}: {log.read_text()}"
-            assert time.monotonic() < deadline, f"the run never reached {point.name}"
-            time.sleep(0.01)
+        _wait_for(point, run, settings, log)
         # As a terminal's Ctrl-C: SIGINT to the whole foreground group, Spark's JVM included.
         os.killpg(run.pid, signal.SIGINT)
         code = run.wait(timeout=120)
