@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd = commands.add_parser("run", help="run the workflow: " + " -> ".join(WORKFLOW.names))
     run_cmd.add_argument("--source", help="SQLAlchemy URL of the source (or BI_SOURCE_URL)")
     run_cmd.add_argument("--lake", help=LAKE_HELP)
+    run_cmd.add_argument(
+        "--verbose", action="store_true", help="show Spark's own warnings and its gateway's log lines"
+    )
     run_cmd.add_argument("--start", type=_date, help="re-extract from this date (inclusive)")
     run_cmd.add_argument("--end", type=_date, help="re-extract up to this date (inclusive)")
     run_cmd.add_argument(
@@ -254,7 +257,9 @@ def _command_seed(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _command_run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    settings = load_settings(source_url=args.source, lake=args.lake)
+    settings = load_settings(
+        source_url=args.source, lake=args.lake, spark_log_level="WARN" if args.verbose else None
+    )
     options = RunOptions(full_refresh=args.full_refresh, start=args.start, end=args.end, only=args.only)
     # A lake that cannot be written stops the run before the demo data is made for it.
     Lake.from_settings(settings).root.check()
@@ -389,7 +394,8 @@ def _quiet_gateway_logs() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _quiet_gateway_logs()
+    if not getattr(args, "verbose", False):
+        _quiet_gateway_logs()
     # Logs and pipes get wide tables rather than columns cut to 80 characters.
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)

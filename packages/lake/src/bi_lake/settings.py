@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     chunk_rows: int = Field(50_000, ge=100, le=5_000_000, description="rows per extraction chunk")
     test_app_pattern: str = Field(
         "DEVELOPMENT", min_length=1, description="regular expression (any case) naming test apps"
+    )
+    spark_log_level: Literal["ERROR", "WARN", "INFO"] = Field(
+        "ERROR", description="Spark's own log lines a local run shows (bi run --verbose: WARN)"
     )
     lock_stale_after_s: int = Field(
         600, ge=30, description="a lock whose heartbeat is older than this is taken over"

@@ -128,7 +128,9 @@ def on_glue(argv: list[str] | None = None) -> bool:
     return any(item.split("=", 1)[0] == "--JOB_RUN_ID" for item in (sys.argv if argv is None else argv))
 
 
-def spark_session(app_name: str, lake: Lake | None = None, kms_key_id: str | None = None) -> SparkSession:
+def spark_session(
+    app_name: str, lake: Lake | None = None, kms_key_id: str | None = None, log_level: str = "ERROR"
+) -> SparkSession:
     """The active session (one a test made), Glue's own on AWS Glue, else a new local one (with S3A for
     a lake on S3)."""
     from pyspark.sql import SparkSession
@@ -158,7 +160,7 @@ def spark_session(app_name: str, lake: Lake | None = None, kms_key_id: str | Non
                 f"Spark could not load the S3A connector ({local['spark.jars.packages']}) for the S3 lake: "
                 f"{first_line[:200]} (it is downloaded from Maven Central on first use)"
             ) from None
-        active.sparkContext.setLogLevel("ERROR")
+        active.sparkContext.setLogLevel(log_level)
         # Starting Spark replaced the SIGINT handler (PySpark's cancels the jobs): keep recording Ctrl-C.
         interrupts.watch()
     for key, value in SESSION_CONFIG.items():

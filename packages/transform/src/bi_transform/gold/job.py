@@ -71,7 +71,9 @@ def _changed_months(current: dict[str, str], built_from: dict[str, str]) -> set[
 
 
 def run(context: JobContext) -> JobReport:
-    spark = spark_session("bi-gold", context.lake, context.settings.kms_key_id)
+    spark = spark_session(
+        "bi-gold", context.lake, context.settings.kms_key_id, context.settings.spark_log_level
+    )
     silver = SilverStore(context.lake.silver)
     silver_state = silver.state()
     store = GoldStore(context.lake.gold)

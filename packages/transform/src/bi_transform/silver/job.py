@@ -139,7 +139,9 @@ def _latest_calendar(spark: SparkSession, storage: Storage, manifests: list[Mani
 
 
 def run(context: JobContext) -> JobReport:
-    spark = spark_session("bi-silver", context.lake, context.settings.kms_key_id)
+    spark = spark_session(
+        "bi-silver", context.lake, context.settings.kms_key_id, context.settings.spark_log_level
+    )
     try:
         return _run(context, spark)
     finally:
