@@ -3,6 +3,7 @@ its resolved inputs, for each stack file in infra/ (no CLI, no provider plugin, 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ class ExistingVpc:
     # (is_egress, referenced group or None, protocol, from, to)
     group_rules: tuple[tuple[bool, str | None, str, int, int], ...] = ((False, "self", "-1", -1, -1),)
     s3_gateway: bool = True
+    # The dashboard image the stack's service runs in AWS now (None: no task definition yet).
+    running_image: str | None = None
 
 
 @dataclass
@@ -106,6 +109,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 # As the provider answers a look-up that matches nothing: a failed invoke.
                 return {}, [("vpcId", "no matching EC2 VPC Endpoint found")]
             return {"id": "vpce-0s3", "vpcId": args.args["vpcId"], "serviceName": args.args["serviceName"]}
+        if args.token == "aws:ecs/getTaskDefinition:getTaskDefinition":
+            if self.vpc.running_image is None:
+                return {}, [("taskDefinition", "ClientException: Unable to describe task definition.")]
+            containers = [{"name": "dashboard", "image": self.vpc.running_image}]
+            return {"id": args.args["taskDefinition"], "containerDefinitions": json.dumps(containers)}
         if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
             secret = args.args["secretId"]
             return {"id": secret, "arn": secret, "secretId": secret, "secretString": OIDC_CLIENT_SECRET}

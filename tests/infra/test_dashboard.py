@@ -344,6 +344,21 @@ def test_without_an_image_tag_the_service_runs_no_task_and_nothing_schedules_one
     assert (capacity["minCapacity"], capacity["maxCapacity"]) == (0, 0)
 
 
+def test_an_update_without_a_tag_keeps_the_image_the_service_runs(wheels: Path) -> None:
+    """CI names the image in its own checkout only: an update from anywhere else must not stop the
+    dashboard by forgetting which image runs."""
+    running = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/acme-bi-dev-dashboard:3f2a9c1e"
+    stack = declare("dev", wheels, vpc=ExistingVpc(running_image=running))
+    assert stack.config.dashboard is not None and stack.config.dashboard.image_tag is None
+    container = json.loads(stack.named(TASK, "dashboard-task").inputs["containerDefinitions"])[0]
+    assert container["image"].endswith(":3f2a9c1e")
+    assert (
+        stack.named(SERVICE, "dashboard-service").inputs["desiredCount"]
+        == stack.config.dashboard.desired_count
+    )
+    assert stack.of_type(SCHEDULED), "the schedule keeps working"
+
+
 def test_a_deployed_image_runs_its_count_in_hours_and_none_out_of_hours(deployed: Stack, oidc: Stack) -> None:
     settings = deployed.config.dashboard
     assert settings is not None and settings.scale_to_zero is not None

@@ -54,6 +54,21 @@ GROUPS_ATTRIBUTE_MAX_LENGTH = 2048
 PASSWORD_MIN_LENGTH = 12
 
 
+def running_image_tag(family: str, invoke: pulumi.InvokeOptions) -> str | None:
+    """The tag of the image the service runs now, when the stack file names none: CI sets
+    `bi:dashboard.imageTag` in its own checkout only, so an update from anywhere else keeps the image
+    deployed rather than stopping the dashboard. None before the first deployment of an image."""
+    try:
+        found = aws.ecs.get_task_definition(task_definition=family, opts=invoke)
+    except Exception:
+        return None  # no task definition yet: the stack's first update
+    for container in json.loads(found.container_definitions):
+        if container.get("name") == CONTAINER_NAME:
+            tag = str(container.get("image", "")).rpartition(":")[2]
+            return tag if tag and tag != UNDEPLOYED_TAG else None
+    return None
+
+
 def log_group_name(config: StackConfig) -> str:
     return f"/ecs/{config.name('dashboard')}"
 
@@ -238,7 +253,8 @@ def create_dashboard(
         opts=opts,
     )
     cluster = aws.ecs.Cluster("dashboard-cluster", name=name, opts=opts)
-    image_tag = settings.image_tag or UNDEPLOYED_TAG
+    deployed = settings.image_tag or running_image_tag(name, invoke)
+    image_tag = deployed or UNDEPLOYED_TAG
     environment = pulumi.Output.all(
         lake["root"], lake["bronze"], lake["silver"], lake["gold"], load_balancer.arn
     ).apply(
@@ -271,7 +287,7 @@ def create_dashboard(
         ),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[logs])),
     )
-    desired = settings.desired_count if settings.image_tag else 0
+    desired = settings.desired_count if deployed else 0
     scheduled = settings.scale_to_zero is not None
     service = aws.ecs.Service(
         "dashboard-service",
@@ -303,10 +319,10 @@ def create_dashboard(
         ),
     )
     if settings.scale_to_zero is not None:
-        _scale_to_zero(config, settings, desired, cluster, service, opts)
+        _scale_to_zero(config, settings, desired, deployed is not None, cluster, service, opts)
     pulumi.export("dashboard_url", pulumi.Output.concat("https://", host))
     pulumi.export("dashboard_repository", repository.repository_url)
-    pulumi.export("dashboard_image_tag", settings.image_tag)
+    pulumi.export("dashboard_image_tag", deployed)
 
 
 def _security_groups(
@@ -506,6 +522,7 @@ def _scale_to_zero(
     config: StackConfig,
     settings: Dashboard,
     desired: int,
+    has_image: bool,
     cluster: aws.ecs.Cluster,
     service: aws.ecs.Service,
     opts: pulumi.ResourceOptions,
@@ -525,7 +542,7 @@ def _scale_to_zero(
         max_capacity=desired,
         opts=opts,
     )
-    if not settings.image_tag:
+    if not has_image:
         return
     for what, cron, count in (
         ("down", schedule.down_cron, 0),
