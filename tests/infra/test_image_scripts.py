@@ -28,8 +28,15 @@ esac
 """,
     "aws": """
 case "$*" in
-  *"describe-repositories"*) [ -f "$STATE/repository" ] && echo "$(cat "$STATE/repository")" || exit 254 ;;
-  *"describe-images"*) args="$*"; grep -qx "${args##*imageTag=}" "$STATE/images" || exit 254 ;;
+  *"describe-repositories"*)
+    if [ -f "$STATE/denied" ]; then echo "An error occurred (AccessDeniedException)" >&2; exit 254; fi
+    if [ -f "$STATE/repository" ]; then cat "$STATE/repository"; exit 0; fi
+    echo "An error occurred (RepositoryNotFoundException) when calling the DescribeRepositories operation" >&2
+    exit 254 ;;
+  *"describe-images"*)
+    args="$*"; grep -qx "${args##*imageTag=}" "$STATE/images" && exit 0
+    echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation" >&2
+    exit 254 ;;
   *"get-login-password"*) echo token ;;
 esac
 """,
@@ -45,7 +52,7 @@ class Run:
 
 
 def run(script: Path, tmp_path: Path, *args: str, certificate: bool = True, repository: bool = True,
-        images: tuple[str, ...] = ()) -> Run:  # fmt: skip
+        images: tuple[str, ...] = (), denied: bool = False) -> Run:  # fmt: skip
     bin_dir, state = tmp_path / "bin", tmp_path / "state"
     bin_dir.mkdir(exist_ok=True)
     state.mkdir(exist_ok=True)
@@ -58,6 +65,8 @@ def run(script: Path, tmp_path: Path, *args: str, certificate: bool = True, repo
     if repository:
         (state / "repository").write_text(URI)
     (state / "images").write_text("".join(f"{image}\n" for image in images))
+    if denied:
+        (state / "denied").write_text("")
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "STATE": str(state), "GITHUB_SHA": SHA}
     result = subprocess.run(["bash", str(script), *args], env=env, cwd=ROOT, capture_output=True, text=True,
                             check=False)  # fmt: skip
@@ -117,3 +126,16 @@ def test_the_stack_is_told_which_image_to_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize("script", [SHIP, SET_IMAGE])
 def test_missing_arguments_stop_the_script(script: Path, tmp_path: Path) -> None:
     assert run(script, tmp_path).code != 0
+
+
+def test_a_registry_that_refuses_the_look_up_stops_the_deployment(tmp_path: Path) -> None:
+    for script, args in ((SHIP, ("dev", SHA, "image.tar.gz")), (SET_IMAGE, ("dev", SHA))):
+        refused = run(script, tmp_path, *args, denied=True)
+        assert refused.code == 1 and "AccessDeniedException" in refused.out, refused.out
+        assert not pushes(refused.calls) and not any("config set" in c for c in refused.calls)
+
+
+def test_on_a_stacks_first_deployment_no_image_is_named_before_its_repository_exists(tmp_path: Path) -> None:
+    named = run(SET_IMAGE, tmp_path, "dev", SHA, repository=False)
+    assert named.code == 0 and not any("config set" in c for c in named.calls)
+    assert "runs no dashboard image until the next deployment" in named.out
