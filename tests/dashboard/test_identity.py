@@ -183,10 +183,68 @@ def test_restaurant_access_is_the_union_of_the_users_groups() -> None:
 def test_restaurant_access_reads_json_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BI_DASHBOARD_RESTAURANT_ACCESS", '{"north": ["r1"]}')
     monkeypatch.setenv("BI_DASHBOARD_SIGN_IN", "alb")
+    monkeypatch.setenv("BI_DASHBOARD_LOAD_BALANCER_ARN", ALB)
     assert DashboardSettings().restaurant_access == {"north": ["r1"]}
 
 
 def test_a_malformed_setting_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BI_DASHBOARD_RESTAURANT_ACCESS", "north=r1")
     with pytest.raises(UserError, match=r"^invalid setting BI_DASHBOARD_RESTAURANT_ACCESS: not valid JSON$"):
+        load_dashboard_settings()
+
+
+def padded_token(key: ec.EllipticCurvePrivateKey, claims: dict[str, Any]) -> str:
+    """A token as the load balancer writes it: each part base64url *with* its `=` padding, the
+    signature over the padded parts, raw r||s."""
+    import base64
+    import json
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode()
+
+    header = {"typ": "JWT", "kid": KEY_ID, "alg": "ES256", "iss": "https://idp.example.com", "client": "abc",
+              "signer": ALB, "exp": claims["exp"]}  # fmt: skip
+    signing_input = f"{part(json.dumps(header).encode())}.{part(json.dumps(claims).encode())}"
+    r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{part(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def test_a_token_padded_as_the_load_balancer_pads_it_verifies(
+    key_server: KeyServer, alb_key: ec.EllipticCurvePrivateKey
+) -> None:
+    # A subject of the length that makes every part need padding.
+    for subject in ("5f3e", "5f3e1", "5f3e12"):
+        claims = {
+            "sub": subject,
+            "email": "ana@example.com",
+            "exp": int(time.time()) + 120,
+            "groups": ["north"],
+        }
+        token = padded_token(alb_key, claims)
+        if all(part.endswith("=") for part in token.split(".")):
+            break
+    assert all(part.endswith("=") for part in token.split(".")), token
+    found = signed_in({"x-amzn-oidc-data": token}, settings(key_server))
+    assert found == User(name="ana@example.com", groups=("north",), subject=subject)
+    with pytest.raises(SignInError, match="signature does not verify"):
+        signed_in({"x-amzn-oidc-data": padded_token(new_key(), claims)}, settings(key_server))
+
+
+def test_a_second_identity_header_is_refused(
+    key_server: KeyServer, alb_key: ec.EllipticCurvePrivateKey
+) -> None:
+    class Repeated(dict[str, str]):
+        def get_all(self, name: str) -> list[str]:
+            return [token(alb_key), token(alb_key, {"email": "eve@example.com"})]
+
+    with pytest.raises(SignInError, match="more than one identity"):
+        signed_in(Repeated(), settings(key_server))
+
+
+def test_sign_in_behind_the_load_balancer_needs_its_arn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BI_DASHBOARD_SIGN_IN", "alb")
+    with pytest.raises(UserError, match="load_balancer_arn is required with sign_in=alb"):
         load_dashboard_settings()

@@ -39,6 +39,7 @@ def allowed_and_others(
 def signed_in_env(allowed: list[str]) -> dict[str, str]:
     return {
         "BI_DASHBOARD_SIGN_IN": "alb",
+        "BI_DASHBOARD_LOAD_BALANCER_ARN": "arn:aws:elasticloadbalancing:eu-west-1:111111111111:loadbalancer/app/x/1",
         # Never asked: the session's user is already verified.
         "BI_DASHBOARD_PUBLIC_KEYS_URL": "http://127.0.0.1:9",
         "BI_DASHBOARD_RESTAURANT_ACCESS": json.dumps({"north": allowed, "south": ["elsewhere"]}),
@@ -100,6 +101,9 @@ def test_no_page_shows_another_restaurant(
     assert shown_restaurants(app) <= set(allowed)
     text = " ".join(str(e.value) for e in (*app.markdown, *app.caption, *app.warning, *app.info))
     assert not any(other in text for other in others)
+    if page.name == "data_health":
+        # The lake's bookkeeping is of every restaurant: only Gold's version is shown.
+        assert not app.dataframe and any("span every restaurant" in i.value for i in app.info)
     if page.name in CUSTOMER_PAGES:
         assert any("customer analytics" in w.value for w in app.warning), page
         assert not app.metric

@@ -59,7 +59,7 @@ def _getting_started(reason: str) -> None:
         "uv run bi dashboard           # this dashboard, on ./lake\n```\n\n"
         "On another lake: `uv run bi run --lake PATH` and `uv run bi dashboard --lake PATH`."
     )
-    runs = lake_status(session.lake(), runs=5)["runs"]
+    runs = [] if session.access().restricted else lake_status(session.lake(), runs=5)["runs"]
     if runs:
         st.subheader("Last runs")
         st.dataframe(runs, hide_index=True)

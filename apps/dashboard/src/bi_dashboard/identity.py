@@ -88,7 +88,7 @@ def verify(token: str, settings: DashboardSettings, keys: PublicKeys) -> User:
         raise SignInError("sign-in failed: the identity header is not a signed token") from None
     if header.get("alg") != "ES256":
         raise SignInError("sign-in failed: the identity is not signed as the load balancer signs")
-    if settings.load_balancer_arn and header.get("signer") != settings.load_balancer_arn:
+    if header.get("signer") != settings.load_balancer_arn:
         raise SignInError("sign-in failed: the identity was signed by another load balancer")
     key = keys.get(str(header.get("kid", "")))
     try:
@@ -143,11 +143,23 @@ def access_of(user: User | None, settings: DashboardSettings) -> RestaurantAcces
     return RestaurantAccess.only(allowed)
 
 
+def _values(headers: Mapping[str, str], name: str) -> list[str]:
+    """Every value of a header, whatever its case (Streamlit's headers keep repeated ones)."""
+    every = getattr(headers, "get_all", None)
+    if callable(every):
+        return [str(value) for value in every(name) if value]
+    return [value for key, value in headers.items() if key.lower() == name and value]
+
+
 def signed_in(headers: Mapping[str, str], settings: DashboardSettings) -> User | None:
     """The session's user; None when the dashboard has no sign-in (a local `bi dashboard`)."""
     if settings.sign_in == "none":
         return None
-    token = next((value for name, value in headers.items() if name.lower() == IDENTITY_HEADER), None)
-    if not token:
+    tokens = _values(headers, IDENTITY_HEADER)
+    if not tokens:
         raise SignInError("sign-in required: open the dashboard through its address, which signs you in")
+    if len(tokens) > 1:
+        # The load balancer sends one; a second copy came from somewhere else.
+        raise SignInError("sign-in failed: the request carries more than one identity")
+    token = tokens[0]
     return verify(token, settings, public_keys(settings))

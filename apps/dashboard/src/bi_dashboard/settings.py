@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from bi_lake.errors import UserError
@@ -47,6 +47,15 @@ class DashboardSettings(BaseSettings):
     @classmethod
     def _json(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _signer_named(self) -> DashboardSettings:
+        # Every load balancer of the region signs with the region's keys: only the signer tells ours.
+        if self.sign_in == "alb" and not self.load_balancer_arn:
+            raise ValueError(
+                "load_balancer_arn is required with sign_in=alb (BI_DASHBOARD_LOAD_BALANCER_ARN)"
+            )
+        return self
 
     @property
     def keys_url(self) -> str:

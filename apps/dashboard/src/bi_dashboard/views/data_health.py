@@ -20,7 +20,16 @@ def render() -> None:
         cols[0].metric("Published", f"{gold['age_hours']} h ago", help=gold["committed_at"])
         cols[1].metric("Snapshot date", gold["snapshot_date"] or "none")
         cols[2].metric("Gold run", gold["run_id"], help=f"built from Silver run {gold['silver_run_id']}")
+        if session.access().restricted:
+            # Row counts, runs and quarantines are of the whole business, not of some restaurants.
+            st.info(
+                "The lake's row counts, runs and quarantines span every restaurant: they are shown to "
+                "readers of every restaurant only."
+            )
+            return
         st.dataframe(pd.DataFrame(gold["datasets"]), hide_index=True, width="stretch")
+    elif session.access().restricted:
+        return
     st.subheader("Last runs")
     runs = pd.DataFrame(status["runs"])
     if runs.empty:
