@@ -98,6 +98,14 @@ def test_the_preview_role_reads_only_and_serves_the_preview_and_plan_environment
         "arn:aws:s3:::acme-bi-pulumi-state",
         "arn:aws:s3:::acme-bi-pulumi-state/*",
     }
+    # And the dashboard's sign-in secret, which the load balancer's listener is computed with.
+    secret = json.loads(bootstrap.named(ROLE_POLICY, "preview-sign-in-secret").inputs["policy"])["Statement"]
+    assert [(s["Action"], s["Resource"]) for s in secret] == [
+        (
+            ["secretsmanager:GetSecretValue"],
+            [f"arn:aws:secretsmanager:*:{ACCOUNT}:secret:acme-bi-*-dashboard-oidc-??????"],
+        )
+    ]
 
 
 def test_a_wrong_bootstrap_setting_is_one_line() -> None:

@@ -413,6 +413,20 @@ def test_an_existing_network_places_the_dashboard_in_the_subnets_given(wheels: P
         ),
         ({"dashboard": dev_dashboard(memory=512)}, ExistingVpc(), "memory 512 does not go with cpu 512"),
         (
+            {
+                "dashboard": dev_dashboard(
+                    signIn={"oidc": {**OIDC, "clientSecretArn": SECRET_ARN.replace("dashboard-oidc", "idp")}}
+                )
+            },
+            ExistingVpc(),
+            "clientSecretArn must be the secret named acme-bi-dev-dashboard-oidc",
+        ),
+        (
+            {"dashboard": {k: v for k, v in dev_dashboard().items() if k != "domainName"}},
+            ExistingVpc(),
+            "bi:dashboard.domainName: Field required",
+        ),
+        (
             {"network": {**stack_file("dev")[1]["network"], "cidr": "10.40.0.0/19"}},
             ExistingVpc(),
             "public subnets need a /18 or larger",

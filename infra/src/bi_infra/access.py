@@ -254,7 +254,8 @@ def dashboard_execution_policy(arns: Arns, repository: str, log_group: str) -> D
                 "Sid": "WriteItsLogs",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [f"{log_group_arn(arns, log_group)}:log-stream:*"],
+                # CreateLogStream is authorised on the group, PutLogEvents on its streams: `:*` is both.
+                "Resource": [f"{log_group_arn(arns, log_group)}:*"],
             },
         ],
     }

@@ -7,6 +7,7 @@ Everything a stack names (buckets, roles, jobs) is `<namePrefix>-<stack>-<what>`
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,9 @@ from bi_lake.workflow import WORKFLOW
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 BUCKET_NAME_MAX = 63
+# A stack's OpenID Connect client secret for the dashboard's sign-in is named `<prefix>-<stack>-<this>`
+# (the read-only role that previews may read that name only: see bi_infra.bootstrap).
+SIGN_IN_SECRET = "dashboard-oidc"
 
 
 class _Config(BaseModel):
@@ -158,7 +162,8 @@ class Dashboard(_Config):
 
     certificate_arn: str = Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/.+$")
     # The name users open (a DNS record pointing at the load balancer, kept outside the stack).
-    domain_name: str | None = Field(default=None, pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    # Required: the certificate names it, the sign-in's callback is on it, and users open it.
+    domain_name: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
     cpu: int = 512
     memory: int = 1024
     desired_count: int = Field(default=1, ge=1, le=10)
@@ -265,6 +270,15 @@ class StackConfig(_Config):
         return declared_size(job).model_copy(update=override)
 
     def model_post_init(self, context: Any) -> None:
+        oidc = self.dashboard.sign_in.oidc if self.dashboard and self.dashboard.sign_in else None
+        expected = self.name(SIGN_IN_SECRET)
+        if oidc is not None and not re.search(
+            rf":secret:{re.escape(expected)}-[A-Za-z0-9]{{6}}$", oidc.client_secret_arn
+        ):
+            raise ValueError(
+                f"bi:dashboard.signIn.oidc.clientSecretArn must be the secret named {expected}: the "
+                "read-only role that previews and plans may read that name only"
+            )
         unknown = set(self.jobs) - set(WORKFLOW.names)
         if unknown:
             raise ValueError(

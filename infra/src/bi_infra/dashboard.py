@@ -218,11 +218,7 @@ def create_dashboard(
         ),
         opts=opts,
     )
-    host = (
-        pulumi.Output.from_input(settings.domain_name)
-        if settings.domain_name
-        else load_balancer.dns_name.apply(str.lower)
-    )
+    host = pulumi.Output.from_input(settings.domain_name)
     sign_in = _sign_in(config, settings, host, arns, opts, invoke)
     aws.lb.Listener(
         "dashboard-http",

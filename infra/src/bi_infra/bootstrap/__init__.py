@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from bi_infra.config import SIGN_IN_SECRET
 from bi_lake.errors import UserError
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
@@ -89,6 +90,23 @@ def state_access(bucket: str) -> dict[str, Any]:
     }
 
 
+def sign_in_secret_access(account: str, prefix: str) -> dict[str, Any]:
+    """The one secret a preview must read: the load balancer's listener is computed with the dashboard's
+    OIDC client secret (ReadOnlyAccess reads no secret value). Secrets Manager adds six characters to
+    a secret's name in its ARN."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DashboardSignInSecret",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [f"arn:aws:secretsmanager:*:{account}:secret:{prefix}-*-{SIGN_IN_SECRET}-??????"],
+            }
+        ],
+    }
+
+
 def project_roles(account: str, prefix: str, environment: str) -> dict[str, Any]:
     """What PowerUserAccess leaves out and a stack needs: its own roles (the jobs', the dashboard
     reader's and its tasks' execution role, EventBridge's, the exporter's), named
@@ -132,6 +150,11 @@ def build(config: BootstrapConfig) -> None:
         managed_policy_arns=[READ_ONLY],
     )
     aws.iam.RolePolicy("preview-state", role=preview.id, policy=json.dumps(state_access(config.state_bucket)))
+    aws.iam.RolePolicy(
+        "preview-sign-in-secret",
+        role=preview.id,
+        policy=json.dumps(sign_in_secret_access(account, config.name_prefix)),
+    )
     pulumi.export("preview_role_arn", preview.arn)
     deployers = {}
     for environment in config.environments:
