@@ -110,11 +110,16 @@ def test_a_lake_without_gold_says_how_to_build_it(tmp_path: Path) -> None:
 
 
 def test_no_lake_anywhere_says_where_it_looked(tmp_path: Path) -> None:
-    for command in (["query", "orders"], ["status"]):
-        result = bi(*command, cwd=tmp_path)
-        assert_one_line_error(
-            result, f"no lake here: looked for {tmp_path / 'lake'} and a project in the folders above it"
-        )
+    query = bi("query", "orders", cwd=tmp_path)
+    assert_one_line_error(
+        query, f"no lake here: looked for {tmp_path / 'lake'} and a project in the folders above it"
+    )
+    status = bi("status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert (
+        f"no lake at {tmp_path / 'lake'}, nor a project in the folders above it: run `bi run`"
+        in status.stdout
+    )
     assert not (tmp_path / "lake").exists() and not (tmp_path / ".bi").exists()
 
 

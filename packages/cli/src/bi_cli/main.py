@@ -19,7 +19,7 @@ from rich.console import Console
 
 from bi_cli.dashboard import DEFAULT_DASHBOARD_ADDRESS, DEFAULT_DASHBOARD_PORT, serve_dashboard
 from bi_cli.display import ConsoleProgress, run_summary, simple_table
-from bi_cli.project import apply_project_defaults, require_a_lake
+from bi_cli.project import apply_project_defaults, lake_was_looked_for, require_a_lake
 from bi_cli.runner import RunOptions, run_workflow
 from bi_ingest.source import error_line, redact, sqlite_path
 from bi_lake.errors import UserError
@@ -287,7 +287,10 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
         print(json.dumps(status, indent=2))
         return 0
     if not status["runs"] and not status["bronze_tables"]:
-        out.print(f"the lake at {status['lake']} holds no runs yet: run `bi run` to fill it", highlight=False)
+        where = f"the lake at {status['lake']} holds no runs yet"
+        if lake_was_looked_for(args, Path.cwd()):
+            where = f"no lake at {status['lake']}, nor a project in the folders above it"
+        out.print(f"{where}: run `bi run` to fill it, or name a lake with --lake", highlight=False)
         return 0
     out.print(simple_table("last runs", status["runs"]))
     out.print(simple_table("watermarks", status["watermarks"]))
@@ -403,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         project = apply_project_defaults(args, Path.cwd())
         if project is not None:
             err.print(f"using the project at {project}", highlight=False)
-        elif args.command in ("query", "status"):
+        elif args.command == "query":
             require_a_lake(args, Path.cwd())
         return COMMANDS[args.command](args, out, err)
     except UserError as exc:

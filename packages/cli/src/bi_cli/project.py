@@ -44,9 +44,15 @@ def apply_project_defaults(args: argparse.Namespace, cwd: Path) -> Path | None:
     return project
 
 
+def lake_was_looked_for(args: argparse.Namespace, cwd: Path) -> bool:
+    """Whether the command names no lake and none was found, here or in a project above."""
+    named = getattr(args, "lake", None) is not None or "BI_LAKE" in os.environ
+    return not named and not (cwd / DEFAULT_LAKE).exists() and find_project(cwd) is None
+
+
 def require_a_lake(args: argparse.Namespace, cwd: Path) -> None:
     """A command that reads a lake, naming none, where there is none: say where it looked."""
-    if getattr(args, "lake", None) is not None or "BI_LAKE" in os.environ or (cwd / DEFAULT_LAKE).exists():
+    if not lake_was_looked_for(args, cwd):
         return
     raise UserError(
         f"no lake here: looked for {cwd / DEFAULT_LAKE} and a project in the folders above it; "
