@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from bi_lake.layout import Lake
 from bi_lake.settings import Settings
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.engine import MetricsEngine
+from bi_metrics.formatting import metric_text
+from bi_metrics.labels import value_text
 from bi_metrics.question import Question
 from tests.cli.test_cli import assert_one_line_error, bi
 
@@ -85,6 +88,20 @@ def test_no_dimension_means_one_total_row_and_csv_and_table_agree(
     assert table.returncode == 0
     assert f"{as_json[0]['customers']:,}" in table.stdout and "%" in table.stdout
     assert "from agg_customer_daily" in table.stderr
+
+
+def test_the_table_reads_as_the_dashboard_does(gold_lake: Settings, tmp_path: Path) -> None:
+    """Headers in words, money with its currency, flags in words; JSON keeps the raw values."""
+    args = ("query", "net_sales,repeat_rate", "--by", "is_loyalty", "--lake", gold_lake.lake)
+    rows = json.loads(bi(*args, "--format", "json", cwd=tmp_path).stdout)
+    table = bi(*args, cwd=tmp_path).stdout
+    assert "Loyalty order" in table and "Net sales" in table and "Repeat rate" in table
+    for row in rows:
+        word = value_text("is_loyalty", row["is_loyalty"])
+        line = next(line for line in table.splitlines() if "$" in line and line.split()[0] == word)
+        assert metric_text("net_sales", Decimal(str(row["net_sales"]))) in line
+        assert line.split()[-1] == metric_text("repeat_rate", row["repeat_rate"])
+    assert "$" in table and "true" not in table and "false" not in table
 
 
 @pytest.mark.parametrize(

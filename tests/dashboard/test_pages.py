@@ -20,6 +20,7 @@ from bi_lake.settings import Settings
 from bi_metrics.catalogue import METRICS_BY_NAME
 from bi_metrics.formatting import metric_text
 from bi_metrics.gold import GoldState
+from bi_metrics.labels import GUESTS, RFM_SEGMENTS, period_text, value_text
 from tests.conftest import OpenApp
 
 pytestmark = pytest.mark.spark
@@ -42,6 +43,12 @@ def restaurants(capsys: pytest.CaptureFixture[str], lake: str) -> list[str]:
     capsys.readouterr()
     assert bi_main(["query", "orders", "--by", "restaurant_id", "--format", "json", "--lake", lake]) == 0
     return [row["restaurant_id"] for row in json.loads(capsys.readouterr().out)]
+
+
+def tile_text(metric: str, value: object) -> str:
+    """A KPI tile's figure: short (2.51M) as the tile writes it."""
+    assert value is None or isinstance(value, int | float | str)
+    return metric_text(metric, value, short=True)
 
 
 def tiles(app: AppTest) -> dict[str, tuple[str, str | None]]:
@@ -73,7 +80,7 @@ def test_overview_tiles_equal_bi_query_for_the_default_range(
     shown = tiles(app)
     assert list(shown) == [METRICS_BY_NAME[m].label for m in KPIS]
     for metric in KPIS:
-        assert shown[METRICS_BY_NAME[metric].label][0] == metric_text(metric, expected[metric])  # type: ignore[arg-type]
+        assert shown[METRICS_BY_NAME[metric].label][0] == tile_text(metric, expected[metric])
 
 
 def test_overview_tiles_follow_a_links_filters_and_compare_with_the_period_before(
@@ -95,7 +102,7 @@ def test_overview_tiles_follow_a_links_filters_and_compare_with_the_period_befor
     )  # fmt: skip
     shown = tiles(app)
     for metric in KPIS:
-        assert shown[METRICS_BY_NAME[metric].label][0] == metric_text(metric, now[metric])  # type: ignore[arg-type]
+        assert shown[METRICS_BY_NAME[metric].label][0] == tile_text(metric, now[metric])
     growth = (float(now["net_sales"]) / float(before["net_sales"]) - 1) * 100  # type: ignore[arg-type]
     assert shown["Net sales"][1] == f"{growth:+.1f}%"
     assert dict(app.query_params) == {
@@ -115,7 +122,7 @@ def test_changing_a_filter_changes_the_numbers_and_the_link(
     assert app.query_params["restaurant"] == second
     app.sidebar.selectbox(key="f_range").set_value("7d").run()
     assert app.query_params["range"] == "7d"
-    assert app.sidebar.caption[0].value.startswith(f"{SNAPSHOT - dt.timedelta(days=6)} .. {SNAPSHOT}")
+    assert app.sidebar.caption[0].value.startswith(period_text(SNAPSHOT - dt.timedelta(days=6), SNAPSHOT))
 
 
 def test_discount_page_compares_discounted_and_full_price_orders_as_bi_query_does(
@@ -125,20 +132,19 @@ def test_discount_page_compares_discounted_and_full_price_orders_as_bi_query_doe
     assert_clean(app)
     expected = bi_query(capsys, gold_lake.lake, ("discounted_order_share", "discount_rate"))
     shown = tiles(app)
-    assert shown["Discounted order share"][0] == metric_text(
-        "discounted_order_share", expected["discounted_order_share"]
-    )  # type: ignore[arg-type]
-    assert shown["Discount rate"][0] == metric_text("discount_rate", expected["discount_rate"])  # type: ignore[arg-type]
+    for metric in ("discounted_order_share", "discount_rate"):
+        assert shown[METRICS_BY_NAME[metric].label][0] == tile_text(metric, expected[metric])
     capsys.readouterr()
     assert bi_main(["query", "orders,net_sales,aov", "--by", "is_discounted", "--format", "json",
                     "--lake", gold_lake.lake]) == 0  # fmt: skip
     by_flag = {row["is_discounted"]: row for row in json.loads(capsys.readouterr().out)}
     compared = app.dataframe[0].value.set_index("is_discounted")
-    assert sorted(compared.index) == [False, True]
+    assert sorted(compared.index) == ["Discounted", "Full price"], "flags read as words"
     for flag, row in by_flag.items():
-        assert compared.loc[flag, "orders"] == row["orders"]
-        assert round(compared.loc[flag, "net_sales"], 2) == row["net_sales"]
-        assert round(compared.loc[flag, "aov"], 6) == round(row["aov"], 6)
+        shown_as = value_text("is_discounted", flag)
+        assert compared.loc[shown_as, "orders"] == row["orders"]
+        assert round(compared.loc[shown_as, "net_sales"], 2) == row["net_sales"]
+        assert round(compared.loc[shown_as, "aov"], 6) == round(row["aov"], 6)
 
 
 def test_a_range_without_discounts_says_so(
@@ -167,7 +173,7 @@ def test_explore_answers_the_menus_question_and_an_empty_slice_gets_a_message(
     assert_clean(app)
     table = app.dataframe[0].value
     assert list(table.columns) == ["rfm_segment", "customers", "repeat_rate"]
-    assert set(table["rfm_segment"].dropna()) <= {"New", "Lost", "Churn Risk", "VIP", "Regular", "Inactive"}
+    assert set(table["rfm_segment"]) <= {*RFM_SEGMENTS, GUESTS}
     app.multiselect(key="x_filter_on").set_value(["holiday_name"]).run()
     holidays = app.multiselect(key="x_where_holiday_name")
     assert holidays.options, "the demo data has holidays"
@@ -217,7 +223,7 @@ def test_a_new_gold_shows_at_the_next_interaction(
     assert_clean(app)
     after = tiles(app)["Net sales"][0]
     assert after != before
-    assert after == metric_text("net_sales", bi_query(capsys, str(lake), ("net_sales",))["net_sales"])  # type: ignore[arg-type]
+    assert after == tile_text("net_sales", bi_query(capsys, str(lake), ("net_sales",))["net_sales"])
 
 
 def test_a_gold_written_by_an_older_version_says_to_rebuild_it(

@@ -18,8 +18,9 @@ from bi_dashboard.filters import (
     from_query_params,
     preset_range,
 )
-from bi_dashboard.pages import PAGES
+from bi_dashboard.pages import PAGES, PAGES_BY_TITLE
 from bi_metrics.gold import GoldState
+from bi_metrics.labels import day_text, period_text
 from bi_metrics.status import lake_status
 
 _INITIALISED = "bi_filters_from_link"
@@ -83,27 +84,38 @@ def _widgets_from_link(bounds: DataBounds) -> None:
     st.session_state[_INITIALISED] = True
 
 
-def _sidebar(bounds: DataBounds) -> Filters:
+def _sidebar(bounds: DataBounds, unfiltered: str | None) -> Filters:
+    """The filters; on a page they do not apply to, shown disabled with the reason (and kept)."""
     _widgets_from_link(bounds)
     bar = st.sidebar
     bar.header("Filters")
-    preset = bar.selectbox("Date range", list(PRESETS), format_func=PRESETS.__getitem__, key="f_range")
+    off = unfiltered is not None
+    if off:
+        bar.caption(f"Not used on this page: {unfiltered}.")
+    preset = bar.selectbox(
+        "Date range", list(PRESETS), format_func=PRESETS.__getitem__, key="f_range", disabled=off
+    )
     start, end = preset_range(preset, bounds)
     if preset == "custom":
         picked = bar.date_input(
-            "Dates", min_value=bounds.first_date, max_value=bounds.snapshot_date, key="f_dates"
+            "Dates", min_value=bounds.first_date, max_value=bounds.snapshot_date, key="f_dates", disabled=off
         )
         dates = [d for d in (picked if isinstance(picked, tuple | list) else (picked,)) if d]
         if dates:
             start, end = dates[0], dates[-1]
     else:
         st.session_state["f_dates"] = (start, end)
-    bar.caption(f"{start} .. {end}, relative to the latest order date {bounds.snapshot_date}")
-    restaurants = bar.multiselect("Restaurants", bounds.restaurants, key="f_restaurants", placeholder="All")
-    apps = bar.multiselect("Apps", bounds.apps, key="f_apps", placeholder="All")
-    categories = bar.multiselect("Item categories", bounds.categories, key="f_categories", placeholder="All")
+    if not off:
+        bar.caption(f"{period_text(start, end)}; the latest order is of {day_text(bounds.snapshot_date)}")
+    restaurants = bar.multiselect(
+        "Restaurants", bounds.restaurants, key="f_restaurants", placeholder="All", disabled=off
+    )
+    apps = bar.multiselect("Apps", bounds.apps, key="f_apps", placeholder="All", disabled=off)
+    categories = bar.multiselect(
+        "Item categories", bounds.categories, key="f_categories", placeholder="All", disabled=off
+    )
     loyalty = bar.radio(
-        "Orders", list(LOYALTY_LABELS), format_func=LOYALTY_LABELS.__getitem__, key="f_loyalty"
+        "Orders", list(LOYALTY_LABELS), format_func=LOYALTY_LABELS.__getitem__, key="f_loyalty", disabled=off
     )
     # Shown once, when the link is opened; the next interaction is the user's own choice.
     for note in st.session_state.pop("bi_link_notes", []):
@@ -143,13 +155,6 @@ def _app() -> None:
         _getting_started("Gold is published but holds no orders yet: the source had none when it last ran.")
         return
     session.set_bounds(bounds)
-    session.set_filters(_sidebar(bounds))
-    st.sidebar.caption(
-        f"Gold run {state.run_id}, snapshot date {state.snapshot_date}, "
-        f"published {state.committed_at:%Y-%m-%d %H:%M} UTC"
-        if state.committed_at
-        else f"Gold run {state.run_id}"
-    )
     sections: dict[str, list[st.Page]] = {}
     for spec in PAGES:
         sections.setdefault(spec.section, []).append(
@@ -161,7 +166,15 @@ def _app() -> None:
                 default=not spec.url_path,
             )
         )
-    st.navigation(sections).run()
+    page = st.navigation(sections)
+    session.set_filters(_sidebar(bounds, PAGES_BY_TITLE[page.title].unfiltered))
+    st.sidebar.caption(
+        f"Data as of {day_text(state.snapshot_date)} (Gold run {state.run_id}, "
+        f"published {state.committed_at:%Y-%m-%d %H:%M} UTC)"
+        if state.committed_at and state.snapshot_date
+        else f"Gold run {state.run_id}"
+    )
+    page.run()
 
 
 def main() -> None:

@@ -1,35 +1,42 @@
-"""The pieces every page is made of: KPI tiles, charts, tables and messages, labelled from the catalogue."""
+"""The pieces every page is made of: KPI tiles, charts, tables and messages, labelled and formatted
+through the metrics package's one formatting layer (the same words and figures as `bi query`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import altair as alt
 import duckdb
 import pandas as pd
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
 from bi_dashboard import session
 from bi_dashboard.filters import Filters
 from bi_dashboard.session import Result
 from bi_lake.errors import UserError
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS_BY_NAME
-from bi_metrics.formatting import Value, metric_text
+from bi_metrics.formatting import Value, currency_symbol, metric_text, money, rows_csv
+from bi_metrics.labels import day_text, header, period_text, value_text, words
 
-_ACRONYMS = {"clv": "CLV", "aov": "AOV"}
-_COLUMN_FORMATS = {"currency": "%.2f", "count": "%d", "number": "%.2f", "percent": "%.2f%%"}
-
-
-def label(name: str) -> str:
-    """A metric's or dimension's label, as the catalogue declares it; other columns as they are named."""
-    if name in METRICS_BY_NAME:
-        return METRICS_BY_NAME[name].label
-    if name in DIMENSIONS_BY_NAME:
-        return DIMENSIONS_BY_NAME[name].label
-    words = name.replace("_pct", "_%").split("_")
-    text = " ".join(_ACRONYMS.get(word, word) for word in words)
-    return text[:1].upper() + text[1:]
+label = header
+TIME_GRAINS = ("order_date", "order_week", "order_month", "month_end")
+# One colour per category value, by its place in the dimension's business order, so that High or VIP
+# is the same colour on every page.
+PALETTE = (
+    "#1f6fb2", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948",
+    "#b07aa1", "#ff9da7", "#9c755f", "#8c8c8c", "#4e79a7", "#a0cbe8",
+)  # fmt: skip
+# Where a category's meaning has a colour (going, at risk, gone), it keeps it.
+MEANT = {"churn_risk": {"Active": "#59a14f", "At risk": "#f28e2b", "Churned": "#e15759"}}
+# Up to this many categories on an axis read level.
+FLAT_LABELS = 6
+# Up to this many rows a table is drawn whole; longer tables scroll and say so.
+WHOLE_TABLE_ROWS = 25
+_ROW_PX = 35
 
 
 def run_page(render: Callable[[], None], *, refusals: Callable[[str], object] = st.warning) -> None:
@@ -48,6 +55,17 @@ def no_data(what: str) -> None:
     st.info(f"No {what} for these filters: widen the date range or clear a filter.")
 
 
+def style_of(column: str, result: Result) -> str:
+    """How a column's numbers read: a metric's declared format; other exact amounts are money."""
+    if column in METRICS_BY_NAME:
+        return METRICS_BY_NAME[column].format
+    if column in result.decimal_columns:
+        return "currency"
+    if column.endswith("_pct"):
+        return "change"
+    return "number"
+
+
 def _change(metric: str, current: Value, previous: Value) -> str | None:
     if not isinstance(current, int | float | Decimal) or not isinstance(previous, int | float | Decimal):
         return None
@@ -59,14 +77,15 @@ def _change(metric: str, current: Value, previous: Value) -> str | None:
 
 
 def kpi_tiles(metrics: Sequence[str], filters: Filters) -> None:
-    """One tile per metric for the filters' period, with the change against the period before it when
-    the data covers all of that period."""
+    """One tile per metric for the filters' period, written short enough to fit (2.51M, the exact
+    value on hover), with the change against the period before when the data covers all of it."""
+    currency = session.currency()
     current = session.ask(filters.question(metrics))
     previous = filters.previous()
     comparable = filters.has_previous_period(session.bounds())
     before = session.ask(previous.question(metrics)) if comparable else None
     against = (
-        f"Change against {previous.start} .. {previous.end}."
+        f"Change against {period_text(previous.start, previous.end)}."
         if comparable
         else "No change shown: the data does not cover the whole period before this one."
     )
@@ -74,35 +93,175 @@ def kpi_tiles(metrics: Sequence[str], filters: Filters) -> None:
         value = current.first(metric)
         column.metric(
             label(metric),
-            metric_text(metric, value),
+            metric_text(metric, value, currency=currency, short=True),
             delta=_change(metric, value, before.first(metric)) if before else None,
             delta_color="off" if metric == "discount_rate" else "normal",
-            help=f"{METRICS_BY_NAME[metric].description}. {against}",
+            help=f"{metric_text(metric, value, currency=currency)}: "
+            f"{METRICS_BY_NAME[metric].description}. {against}",
         )
 
 
 def display_frame(result: Result) -> pd.DataFrame:
-    """Columns labelled for people; percentages scaled to percent so the table shows 12.34%."""
+    """The answer as a reader sees it: dimension values in words (in business order), percentages
+    scaled to percent; numbers stay numbers so a table sorts them."""
     frame = result.frame()
     for column in frame.columns:
-        if column in METRICS_BY_NAME and METRICS_BY_NAME[column].format == "percent":
+        if style_of(column, result) == "percent":
             frame[column] = frame[column].astype("float64") * 100
+        elif column in TIME_GRAINS:
+            continue
+        elif column in DIMENSIONS_BY_NAME or not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = [_reading(column, _raw(value)) for value in frame[column]]
     return frame
 
 
-def table(result: Result, *, height: int | None = None) -> None:
-    frame = display_frame(result)
+def _reading(column: str, value: Value) -> str:
+    """A flag that is not a dimension (a page's own column) reads Yes or No."""
+    if isinstance(value, bool) and column not in DIMENSIONS_BY_NAME:
+        return "Yes" if value else "No"
+    return value_text(column, value)
+
+
+def _raw(value: object) -> Value:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        found: dt.date = value.date()
+        return found
+    if isinstance(value, str | int | float | bool | Decimal | dt.date):
+        return value
+    return str(value)
+
+
+def _column_config(column: str, style: str, values: pd.Series) -> ColumnConfig:
+    title = label(column)
+    if column in TIME_GRAINS or pd.api.types.is_datetime64_any_dtype(values):
+        moment = {"order_month": "MMM YYYY", "month_end": "MMM YYYY", "order_week": "[Week of] D MMM YYYY"}
+        return st.column_config.DateColumn(title, format=moment.get(column, "D MMM YYYY"))
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return st.column_config.TextColumn(title)
+    printf = {
+        "currency": currency_symbol(session.currency()) + "%,.2f",
+        "percent": "%.2f%%",
+        "change": "%+.1f%%",
+        "count": "%,d",
+        "number": "%,d" if pd.api.types.is_integer_dtype(values) else "%,.2f",
+    }[style]
+    return st.column_config.NumberColumn(title, format=printf)
+
+
+def table(
+    result: Result,
+    *,
+    limit: int | None = None,
+    rows_said: str = "rows",
+    download: str = "business-insights.csv",
+) -> None:
+    """An answer as a table, formatted as its metrics declare; with a limit, the first rows of it and
+    the whole answer as CSV."""
+    shown = result.head(limit) if limit is not None else result
+    frame = display_frame(shown)
+    frame_table(
+        frame,
+        {column: style_of(column, result) for column in frame.columns},
+        total=len(result.rows),
+        csv=lambda: rows_csv(result.columns, result.rows),
+        rows_said=rows_said,
+        download=download,
+    )
+
+
+def frame_table(
+    frame: pd.DataFrame,
+    styles: Mapping[str, str],
+    *,
+    total: int | None = None,
+    csv: Callable[[], str] | None = None,
+    rows_said: str = "rows",
+    download: str = "business-insights.csv",
+) -> None:
+    """A table with every row in view; a longer one scrolls (or stops at a limit), says how many rows
+    it has and offers them all as CSV. A number missing from a row reads as a dash (a ratio over
+    nothing), never as None."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values):
+            frame[column] = values.map(lambda v: "Yes" if v else "No")
+        elif pd.api.types.is_numeric_dtype(values):
+            if values.isna().any():
+                frame[column] = [_figure(column, styles.get(column, "number"), v) for v in values]
+        elif not pd.api.types.is_datetime64_any_dtype(values):
+            frame[column] = [_cell(v) for v in values]
     config = {
-        column: st.column_config.NumberColumn(
-            label(column), format=_COLUMN_FORMATS[METRICS_BY_NAME[column].format]
-        )
-        if column in METRICS_BY_NAME
-        else st.column_config.NumberColumn(label(column), format="%.2f")
-        if column in result.decimal_columns
-        else st.column_config.Column(label(column))
+        column: _column_config(column, styles.get(column, "number"), frame[column])
         for column in frame.columns
     }
-    st.dataframe(frame, column_config=config, hide_index=True, width="stretch", height=height or "auto")
+    total = len(frame) if total is None else total
+    height = _ROW_PX * (min(len(frame), WHOLE_TABLE_ROWS) + 1) + 3
+    st.dataframe(frame, column_config=config, hide_index=True, width="stretch", height=height)
+    if total <= WHOLE_TABLE_ROWS:
+        return
+    said = (
+        f"{total:,} {rows_said}: scroll the table for the rest, or download them all."
+        if total == len(frame)
+        else f"The first {len(frame):,} of {total:,} {rows_said}; download them all."
+    )
+    left, right = st.columns([3, 1])
+    left.caption(said)
+    right.download_button(
+        "Download CSV",
+        csv if csv is not None else frame.to_csv(index=False),
+        file_name=download,
+        mime="text/csv",
+        key=f"download-{download}",
+    )
+
+
+@dataclass(frozen=True)
+class Period:
+    """A week or month on a chart: its short tick, its full name, and whether the range (or the data)
+    covers only part of it."""
+
+    tick: str
+    name: str
+    partial: bool
+
+
+def period(grain: str, day: dt.date, filters: Filters | None) -> Period:
+    if grain == "order_week":
+        last, tick = day + dt.timedelta(days=6), f"{day.day} {day:%b}"
+    elif grain == "order_month":
+        last, tick = _month_end(day), f"{day:%b %Y}"
+    else:  # month_end: the range's end closes the last month early
+        partial = day != _month_end(day)
+        return Period(f"{day:%b %Y}", f"{day:%b %Y}" + (f" (to {day_text(day)})" if partial else ""), partial)
+    partial = filters is not None and (day < filters.start or last > filters.end)
+    return Period(tick, value_text(grain, day) + (" (partial)" if partial else ""), partial)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def _axis(style: str) -> alt.Axis:
+    if style == "currency":
+        symbol = currency_symbol(session.currency()).replace("'", "\\'")
+        return alt.Axis(labelExpr=f"'{symbol}' + format(datum.value, '~s')")
+    return alt.Axis(format={"count": ",d", "percent": ".1f", "number": ",.2f", "change": "+.1f"}[style])
+
+
+def _colours(dimension: str, shown: Sequence[str]) -> alt.Scale:
+    """A fixed colour per value: by the business order when one is declared, else by name."""
+    declared = [v for v in words(dimension).order if v in shown]
+    others = sorted(set(shown) - set(declared))
+    domain = declared + others
+    offset = len(words(dimension).order)
+    index = {v: words(dimension).order.index(v) for v in declared}
+    index.update({v: offset + i for i, v in enumerate(others)})
+    meant = MEANT.get(dimension, {})
+    return alt.Scale(domain=domain, range=[meant.get(v, PALETTE[index[v] % len(PALETTE)]) for v in domain])
 
 
 def chart(
@@ -113,52 +272,154 @@ def chart(
     color: str | None = None,
     kind: str = "line",
     sort_by_value: bool = False,
+    ordered: bool = False,
+    filters: Filters | None = None,
+    title: str | None = None,
+    height: int = 300,
 ) -> None:
-    """A line or bar chart of one metric (or column) against a dimension, optionally split by another."""
+    """One metric (or column) against a dimension, optionally split by another: a time axis ticks in
+    its grain's unit, categories come in business order (or the rows' own, when `ordered`) with their
+    own colours, tooltips show the exact figures."""
     frame = display_frame(result)
     if frame.empty:
         no_data("data")
         return
+    style = style_of(y, result)
+    note = ""
+    tooltip = [alt.Tooltip(f"{x}_text:N", title=label(x))]
     if color:
-        frame[color] = frame[color].map(lambda v: "(none)" if v is None or v is pd.NA else str(v))
-    fmt = METRICS_BY_NAME[y].format if y in METRICS_BY_NAME else "number"
-    axis_format = {"currency": ",.0f", "count": ",d", "percent": ".1f", "number": ",.2f"}[fmt]
-    is_time = pd.api.types.is_datetime64_any_dtype(frame[x])
-    x_type = "T" if is_time else ("O" if not sort_by_value else "N")
-    x_encoding = alt.X(
-        f"{x}:{x_type}",
-        title=label(x),
-        sort="-y" if sort_by_value else "ascending",
-    )
-    y_title = label(y) + (" (%)" if fmt == "percent" else "")
-    mark = (
-        alt.Chart(frame).mark_line(point=len(frame) < 60) if kind == "line" else alt.Chart(frame).mark_bar()
-    )
+        tooltip.append(alt.Tooltip(f"{color}:N", title=label(color)))
+    frame[f"{y}_text"] = [_figure(y, style, v) for v in frame[y]]
+    tooltip.append(alt.Tooltip(f"{y}_text:N", title=label(y)))
+    if x == "order_date":
+        frame[f"{x}_text"] = [value_text(x, _raw(v)) for v in frame[x]]
+        x_encoding = alt.X(f"{x}:T", title=label(x), axis=alt.Axis(format="%-d %b", labelAngle=0))
+    elif x in TIME_GRAINS:
+        found = [period(x, _day(v), filters) for v in frame[x]]
+        frame[f"{x}_text"] = [p.name for p in found]
+        frame[f"{x}_tick"] = [p.tick for p in found]
+        order = list(dict.fromkeys(frame.sort_values(x)[f"{x}_tick"]))
+        x_encoding = alt.X(f"{x}_tick:O", title=_grain_title(x), sort=order, axis=alt.Axis(labelAngle=-40))
+        partials = list(dict.fromkeys(p.name for p in found if p.partial))
+        if partials:
+            note = (
+                f"Partial: {', '.join(partials)}. The range covers only part of it, and so does the figure."
+            )
+    else:
+        frame[f"{x}_text"] = frame[x]
+        shown = list(dict.fromkeys(frame[x]))
+        order = shown if ordered else sorted(shown, key=words(x).rank)
+        angle = 0 if len(shown) <= FLAT_LABELS else -40
+        x_encoding = alt.X(
+            f"{x}:N",
+            title=label(x),
+            sort="-y" if sort_by_value else order,
+            axis=alt.Axis(labelLimit=200, labelAngle=angle),
+        )
+    base = alt.Chart(frame, title=title or alt.Undefined, height=height)
+    mark = base.mark_line(point=len(frame) < 60) if kind == "line" else base.mark_bar()
     encodings: dict[str, object] = {
         "x": x_encoding,
-        "y": alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=axis_format)),
-        "tooltip": [alt.Tooltip(c, title=label(c)) for c in frame.columns],
+        "y": alt.Y(f"{y}:Q", title=label(y) + (" (%)" if style == "percent" else ""), axis=_axis(style)),
+        "tooltip": tooltip,
     }
     if color:
-        encodings["color"] = alt.Color(f"{color}:N", title=label(color))
+        encodings["color"] = alt.Color(
+            f"{color}:N", title=label(color), scale=_colours(color, list(dict.fromkeys(frame[color]))),
+            legend=alt.Legend(labelLimit=220, orient="bottom", columns=3),
+        )  # fmt: skip
+    elif kind == "bar" and words(x).order:
+        encodings["color"] = alt.Color(
+            f"{x}:N", scale=_colours(x, list(dict.fromkeys(frame[x]))), legend=None
+        )
     st.altair_chart(mark.encode(**encodings), width="stretch")
+    if note:
+        st.caption(note)
 
 
-def heatmap(result: Result, x: str, y: str, value: str, *, x_sort: Sequence[str] | None = None) -> None:
+def _day(value: object) -> dt.date:
+    day = _raw(value)
+    if not isinstance(day, dt.date):
+        raise TypeError(f"not a date: {value!r}")
+    return day
+
+
+def _grain_title(grain: str) -> str:
+    return {"order_week": "Week (from Monday)", "order_month": "Month", "month_end": "Month"}[grain]
+
+
+def bar_ranking(result: Result, category: str, measure: str) -> None:
+    """Every category as a horizontal bar, the largest first, its full name readable."""
     frame = display_frame(result)
     if frame.empty:
         no_data("data")
         return
-    for column in (x, y):
-        frame[column] = frame[column].map(lambda v: "(none)" if v is None else str(v)[:10])
+    style = style_of(measure, result)
+    frame["figure"] = [_figure(measure, style, v) for v in frame[measure]]
+    bars = (
+        alt.Chart(frame, height=max(160, 26 * len(frame)))
+        .mark_bar(color=PALETTE[0])
+        .encode(
+            y=alt.Y(f"{category}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=260)),
+            x=alt.X(f"{measure}:Q", title=label(measure), axis=_axis(style)),
+            tooltip=[alt.Tooltip(f"{category}:N", title=label(category)),
+                     alt.Tooltip("figure:N", title=label(measure))],
+        )
+    )  # fmt: skip
+    st.altair_chart(bars, width="stretch")
+
+
+def _cell(value: object) -> object:
+    """A page's own text cell: flags as Yes or No, nothing as a dash."""
+    raw = _raw(value)
+    if raw is None:
+        return "—"
+    if isinstance(raw, bool):
+        return "Yes" if raw else "No"
+    return raw
+
+
+def _figure(column: str, style: str, value: object) -> str:
+    """A chart's exact figure for the tooltip (the frame holds percentages scaled to percent)."""
+    raw = _raw(value)
+    if not isinstance(raw, int | float) or isinstance(raw, bool):
+        return "—"
+    if style == "currency":
+        return money(raw, session.currency())
+    if style == "percent":
+        return f"{raw:.2f}%"
+    if style == "change":
+        return f"{raw:+.1f}%"
+    if style == "count":
+        return f"{raw:,.0f}"
+    return f"{raw:,.2f}"
+
+
+def heatmap(
+    frame: pd.DataFrame, x: str, y: str, value: str, *, x_order: Sequence[str], y_order: Sequence[str]
+) -> None:
+    """Money in a grid of two categories, the exact amount on hover."""
+    if frame.empty:
+        no_data("data")
+        return
+    frame = frame.assign(figure=[money(v, session.currency()) for v in frame[value]])
+    symbol = currency_symbol(session.currency()).replace("'", "\\'")
     rect = (
         alt.Chart(frame)
         .mark_rect()
         .encode(
-            x=alt.X(f"{x}:O", title=label(x), sort=list(x_sort) if x_sort else "ascending"),
-            y=alt.Y(f"{y}:O", title=label(y)),
-            color=alt.Color(f"{value}:Q", title=label(value)),
-            tooltip=[alt.Tooltip(c, title=label(c)) for c in (x, y, value)],
+            x=alt.X(f"{x}:O", title=label(x), sort=list(x_order), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(f"{y}:O", title=label(y), sort=list(y_order)),
+            color=alt.Color(
+                f"{value}:Q",
+                title=label(value),
+                legend=alt.Legend(labelExpr=f"'{symbol}' + format(datum.value, '~s')"),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{x}:N", title=label(x)),
+                alt.Tooltip(f"{y}:N", title=label(y)),
+                alt.Tooltip("figure:N", title=label(value)),
+            ],
         )
     )
     st.altair_chart(rect, width="stretch")

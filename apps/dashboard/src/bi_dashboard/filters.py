@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from bi_metrics.labels import period_text
 from bi_metrics.question import FilterValue, Question
 
 # Preset key -> label; the number of days for the relative ones.
@@ -94,7 +95,7 @@ class Filters:
                        end=self.start - dt.timedelta(days=1))  # fmt: skip
 
     def describe(self) -> str:
-        parts = [f"{self.start} .. {self.end} ({self.days} days)"]
+        parts = [f"{period_text(self.start, self.end)} ({self.days} days)"]
         for label, values in (("restaurants", self.restaurants), ("apps", self.apps),
                               ("categories", self.categories)):  # fmt: skip
             if values:

@@ -9,6 +9,7 @@ for a Gold it was not computed on, and never to a session limited to other resta
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -77,6 +78,12 @@ class Result:
 def lake() -> Lake:
     """The lake the dashboard was started on (`BI_LAKE`, set by `bi dashboard --lake`)."""
     return Lake.from_settings(load_settings())
+
+
+@functools.cache
+def currency() -> str:
+    """The currency amounts are shown in (`BI_CURRENCY`)."""
+    return load_settings().currency
 
 
 def user() -> User | None:

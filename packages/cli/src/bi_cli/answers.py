@@ -9,18 +9,23 @@ from rich.table import Table
 
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.engine import Answer
-from bi_metrics.formatting import dimension_text, metric_text
+from bi_metrics.formatting import metric_text
+from bi_metrics.labels import header, value_text
 
 
-def answer_table(answer: Answer) -> Table:
+def answer_table(answer: Answer, currency: str) -> Table:
+    """The answer as a reader sees it on the dashboard: headers in words, money in its currency, flags
+    and codes in words (the raw values are in CSV and JSON)."""
     table = Table(box=SIMPLE)
     metrics = set(answer.question.metrics)
     for column in answer.columns:
-        table.add_column(column, justify="right" if column in metrics else "left")
+        table.add_column(header(column), justify="right" if column in metrics else "left")
     for row in answer.rows:
         table.add_row(
             *(
-                metric_text(column, value) if column in metrics else dimension_text(value)
+                metric_text(column, value, currency=currency)
+                if column in metrics
+                else value_text(column, value)
                 for column, value in zip(answer.columns, row, strict=True)
             )
         )

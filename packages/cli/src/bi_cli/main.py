@@ -345,7 +345,7 @@ def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
     elif args.format == "csv":
         sys.stdout.write(answer_csv(answer))
     else:
-        out.print(answers.answer_table(answer))
+        out.print(answers.answer_table(answer, settings.currency))
         err.print(
             f"{len(answer.rows):,} row(s) from {answer.plan.dataset} in {answer.seconds * 1000:.1f} ms "
             f"(Gold run {answer.gold_version})",

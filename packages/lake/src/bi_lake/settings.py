@@ -13,6 +13,7 @@ from bi_lake.storage import join_uri, validate_uri
 
 DEFAULT_SOURCE_URL = "sqlite:///.bi/source.db"
 DEFAULT_LAKE = "./lake"
+DEFAULT_CURRENCY = "USD"
 
 
 class Settings(BaseSettings):
@@ -34,6 +35,11 @@ class Settings(BaseSettings):
     )
     spark_log_level: Literal["ERROR", "WARN", "INFO"] = Field(
         "ERROR", description="Spark's own log lines a local run shows (bi run --verbose: WARN)"
+    )
+    currency: str = Field(
+        DEFAULT_CURRENCY,
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of the source's amounts, as shown to people",
     )
     lock_stale_after_s: int = Field(
         600, ge=30, description="a lock whose heartbeat is older than this is taken over"

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from bi_lake.settings import DEFAULT_CURRENCY
 from bi_metrics.catalogue import METRICS_BY_NAME, Format
 
 if TYPE_CHECKING:
@@ -21,7 +22,17 @@ if TYPE_CHECKING:
 
 Value = str | int | float | bool | Decimal | dt.date | None
 
-NONE_SHOWN = "(none)"
+# A metric with no value for a slice (a ratio over zero orders).
+NO_VALUE = "—"
+
+
+# The symbol an amount is written with; any other ISO 4217 code is written before the amount.
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}
+_COMPACT_STEPS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def currency_symbol(currency: str) -> str:
+    return CURRENCY_SYMBOLS.get(currency, f"{currency} ")
 
 
 def text_value(value: Value) -> str:
@@ -35,27 +46,43 @@ def text_value(value: Value) -> str:
     return str(value)
 
 
-def dimension_text(value: Value) -> str:
-    return NONE_SHOWN if value is None else text_value(value)
+def compact(value: float) -> str:
+    """2.51M, 48.7K, 512: three significant digits where space is short."""
+    size = abs(value)
+    for step, suffix in _COMPACT_STEPS:
+        if size >= step * 0.9995:
+            scaled = value / step
+            digits = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
+            return f"{scaled:.{digits}f}".rstrip("0").rstrip(".") + suffix
+    return f"{value:,.0f}" if size >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def formatted(value: Value, style: Format) -> str:
-    """Currency and ratios with two decimals, percentages as percent, counts with thousands separators."""
+def money(value: int | float | Decimal, currency: str = DEFAULT_CURRENCY, *, short: bool = False) -> str:
+    """$1,374,080.57, or $1.37M when short; the sign before the symbol."""
+    size = abs(float(value))
+    sign = "-" if value < 0 else ""
+    amount = compact(size) if short and size >= 10_000 else f"{abs(value):,.2f}"
+    return f"{sign}{currency_symbol(currency)}{amount}"
+
+
+def formatted(value: Value, style: Format, *, currency: str = DEFAULT_CURRENCY, short: bool = False) -> str:
+    """Money with its currency, percentages as percent, counts with thousands separators; `short`
+    writes large amounts and counts compactly (2.51M) for tiles."""
     if value is None:
-        return NONE_SHOWN
+        return NO_VALUE
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return text_value(value)
     if style == "currency":
-        return f"{value:,.2f}"
+        return money(value, currency, short=short)
     if style == "percent":
         return f"{float(value) * 100:.2f}%"
     if style == "number":
         return f"{float(value):,.2f}"
-    return f"{value:,}"
+    return compact(float(value)) if short and abs(float(value)) >= 1_000_000 else f"{value:,}"
 
 
-def metric_text(metric: str, value: Value) -> str:
-    return formatted(value, METRICS_BY_NAME[metric].format)
+def metric_text(metric: str, value: Value, *, currency: str = DEFAULT_CURRENCY, short: bool = False) -> str:
+    return formatted(value, METRICS_BY_NAME[metric].format, currency=currency, short=short)
 
 
 def json_value(value: Value) -> Any:

@@ -1,4 +1,4 @@
-"""Churn risk: customers who stopped ordering, with the indicators that show it coming."""
+"""Churn risk: customers who stopped ordering, what they were worth, and who to win back first."""
 
 from __future__ import annotations
 
@@ -6,51 +6,59 @@ import streamlit as st
 
 from bi_dashboard import components as ui
 from bi_dashboard import session
+from bi_metrics.labels import CHURN_RISKS
 
 _COUNTS = """
-SELECT churn_risk, count(*) AS customers, sum(clv) AS lifetime_value,
-       CAST(avg(days_since_last_order) AS DOUBLE) AS average_days_since_last_order
-FROM dim_customer_snapshot GROUP BY ALL
-ORDER BY churn_risk
+SELECT * FROM (
+    SELECT churn_risk, count(*) AS customers, sum(clv) AS lifetime_value,
+           sum(spend_prev_30) AS spend_30_days_before, sum(spend_last_30) AS spend_last_30_days,
+           CAST(avg(days_since_last_order) AS DOUBLE) AS average_days_since_last_order
+    FROM dim_customer_snapshot GROUP BY ALL
+) ORDER BY array_position(?, churn_risk)
 """
 _CUSTOMERS = """
 SELECT user_id, churn_risk, rfm_segment, days_since_last_order, avg_gap_days, lifetime_orders, clv,
        spend_last_30, spend_prev_30, spend_change_pct, loyalty_member, last_order_date
-FROM dim_customer_snapshot WHERE churn_risk IN ? ORDER BY clv DESC, user_id LIMIT 500
+FROM dim_customer_snapshot WHERE churn_risk IN ? ORDER BY clv DESC, user_id
 """
 _SPEND_CHANGE = """
-SELECT churn_risk, count(*) FILTER (WHERE spend_change_pct < 0) AS spending_less,
-       count(*) FILTER (WHERE spend_change_pct >= 0) AS spending_same_or_more,
-       count(*) FILTER (WHERE spend_change_pct IS NULL) AS no_spend_in_previous_30_days
-FROM dim_customer_snapshot GROUP BY ALL
-ORDER BY churn_risk
+SELECT * FROM (
+    SELECT churn_risk, count(*) FILTER (WHERE spend_change_pct < 0) AS spending_less,
+           count(*) FILTER (WHERE spend_change_pct >= 0) AS spending_same_or_more,
+           count(*) FILTER (WHERE spend_change_pct IS NULL) AS no_spend_in_the_30_days_before
+    FROM dim_customer_snapshot GROUP BY ALL
+) ORDER BY array_position(?, churn_risk)
 """
+AT_STAKE = ("at_risk", "churned")
+SHOWN_CUSTOMERS = 1_000
 
 
 def render() -> None:
     st.title("Churn risk")
     st.caption(
         "At the snapshot date: active (last order at most 45 days before), at risk (46 to 90 days), "
-        "churned (over 90 days). Spend change compares the last 30 days with the 30 before them. "
-        "Every customer at the snapshot date, across every restaurant: the sidebar filters do not apply here."
+        "churned (over 90 days). Every customer at the snapshot date, across every restaurant."
     )
-    counts = session.sql(_COUNTS)
+    order = list(CHURN_RISKS)
+    counts = session.sql(_COUNTS, order)
     if not counts.rows:
         ui.no_data("customers")
         return
     left, right = st.columns(2)
     with left:
-        st.subheader("Customers by churn risk")
-        ui.table(counts)
+        ui.chart(counts, "churn_risk", "customers", kind="bar", title="Customers")
     with right:
-        st.subheader("Spend change")
-        ui.table(session.sql(_SPEND_CHANGE))
+        ui.chart(counts, "churn_risk", "lifetime_value", kind="bar", title="Lifetime value at stake")
+    ui.table(counts)
+    st.subheader("Spend change, last 30 days against the 30 before")
+    ui.table(session.sql(_SPEND_CHANGE, order))
     st.subheader("Customers at risk and churned, most valuable first")
-    show = st.multiselect("Show", ["at_risk", "churned"], default=["at_risk", "churned"], key="churn_show")
-    customers = session.sql(_CUSTOMERS, show or ["at_risk", "churned"])
+    show = st.multiselect(
+        "Show", AT_STAKE, default=AT_STAKE, format_func=CHURN_RISKS.__getitem__, key="churn_show"
+    )
+    customers = session.sql(_CUSTOMERS, list(show or AT_STAKE))
     if customers.rows:
-        ui.table(customers, height=420)
-        st.caption(f"{len(customers.rows):,} customer(s) shown (at most 500).")
+        ui.table(customers, limit=SHOWN_CUSTOMERS, rows_said="customers", download="customers-at-risk.csv")
     else:
         st.info("No customer is at risk or churned at the snapshot date.")
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import streamlit as st
 
 from bi_dashboard import components as ui
 from bi_dashboard import session
+from bi_dashboard.session import Result
+from bi_metrics.formatting import money
 
 # Each customer's lifetime value at the end of every month of the range (the range's end for its last
 # month), from the running totals, and the tier it had then: the same PERCENT_RANK rule as at S.
@@ -31,15 +35,32 @@ SELECT clv_tier, count(*) AS customers, sum(clv) AS lifetime_value,
        CAST(avg(clv) AS DECIMAL(28, 2)) AS average_clv, min(clv) AS lowest_clv, max(clv) AS highest_clv
 FROM dim_customer_snapshot GROUP BY ALL ORDER BY lowest_clv DESC
 """
-# Twenty equal-width bins between the lowest and highest lifetime value.
-_DISTRIBUTION = """
-WITH bounds AS (
-    SELECT min(clv) AS lo, greatest(max(clv) - min(clv), 0.01) AS width FROM dim_customer_snapshot
-)
-SELECT CAST(lo + width / 20 * least(floor((clv - lo) / (width / 20)), 19) AS DECIMAL(28, 2)) AS clv_from,
-       count(*) AS customers
-FROM dim_customer_snapshot, bounds GROUP BY ALL ORDER BY 1
+# Customers by lifetime value band: bands that widen with the amount (1, 2.5, 5 x 10^k), since a few
+# customers spend a hundred times what most do.
+_BANDS = """
+WITH bands AS (SELECT unnest(?) AS band_from, unnest(?) AS band_to)
+SELECT band_from, count(*) AS customers, sum(clv) AS lifetime_value
+FROM dim_customer_snapshot JOIN bands ON clv >= band_from AND clv < band_to
+GROUP BY ALL ORDER BY band_from
 """
+_HIGHEST = "SELECT max(clv) FROM dim_customer_snapshot"
+
+
+def band_edges(highest: float) -> list[Decimal]:
+    """0, 10, 25, 50, 100, 250, ... up to the first edge above the highest value."""
+    edges, power = [Decimal(0)], Decimal(10)
+    while edges[-1] <= Decimal(str(highest)):
+        edges.extend(power * step for step in (Decimal(1), Decimal("2.5"), Decimal(5)))
+        power *= 10
+    while len(edges) > 2 and edges[-2] > Decimal(str(highest)):
+        edges.pop()
+    return edges
+
+
+def band_label(low: Decimal, high: Decimal, currency: str) -> str:
+    """$10 to $25, $2,500 to $5,000, $10K to $25K."""
+    low_text, high_text = (money(edge, currency, short=True).removesuffix(".00") for edge in (low, high))
+    return f"{low_text} to {high_text}"
 
 
 def render() -> None:
@@ -54,17 +75,30 @@ def render() -> None:
     if not tiers.rows:
         ui.no_data("customers")
         return
+    st.subheader("Tiers at the snapshot date")
+    ui.table(tiers)
     left, right = st.columns(2)
     with left:
-        st.subheader("Tiers at the snapshot date")
-        ui.table(tiers)
+        st.subheader("Customers by lifetime value")
+        highest = session.sql(_HIGHEST).first("max(clv)")
+        edges = band_edges(float(highest) if isinstance(highest, Decimal) else 0.0)
+        bands = session.sql(_BANDS, edges[:-1], edges[1:])
+        currency = session.currency()
+        labelled = Result(
+            ("clv_band", "customers", "lifetime_value"),
+            tuple(
+                (band_label(low, edges[edges.index(low) + 1], currency), customers, value)
+                for low, customers, value in bands.rows
+                if isinstance(low, Decimal)
+            ),
+        )
+        ui.chart(labelled, "clv_band", "customers", kind="bar", ordered=True)
+        st.caption("Bands widen with the amount: most customers spend little, a few spend a great deal.")
     with right:
-        st.subheader("Distribution")
-        ui.chart(session.sql(_DISTRIBUTION), "clv_from", "customers", kind="bar")
-    st.subheader("Average lifetime value by tier, at each month end")
-    st.caption("Each month's tiers are those the customers had at its end.")
-    evolution = session.sql(_CLV_BY_MONTH, filters.end, filters.start, filters.end)
-    ui.chart(evolution, "month_end", "average_clv", color="clv_tier")
+        st.subheader("Average lifetime value by tier")
+        st.caption("At each month end of the range, with the tiers the customers had then.")
+        evolution = session.sql(_CLV_BY_MONTH, filters.end, filters.start, filters.end)
+        ui.chart(evolution, "month_end", "average_clv", color="clv_tier", filters=filters)
     st.subheader("Sales in the range by tier")
     ui.filters_caption(filters)
     by_tier = session.ask(

@@ -27,7 +27,7 @@ def render() -> None:
                 "readers of every restaurant only."
             )
             return
-        st.dataframe(pd.DataFrame(gold["datasets"]), hide_index=True, width="stretch")
+        ui.frame_table(pd.DataFrame(gold["datasets"]), {})
     elif session.access().restricted:
         return
     st.subheader("Last runs")
@@ -38,21 +38,20 @@ def render() -> None:
         failed = runs[runs["status"] != "succeeded"]
         if not failed.empty:
             st.warning(f"{len(failed)} of the last {len(runs)} runs did not succeed: see their error below.")
-        st.dataframe(runs, hide_index=True, width="stretch")
+        ui.frame_table(runs, {}, rows_said="runs")
     silver = status["silver"]
     if silver:
         reconciliation = silver["reconciliation"]
         st.subheader(f"Silver reconciliation of run {silver['run_id']}")
         st.caption("Every row read is kept or quarantined with its reason: rows in = kept + quarantined.")
-        st.dataframe(
+        ui.frame_table(
             pd.DataFrame(
                 [
                     {"table": table, **{k: v for k, v in counts.items() if not isinstance(v, dict)}}
                     for table, counts in reconciliation.items()
                 ]
             ),
-            hide_index=True,
-            width="stretch",
+            {},
         )
         reasons = [
             {"table": table, "reason": reason, "rows": rows}
@@ -61,11 +60,11 @@ def render() -> None:
         ]
         st.subheader("Quarantined rows by reason")
         if reasons:
-            st.dataframe(pd.DataFrame(reasons), hide_index=True, width="stretch")
+            ui.frame_table(pd.DataFrame(reasons), {})
         else:
             st.info("The last Silver run quarantined no rows.")
     st.subheader("Bronze tables")
-    st.dataframe(pd.DataFrame(status["bronze_tables"]), hide_index=True, width="stretch")
+    ui.frame_table(pd.DataFrame(status["bronze_tables"]), {})
 
 
 ui.run_page(render)

@@ -28,19 +28,17 @@ def render() -> None:
     ui.table(compared)
     left, right = st.columns(2)
     with left:
-        ui.chart(compared, "is_discounted", "aov", kind="bar")
+        ui.chart(compared, "is_discounted", "aov", kind="bar", title="Average order value")
     with right:
-        ui.chart(compared, "is_discounted", "orders", kind="bar")
+        ui.chart(compared, "is_discounted", "orders", kind="bar", title="Orders")
     st.subheader("Discounted order share by week")
-    ui.chart(session.ask(filters.question(("discounted_order_share", "discount_rate"), by=("order_week",))),
-             "order_week", "discounted_order_share")  # fmt: skip
+    weekly = session.ask(filters.question(("discounted_order_share", "discount_rate"), by=("order_week",)))
+    ui.chart(weekly, "order_week", "discounted_order_share", filters=filters)
     st.subheader("Discount rate by category")
-    ui.chart(
+    ui.bar_ranking(
         session.ask(filters.question(("discount_rate", "discount_amount"), by=("item_category",))),
         "item_category",
         "discount_rate",
-        kind="bar",
-        sort_by_value=True,
     )
 
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from bi_dashboard import components as ui
 from bi_dashboard import session
+from bi_dashboard.filters import Filters
+from bi_dashboard.session import Result
 from bi_metrics.catalogue import DIMENSIONS, METRICS
-from bi_metrics.formatting import dimension_text, rows_csv
+from bi_metrics.formatting import rows_csv
+from bi_metrics.gold import DATASETS_BY_NAME
+from bi_metrics.labels import value_text
 from bi_metrics.question import FilterValue, Question
 
 METRIC_NAMES = [m.name for m in METRICS]
 SHOWN_ROWS = 5_000
+CSV_NAME = "business-insights.csv"
 
 
 def _dimensions(*, filterable: bool = False) -> list[str]:
@@ -54,7 +61,7 @@ def render() -> None:
             chosen = st.multiselect(
                 ui.label(dimension),
                 _values(dimension),
-                format_func=dimension_text,
+                format_func=functools.partial(value_text, dimension),
                 key=f"x_where_{dimension}",
             )
             if chosen:
@@ -63,30 +70,38 @@ def render() -> None:
         st.info("Pick at least one metric.")
         return
     result = session.ask(filters.question(metrics, by=by, extra=extra))
-    st.caption(f"{len(result.rows):,} row(s), answered from Gold's `{result.dataset}`.")
+    st.caption(f"{len(result.rows):,} row(s). {_source(result.dataset)}")
     if not result.rows:
         ui.no_data("orders")
         return
     if len(by) == 3:
-        st.caption("The chart shows two dimensions at most: the table has all three.")
+        st.caption("The charts show two dimensions at most: the table has all three.")
     elif by:
-        ui.chart(
-            result,
-            by[0],
-            metrics[0],
-            color=by[1] if len(by) > 1 else None,
-            kind="line" if by[0] in ("order_date", "order_week", "order_month") else "bar",
+        _charts(result, metrics, by, filters)
+    ui.table(result, limit=SHOWN_ROWS, download=CSV_NAME)
+    if len(result.rows) <= ui.WHOLE_TABLE_ROWS:  # a longer table offers its CSV itself
+        st.download_button(
+            "Download CSV", rows_csv(result.columns, result.rows), file_name=CSV_NAME, mime="text/csv"
         )
-    if len(result.rows) > SHOWN_ROWS:
-        st.caption(f"The table shows the first {SHOWN_ROWS:,} rows; the CSV has all {len(result.rows):,}.")
-    ui.table(result.head(SHOWN_ROWS))
-    st.download_button(
-        "Download CSV",
-        rows_csv(result.columns, result.rows),
-        file_name="business-insights.csv",
-        mime="text/csv",
-        key="x_download",
-    )
+
+
+def _source(dataset: str) -> str:
+    """Where the answer came from, in words: the pre-computed Gold table's own description."""
+    declared = DATASETS_BY_NAME.get(dataset)
+    if declared is None:
+        return ""
+    described = declared.description
+    return f"Answered from the pre-computed totals of {described[:1].lower()}{described[1:]}."
+
+
+def _charts(result: Result, metrics: list[str], by: list[str], filters: Filters) -> None:
+    """One chart per metric, two abreast: each metric on its own scale."""
+    kind = "line" if by[0] in ui.TIME_GRAINS else "bar"
+    columns = st.columns(2 if len(metrics) > 1 else 1)
+    for index, metric in enumerate(metrics):
+        with columns[index % len(columns)]:
+            ui.chart(result, by[0], metric, color=by[1] if len(by) > 1 else None, kind=kind,
+                     filters=filters, title=ui.label(metric))  # fmt: skip
 
 
 ui.run_page(render)

@@ -1,14 +1,53 @@
-"""Location performance: restaurants ranked, with their growth against the period before."""
+"""Location performance: restaurants ranked, their growth against the period before, and how the
+leaders moved month by month."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
 from bi_dashboard import components as ui
 from bi_dashboard import session
+from bi_dashboard.filters import Filters
+from bi_dashboard.session import Result
+from bi_metrics.formatting import Value
+from bi_metrics.labels import period_text
 
+RESTAURANT = "restaurant_name"
 RANKED = ("net_sales", "orders", "aov", "customers", "discount_rate")
+# The monthly chart follows the leaders by name and the rest as one line: twenty lines read as none.
+LEADERS = 5
+
+
+def _ranking(now: Result, before: Result | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    ranking = ui.display_frame(now).sort_values("net_sales", ascending=False).reset_index(drop=True)
+    ranking.insert(0, "rank", pd.RangeIndex(1, len(ranking) + 1))
+    styles = {column: ui.style_of(column, now) for column in ranking.columns} | {"rank": "count"}
+    if before is None:
+        return ranking, styles
+    previous = before.frame().rename(columns={"net_sales": "net_sales_before", "orders": "orders_before"})
+    ranking = ranking.merge(previous, on=RESTAURANT, how="left")
+    for measure in ("net_sales", "orders"):
+        ranking[f"{measure}_growth_pct"] = (
+            ranking[measure].astype("float64") / ranking[f"{measure}_before"].astype("float64") - 1
+        ) * 100
+    styles |= {"net_sales_before": "currency", "orders_before": "count",
+               "net_sales_growth_pct": "change", "orders_growth_pct": "change"}  # fmt: skip
+    return ranking, styles
+
+
+def _leaders_by_month(filters: Filters, leaders: list[str]) -> Result:
+    monthly = session.ask(filters.question(("net_sales",), by=("order_month", RESTAURANT)))
+    others = f"Other restaurants ({len({row[1] for row in monthly.rows} - set(leaders))})"
+    totals: dict[tuple[Value, str], Decimal] = {}
+    for month, restaurant, net_sales in monthly.rows:
+        key = (month, str(restaurant) if restaurant in leaders else others)
+        amount = net_sales if isinstance(net_sales, Decimal) else Decimal(0)
+        totals[key] = totals.get(key, Decimal(0)) + amount
+    rows = tuple((month, name, value) for (month, name), value in totals.items())
+    return Result(("order_month", "restaurant", "net_sales"), rows)
 
 
 def render() -> None:
@@ -18,56 +57,23 @@ def render() -> None:
     st.title("Locations")
     ui.filters_caption(
         filters,
-        f"Growth against {previous.start} .. {previous.end}"
+        f"Growth against {period_text(previous.start, previous.end)}"
         if comparable
         else "No growth shown: the data does not cover the whole period before this one",
     )
-    now = session.ask(filters.question(RANKED, by=("restaurant_id",)))
+    now = session.ask(filters.question(RANKED, by=(RESTAURANT,)))
     if not now.rows:
         ui.no_data("orders")
         return
-    before = session.ask(previous.question(("net_sales", "orders"), by=("restaurant_id",))).frame()
-    if not comparable:
-        before = before.iloc[0:0]
-    ranking = (
-        ui.display_frame(now)
-        .merge(
-            before.rename(columns={"net_sales": "previous_net_sales", "orders": "previous_orders"}),
-            on="restaurant_id",
-            how="left",
-        )
-        .astype({"previous_net_sales": "float64", "previous_orders": "float64"})
-    )
-    ranking["net_sales_growth_pct"] = (ranking["net_sales"] / ranking["previous_net_sales"] - 1) * 100
-    ranking["orders_growth_pct"] = (ranking["orders"] / ranking["previous_orders"] - 1) * 100
-    ranking = ranking.sort_values("net_sales", ascending=False).reset_index(drop=True)
-    ranking.insert(0, "rank", pd.RangeIndex(1, len(ranking) + 1))
+    before = session.ask(previous.question(("net_sales", "orders"), by=(RESTAURANT,))) if comparable else None
+    ranking, styles = _ranking(now, before)
     st.subheader("Ranking by net sales")
-    ui.chart(now, "restaurant_id", "net_sales", kind="bar", sort_by_value=True)
-    st.dataframe(
-        ranking,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "restaurant_id": st.column_config.Column(ui.label("restaurant_id")),
-            "net_sales": st.column_config.NumberColumn(ui.label("net_sales"), format="%.2f"),
-            "previous_net_sales": st.column_config.NumberColumn("Net sales before", format="%.2f"),
-            "net_sales_growth_pct": st.column_config.NumberColumn("Net sales growth", format="%+.1f%%"),
-            "orders": st.column_config.NumberColumn(ui.label("orders"), format="%d"),
-            "previous_orders": st.column_config.NumberColumn("Orders before", format="%d"),
-            "orders_growth_pct": st.column_config.NumberColumn("Orders growth", format="%+.1f%%"),
-            "aov": st.column_config.NumberColumn(ui.label("aov"), format="%.2f"),
-            "customers": st.column_config.NumberColumn(ui.label("customers"), format="%d"),
-            "discount_rate": st.column_config.NumberColumn(ui.label("discount_rate"), format="%.2f%%"),
-        },
-    )
-    st.subheader("Net sales by restaurant and month")
-    ui.chart(
-        session.ask(filters.question(("net_sales",), by=("order_month", "restaurant_id"))),
-        "order_month",
-        "net_sales",
-        color="restaurant_id",
-    )
+    ui.bar_ranking(now, RESTAURANT, "net_sales")
+    ui.frame_table(ranking, styles, rows_said="restaurants", download="locations.csv")
+    leaders = list(ranking[RESTAURANT][:LEADERS])
+    st.subheader(f"Net sales by month: the top {min(LEADERS, len(leaders))} and the rest")
+    ui.chart(_leaders_by_month(filters, leaders), "order_month", "net_sales", color="restaurant",
+             filters=filters)  # fmt: skip
 
 
 ui.run_page(render)

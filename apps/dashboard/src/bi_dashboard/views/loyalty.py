@@ -6,6 +6,7 @@ import streamlit as st
 
 from bi_dashboard import components as ui
 from bi_dashboard import session
+from bi_dashboard.session import Result
 
 MEMBER_METRICS = ("customers", "aov", "orders_per_customer", "repeat_rate", "net_sales_per_customer")
 _CLV = """
@@ -28,11 +29,15 @@ def render() -> None:
         return
     st.subheader("Members against non-members in the range")
     ui.table(members)
+    # Guests have no membership and, having no account, no repeat rate or orders per customer.
+    customers = Result(
+        members.columns, tuple(row for row in members.rows if row[0] is not None), members.dataset
+    )
     left, right = st.columns(2)
     with left:
-        ui.chart(members, "loyalty_member", "aov", kind="bar")
+        ui.chart(customers, "loyalty_member", "aov", kind="bar", title="Average order value")
     with right:
-        ui.chart(members, "loyalty_member", "repeat_rate", kind="bar")
+        ui.chart(customers, "loyalty_member", "repeat_rate", kind="bar", title="Repeat rate")
     st.subheader("Lifetime value of members and non-members")
     st.caption("Every customer at the snapshot date, across every restaurant.")
     ui.table(session.sql(_CLV))

@@ -6,18 +6,15 @@ import streamlit as st
 
 from bi_dashboard import components as ui
 from bi_dashboard import session
+from bi_metrics.labels import RFM_SEGMENTS
 
 _COUNTS = """
 SELECT * FROM (
     SELECT rfm_segment, count(*) AS customers, sum(monetary) AS net_sales_365_days,
            CAST(avg(frequency) AS DOUBLE) AS average_orders_365_days,
-           CAST(avg(recency_days) AS DOUBLE) AS average_recency_days
+           CAST(avg(recency_days) AS DOUBLE) AS average_days_since_last_order
     FROM dim_customer_snapshot GROUP BY ALL
-) ORDER BY array_position(['New', 'VIP', 'Regular', 'Churn Risk', 'Lost', 'Inactive'], rfm_segment)
-"""
-_BY_SCORE = """
-SELECT rfm_segment, CAST(r_score AS VARCHAR) AS r_score, count(*) AS customers
-FROM dim_customer_snapshot WHERE r_score IS NOT NULL GROUP BY ALL
+) ORDER BY array_position(?, rfm_segment)
 """
 
 
@@ -31,17 +28,17 @@ def render() -> None:
         "Regular; customers with no order in the 365 days are Inactive. The counts and the score view are "
         "of every customer at the snapshot date; the sales below follow the filters."
     )
-    counts = session.sql(_COUNTS)
+    counts = session.sql(_COUNTS, list(RFM_SEGMENTS))
     if not counts.rows:
         ui.no_data("customers")
         return
+    st.subheader("Customers by segment")
+    ui.table(counts)
     left, right = st.columns(2)
     with left:
-        st.subheader("Customers by segment")
-        ui.table(counts)
+        ui.chart(counts, "rfm_segment", "customers", kind="bar", title="Customers")
     with right:
-        st.subheader("Segment x recency score")
-        ui.heatmap(session.sql(_BY_SCORE), "r_score", "rfm_segment", "customers")
+        ui.chart(counts, "rfm_segment", "net_sales_365_days", kind="bar", title="Net sales in the 365 days")
     st.subheader("Sales in the range by segment")
     ui.filters_caption(filters)
     result = session.ask(
@@ -50,7 +47,7 @@ def render() -> None:
     if not result.rows:
         ui.no_data("orders")
         return
-    ui.chart(result, "rfm_segment", "net_sales", kind="bar", sort_by_value=True)
+    ui.chart(result, "rfm_segment", "net_sales", kind="bar")
     ui.table(result)
 
 
