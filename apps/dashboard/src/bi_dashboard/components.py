@@ -112,6 +112,11 @@ def display_frame(result: Result) -> pd.DataFrame:
             continue
         elif column in DIMENSIONS_BY_NAME or not pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = [_reading(column, _raw(value)) for value in frame[column]]
+    first = frame.columns[0] if len(frame.columns) else None
+    if first is not None and words(first).order:
+        # Rows of a category in its business order (High, Medium, Low), however the answer came.
+        frame = frame.sort_values(first, key=lambda texts: texts.map(words(first).rank), kind="stable")
+        frame = frame.reset_index(drop=True)
     return frame
 
 

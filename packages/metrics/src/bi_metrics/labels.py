@@ -77,6 +77,8 @@ _HEADERS = {
     "spend_change_pct": "Spend change",
     "lifetime_orders": "Lifetime orders",
     "month_end": "Month",
+    "net_sales_365_days": "Net sales, last 365 days",
+    "average_orders_365_days": "Orders per customer, last 365 days",
 }
 _ACRONYMS = {"clv": "CLV", "aov": "AOV", "rfm": "RFM", "id": "id"}
 

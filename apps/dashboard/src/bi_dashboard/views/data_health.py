@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
 from bi_dashboard import components as ui
 from bi_dashboard import session
+from bi_metrics.labels import day_text
+
+
+def ago(hours: float | None) -> str:
+    """How long ago, in the unit a person would say it."""
+    if hours is None:
+        return "Never"
+    if hours < 1:
+        return f"{round(hours * 60)} min ago"
+    return f"{hours:.1f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
+
+
+def _when(iso: object) -> str:
+    if not isinstance(iso, str):
+        return "—"
+    moment = dt.datetime.fromisoformat(iso).astimezone(dt.UTC)
+    return f"{day_text(moment.date())} {moment:%H:%M} UTC"
+
+
+def _duration(seconds: object) -> str:
+    if not isinstance(seconds, int | float) or pd.isna(seconds):
+        return "—"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 def render() -> None:
@@ -17,9 +43,11 @@ def render() -> None:
     if gold:
         st.subheader("Gold")
         cols = st.columns(3)
-        cols[0].metric("Published", f"{gold['age_hours']} h ago", help=gold["committed_at"])
-        cols[1].metric("Snapshot date", gold["snapshot_date"] or "none")
-        cols[2].metric("Gold run", gold["run_id"], help=f"built from Silver run {gold['silver_run_id']}")
+        cols[0].metric("Published", ago(gold["age_hours"]), help=f"at {gold['committed_at']}")
+        snapshot = gold["snapshot_date"]
+        cols[1].metric("Data up to", day_text(dt.date.fromisoformat(snapshot)) if snapshot else "No orders")
+        cols[2].metric("Datasets", f"{len(gold['datasets']):,}")
+        st.caption(f"Gold run {gold['run_id']}, built from Silver run {gold['silver_run_id']}.")
         if session.access().restricted:
             # Row counts, runs and quarantines are of the whole business, not of some restaurants.
             st.info(
@@ -32,6 +60,10 @@ def render() -> None:
         return
     st.subheader("Last runs")
     runs = pd.DataFrame(status["runs"])
+    if not runs.empty:
+        runs["started_at"] = [_when(v) for v in runs["started_at"]]
+        runs["seconds"] = [_duration(v) for v in runs["seconds"]]
+        runs = runs.rename(columns={"seconds": "duration"})
     if runs.empty:
         st.info("No run has been recorded in this lake.")
     else:

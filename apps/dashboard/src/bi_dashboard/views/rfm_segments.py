@@ -25,8 +25,8 @@ def render() -> None:
         "Segments at the snapshot date over the 365 days before it, the first that applies: New (first "
         "order in the last 30 days), Lost (no order for over 90 days), Churn Risk (none for 46 to 90 "
         "days: the churn page's churned and at risk), VIP (every score 4 or 5), "
-        "Regular; customers with no order in the 365 days are Inactive. The counts and the score view are "
-        "of every customer at the snapshot date; the sales below follow the filters."
+        "Regular; customers with no order in the 365 days are Inactive. The counts are of every customer at "
+        "the snapshot date; the sales below follow the filters."
     )
     counts = session.sql(_COUNTS, list(RFM_SEGMENTS))
     if not counts.rows:
