@@ -3,27 +3,41 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from rich.box import SIMPLE
 from rich.table import Table
 
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.engine import Answer
-from bi_metrics.formatting import dimension_text, metric_text
+from bi_metrics.formatting import Value, dimension_text, metric_text
+from bi_metrics.restaurants import RESTAURANT_COLUMN, name_of
+
+# The id column shows names, so it is headed as what it shows.
+_RESTAURANT_HEADER = "restaurant"
 
 
-def answer_table(answer: Answer) -> Table:
+def answer_table(answer: Answer, restaurant_names: Mapping[str, str] | None = None) -> Table:
+    """The answer for people: a restaurant by its name (`restaurant_names`, from Gold's lookup; the
+    fallback label for an id it lacks), never by its 24-character id, which CSV and JSON keep."""
     table = Table(box=SIMPLE)
     metrics = set(answer.question.metrics)
     for column in answer.columns:
-        table.add_column(column, justify="right" if column in metrics else "left")
-    for row in answer.rows:
-        table.add_row(
-            *(
-                metric_text(column, value) if column in metrics else dimension_text(value)
-                for column, value in zip(answer.columns, row, strict=True)
-            )
+        table.add_column(
+            _RESTAURANT_HEADER if column == RESTAURANT_COLUMN else column,
+            justify="right" if column in metrics else "left",
         )
+    names = restaurant_names or {}
+
+    def cell(column: str, value: Value) -> str:
+        if column in metrics:
+            return metric_text(column, value)
+        if column == RESTAURANT_COLUMN and value is not None:
+            return name_of(names, str(value))
+        return dimension_text(value)
+
+    for row in answer.rows:
+        table.add_row(*(cell(column, value) for column, value in zip(answer.columns, row, strict=True)))
     return table
 
 
