@@ -13,6 +13,7 @@ from bi_dashboard import session
 from bi_dashboard.filters import (
     LOYALTY_LABELS,
     PRESETS,
+    RESTAURANT_NAMES_SQL,
     DataBounds,
     Filters,
     from_query_params,
@@ -47,6 +48,7 @@ def _bounds(state: GoldState) -> DataBounds | None:
         restaurants=values("restaurant_id", "agg_sales_daily"),
         apps=values("app_name", "agg_sales_daily"),
         categories=values("item_category", "agg_category_daily"),
+        restaurant_names=tuple((str(rid), str(name)) for rid, name in session.sql(RESTAURANT_NAMES_SQL).rows),
     )
 
 
@@ -99,7 +101,13 @@ def _sidebar(bounds: DataBounds) -> Filters:
     else:
         st.session_state["f_dates"] = (start, end)
     bar.caption(f"{start} .. {end}, relative to the latest order date {bounds.snapshot_date}")
-    restaurants = bar.multiselect("Restaurants", bounds.restaurants, key="f_restaurants", placeholder="All")
+    restaurants = bar.multiselect(
+        "Restaurants",
+        bounds.restaurants_by_name(),
+        format_func=bounds.restaurant_label,
+        key="f_restaurants",
+        placeholder="All",
+    )
     apps = bar.multiselect("Apps", bounds.apps, key="f_apps", placeholder="All")
     categories = bar.multiselect("Item categories", bounds.categories, key="f_categories", placeholder="All")
     loyalty = bar.radio(
