@@ -108,7 +108,7 @@ def test_the_table_reads_as_the_dashboard_does(gold_lake: Settings, tmp_path: Pa
     ("args", "fragments"),
     [
         (["revenue"], ["unknown metric 'revenue'", "metrics are: net_sales, gross_sales"]),
-        (["orders", "--by", "city"], ["unknown dimension 'city'", "dimensions are: order_date"]),
+        (["orders", "--by", "country"], ["unknown dimension 'country'", "dimensions are: order_date"]),
         (["orders", "--where", "is_loyalty=perhaps"], ["invalid value 'perhaps' for is_loyalty"]),
         (["orders", "--where", "restaurant_id"], ["expected DIM=VALUE"]),
         (["orders", "--start", "2023-04-01", "--end", "2023-03-01"], ["is after --end"]),
@@ -199,3 +199,73 @@ def test_a_range_outside_the_data_answers_with_a_warning_giving_the_datas_range(
     within = bi("query", "orders", "--start", "2023-02-01", "--end", "2023-02-28", "--format", "json",
                 "--lake", gold_lake.lake, cwd=tmp_path)  # fmt: skip
     assert within.returncode == 0 and "warning" not in within.stderr
+
+
+def _json_rows(gold_lake: Settings, tmp_path: Path, *args: str) -> list[dict[str, object]]:
+    result = bi("query", *args, "--format", "json", "--lake", gold_lake.lake, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows: list[dict[str, object]] = json.loads(result.stdout)
+    return rows
+
+
+def test_by_restaurant_name_totals_equal_by_restaurant_id(gold_lake: Settings, tmp_path: Path) -> None:
+    from bi_metrics.restaurants import restaurant_names
+
+    engine = MetricsEngine(Lake.from_settings(gold_lake).gold)
+    names = restaurant_names(engine)
+    engine.close()
+    by_id = _json_rows(gold_lake, tmp_path, "net_sales,orders,customers", "--by", "restaurant_id")
+    by_name = _json_rows(gold_lake, tmp_path, "net_sales,orders,customers", "--by", "restaurant_name")
+    assert len(by_id) == len(by_name) > 1
+    # The demo source names every restaurant, each differently.
+    assert not any(str(name).startswith("Restaurant ") for name in names.values())
+    expected = {names[str(row["restaurant_id"])]: {k: v for k, v in row.items() if k != "restaurant_id"}
+                for row in by_id}  # fmt: skip
+    assert {
+        row["restaurant_name"]: {k: v for k, v in row.items() if k != "restaurant_name"} for row in by_name
+    } == (expected)
+    city = _json_rows(gold_lake, tmp_path, "orders", "--by", "city,region")
+    assert sum(int(str(row["orders"])) for row in city) == sum(int(str(row["orders"])) for row in by_id)
+    one_city = str(city[0]["city"])
+    filtered = _json_rows(gold_lake, tmp_path, "orders", "--where", f"city={one_city}")
+    assert filtered[0]["orders"] == city[0]["orders"]
+
+
+def test_the_table_shows_restaurants_by_name_while_csv_and_json_keep_the_id(
+    gold_lake: Settings, tmp_path: Path
+) -> None:
+    hex_id = re.compile(r"\b[0-9a-f]{24}\b")
+    table = bi(
+        "query", "net_sales", "--by", "restaurant_id,order_month", "--lake", gold_lake.lake, cwd=tmp_path
+    )
+    assert table.returncode == 0, table.stderr
+    assert not hex_id.search(table.stdout), table.stdout
+    ids = {
+        str(row["restaurant_id"])
+        for row in _json_rows(gold_lake, tmp_path, "orders", "--by", "restaurant_id")
+    }
+    assert all(hex_id.fullmatch(rid) for rid in ids)
+    names = {
+        str(row["restaurant_name"])
+        for row in _json_rows(gold_lake, tmp_path, "orders", "--by", "restaurant_name")
+    }
+    assert all(name in table.stdout for name in names)
+    as_csv = bi(
+        "query",
+        "net_sales",
+        "--by",
+        "restaurant_id",
+        "--format",
+        "csv",
+        "--lake",
+        gold_lake.lake,
+        cwd=tmp_path,
+    )
+    assert ids == {line.split(",")[0] for line in as_csv.stdout.splitlines()[1:]}
+
+
+def test_a_city_the_data_does_not_have_suggests_the_nearest(gold_lake: Settings, tmp_path: Path) -> None:
+    city = str(_json_rows(gold_lake, tmp_path, "orders", "--by", "city")[0]["city"])
+    result = bi("query", "orders", "--where", f"city={city.lower()}x", "--lake", gold_lake.lake, cwd=tmp_path)
+    assert_one_line_error(result, "is not in the data")
+    assert repr(city) in result.stderr

@@ -53,11 +53,20 @@ def open_as_north(
 
 
 def shown_restaurants(app: AppTest) -> set[str]:
+    """Every restaurant a table of the page shows, by id or by name."""
     found: set[str] = set()
     for frame in app.dataframe:
-        if "restaurant_id" in frame.value.columns:
-            found |= set(frame.value["restaurant_id"].dropna())
+        for column in ("restaurant_id", "restaurant_name"):
+            if column in frame.value.columns:
+                found |= set(frame.value[column].dropna())
     return found
+
+
+def names_of(capsys: pytest.CaptureFixture[str], lake: str) -> dict[str, str]:
+    capsys.readouterr()
+    assert bi_main(["query", "orders", "--by", "restaurant_id,restaurant_name", "--format", "json",
+                    "--lake", lake]) == 0  # fmt: skip
+    return {row["restaurant_id"]: row["restaurant_name"] for row in json.loads(capsys.readouterr().out)}
 
 
 def test_the_sidebar_offers_only_the_users_restaurants_and_names_the_user(
@@ -93,14 +102,19 @@ def test_overview_tiles_equal_bi_query_for_the_users_restaurants(
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_no_page_shows_another_restaurant(
-    gold_lake: Settings, open_app: OpenApp, allowed_and_others: tuple[list[str], list[str]], page: PageSpec
+    gold_lake: Settings,
+    open_app: OpenApp,
+    allowed_and_others: tuple[list[str], list[str]],
+    page: PageSpec,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     allowed, others = allowed_and_others
+    names = names_of(capsys, gold_lake.lake)
     app = open_as_north(open_app, gold_lake.lake, allowed, page.script, range="all")
     assert_clean(app)
-    assert shown_restaurants(app) <= set(allowed)
+    assert shown_restaurants(app) <= {*allowed, *(names[r] for r in allowed)}
     text = " ".join(str(e.value) for e in (*app.markdown, *app.caption, *app.warning, *app.info))
-    assert not any(other in text for other in others)
+    assert not any(other in text or names[other] in text for other in others)
     if page.name == "data_health":
         # The lake's bookkeeping is of every restaurant: only Gold's version is shown.
         assert not app.dataframe and any("span every restaurant" in i.value for i in app.info)
@@ -119,16 +133,17 @@ def test_explore_by_restaurant_equals_bi_query_and_offers_no_customer_attributes
     app = open_as_north(open_app, gold_lake.lake, allowed, "views/explore.py", range="all")
     assert "rfm_segment" not in app.multiselect(key="x_by").options
     app.multiselect(key="x_metrics").set_value(["net_sales", "orders"])
-    app.multiselect(key="x_by").set_value(["restaurant_id"]).run()
+    app.multiselect(key="x_by").set_value(["restaurant_name"]).run()
     assert_clean(app)
     table = app.dataframe[0].value
-    assert sorted(table["restaurant_id"]) == sorted(allowed)
+    names = names_of(capsys, gold_lake.lake)
+    assert sorted(table["restaurant_name"]) == sorted(names[r] for r in allowed)
     capsys.readouterr()
     where = [arg for r in allowed for arg in ("--where", f"restaurant_id={r}")]
-    assert bi_main(["query", "net_sales,orders", "--by", "restaurant_id", "--format", "json",
+    assert bi_main(["query", "net_sales,orders", "--by", "restaurant_name", "--format", "json",
                     "--lake", gold_lake.lake, *where]) == 0  # fmt: skip
     for row in json.loads(capsys.readouterr().out):
-        shown = table.set_index("restaurant_id").loc[row["restaurant_id"]]
+        shown = table.set_index("restaurant_name").loc[row["restaurant_name"]]
         assert shown["orders"] == row["orders"]
         assert round(shown["net_sales"], 2) == row["net_sales"]
 

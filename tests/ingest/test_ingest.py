@@ -199,6 +199,7 @@ def test_an_empty_source_is_a_recorded_successful_no_op(tmp_path: Path, run_pipe
         ("order_items", 0, []),
         ("order_item_options", 0, []),
         ("date_dim", 0, []),
+        ("restaurants", 0, []),
     ]
     assert Watermarks.load(_lake(settings).bronze).tables["order_items"].cursor_value is None
 
@@ -294,8 +295,42 @@ def test_the_run_report_records_jobs_and_counts(run_pipeline: RunPipeline, setti
     assert saved["status"] == "succeeded"
     ingest = saved["jobs"][0]
     assert ingest["job"] == "ingest" and ingest["status"] == "succeeded"
-    assert {t["table"] for t in ingest["tables"]} == {"order_items", "order_item_options", "date_dim"}
+    assert {t["table"] for t in ingest["tables"]} == {
+        "order_items",
+        "order_item_options",
+        "date_dim",
+        "restaurants",
+    }
     assert all(t["rows_in"] == t["rows_out"] > 0 for t in ingest["tables"])
+    assert "absent_optional_tables" not in ingest["details"]
+
+
+def test_restaurants_are_extracted_whole_every_run(run_pipeline: RunPipeline, settings: Settings) -> None:
+    first = run_pipeline()
+    second = run_pipeline()
+    for report in (first, second):
+        entry = next(t for t in _manifest(settings, report.run_id).tables if t.table == "restaurants")
+        assert (entry.mode, entry.rows) == ("full", 5)
+    rows = _bronze(settings, "restaurants", second.run_id)
+    assert rows.schema.field("opened_on").type == pa.date32()
+    assert all(name for name in rows.column("name").to_pylist())
+    assert Watermarks.load(_lake(settings).bronze).tables["restaurants"].cursor_value is None
+
+
+def test_a_source_without_the_restaurants_table_is_extracted_as_before(
+    run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
+) -> None:
+    with source_engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE restaurants")
+    report = run_pipeline()
+    assert report.status == "succeeded", report.error
+    manifest = _manifest(settings, report.run_id)
+    assert [t.table for t in manifest.tables] == ["order_items", "order_item_options", "date_dim"]
+    assert report.jobs[0].details["absent_optional_tables"] == ["restaurants"]
+    assert "restaurants" not in Watermarks.load(_lake(settings).bronze).tables
+    assert not _lake(settings).bronze.list_keys("restaurants/")
+    # A second run without it is just as quiet.
+    assert run_pipeline().status == "succeeded"
 
 
 @pytest.mark.parametrize("secret", ["s3cr3t-pa55"])

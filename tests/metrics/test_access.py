@@ -116,3 +116,18 @@ def test_a_reader_of_no_restaurant_reads_nothing(gold_lake: Settings) -> None:
     assert engine.ask(Question(metrics=("orders",))).rows == [(0,)]
     assert engine.query("SELECT count(*) FROM agg_order_item") == [(0,)]
     engine.close()
+
+
+def test_a_restricted_reader_sees_only_its_restaurants_names(
+    gold_lake: Settings, restricted: MetricsEngine, two_restaurants: tuple[str, ...]
+) -> None:
+    from bi_metrics.restaurants import restaurant_names
+
+    everyone = MetricsEngine(Lake.from_settings(gold_lake).gold)
+    all_names = restaurant_names(everyone)
+    everyone.close()
+    own = restaurant_names(restricted)
+    assert set(own) == set(two_restaurants) and len(all_names) > len(own)
+    assert restricted.query("SELECT count(*) FROM dim_restaurant") == [(2,)]
+    by_name = restricted.ask(Question(metrics=("orders",), by=("restaurant_name",))).rows
+    assert {row[0] for row in by_name} == set(own.values())

@@ -49,6 +49,9 @@ DIMENSIONS_MD = [
     "is_holiday",
     "holiday_name",
     "restaurant_id",
+    "restaurant_name",
+    "city",
+    "region",
     "app_name",
     "is_loyalty",
     "item_category",
@@ -110,6 +113,11 @@ def test_every_measure_is_answered_by_the_fallback_and_every_answer_reads_declar
         ("orders", "", ("item_category=Entree", "item_category=Dessert"), "agg_order_item"),
         ("customers", "item_category", (), "agg_order_item"),
         ("repeat_customers", "rfm_segment,item_category", (), "agg_order_item"),
+        # A restaurant's name and place are order-level: the pre-counted totals answer them.
+        ("net_sales,orders", "restaurant_name", (), "agg_sales_daily"),
+        ("orders", "region,city", ("city=Boston",), "agg_sales_daily"),
+        ("orders", "restaurant_name,item_category", (), "agg_category_daily"),
+        ("customers", "restaurant_name", (), "agg_customer_daily"),
     ],
 )
 def test_the_smallest_exact_dataset_is_chosen(
@@ -142,10 +150,12 @@ def test_an_unbuilt_dataset_is_never_chosen() -> None:
 def test_unknown_names_and_bad_values_are_one_clear_line_listing_the_valid_ones() -> None:
     with pytest.raises(UserError, match=r"unknown metric 'revenue'; metrics are: net_sales, gross_sales"):
         Question(metrics=("revenue",))
-    with pytest.raises(UserError, match=r"unknown dimension 'city'; dimensions are: order_date, order_week"):
-        Question(metrics=("orders",), by=("city",))
-    with pytest.raises(UserError, match="unknown dimension 'city'"):
-        parse_filters(["city=Paris"])
+    with pytest.raises(
+        UserError, match=r"unknown dimension 'country'; dimensions are: order_date, order_week"
+    ):
+        Question(metrics=("orders",), by=("country",))
+    with pytest.raises(UserError, match="unknown dimension 'country'"):
+        parse_filters(["country=Paris"])
     with pytest.raises(UserError, match=r"invalid value 'maybe' for is_loyalty: expected true or false"):
         parse_filters(["is_loyalty=maybe"])
     with pytest.raises(UserError, match=r"invalid value '2023-13-01' for order_date: expected a date"):
@@ -184,3 +194,30 @@ def test_no_dimension_joined_from_a_lookup_is_named_like_a_column_of_a_dataset_i
         and dim.name in dataset.column_names
     ]
     assert not clashes
+
+
+def test_a_restaurants_name_and_place_are_joined_from_the_restaurant_lookup() -> None:
+    question = Question(
+        metrics=("net_sales",), by=("restaurant_name",), where=parse_filters(["city=Boston", "region=MA"])
+    )
+    plan = compile_question(question, ROWS)
+    assert 'LEFT JOIN "dim_restaurant" ON "dim_restaurant"."restaurant_id" = f."restaurant_id"' in plan.sql
+    assert plan.sql.count('LEFT JOIN "dim_restaurant"') == 1
+    assert '"dim_restaurant"."city" IN (?)' in plan.sql
+    assert plan.parameters == ("Boston", "MA")
+    assert DIMENSIONS_BY_NAME["restaurant_id"].label == "Restaurant id"
+    assert [DIMENSIONS_BY_NAME[n].label for n in ("restaurant_name", "city", "region")] == [
+        "Restaurant",
+        "City",
+        "Region",
+    ]
+
+
+def test_the_fallback_label_is_the_prefix_and_the_ids_first_six_characters() -> None:
+    from bi_metrics.restaurants import name_of, restaurant_label
+
+    assert restaurant_label("8826d916cdfb21c6c1ff91a7") == "Restaurant 8826d9"
+    assert restaurant_label("8826d916cdfb21c6c1ff91a7", "  ") == "Restaurant 8826d9"
+    assert restaurant_label("8826d916cdfb21c6c1ff91a7", " Harbor Street Grill ") == "Harbor Street Grill"
+    assert name_of({"a" * 24: "Blue Door Grill"}, "a" * 24) == "Blue Door Grill"
+    assert name_of({}, "b" * 24) == "Restaurant bbbbbb"

@@ -94,6 +94,10 @@ REFERENCE_DIMENSIONS = {
     "is_holiday": "d.is_holiday",
     "holiday_name": "d.holiday_name",
     "restaurant_id": "b.restaurant_id",
+    # METRICS.md §1: the source's name, else 'Restaurant ' and the id's first 6 characters.
+    "restaurant_name": "coalesce(r.name, 'Restaurant ' || left(b.restaurant_id, 6))",
+    "city": "r.city",
+    "region": "r.region",
     "app_name": "b.app_name",
     "is_loyalty": "b.is_loyalty",
     "is_discounted": "b.is_discounted",
@@ -157,7 +161,7 @@ def _silver_files(settings: Settings, table: str) -> list[str]:
 def silver(gold_lake: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect()
     for view, table in [("s_orders", "fct_order"), ("s_lines", "fct_order_line"), ("s_dim_date", "dim_date"),
-                        ("s_dim_item", "dim_item")]:  # fmt: skip
+                        ("s_dim_item", "dim_item"), ("s_dim_restaurant", "dim_restaurant")]:  # fmt: skip
         files = _silver_files(gold_lake, table)
         connection.execute(
             f"CREATE VIEW {view} AS SELECT * FROM read_parquet({files!r}, hive_partitioning = true)"
@@ -177,6 +181,7 @@ def reference(silver: duckdb.DuckDBPyConnection, question: Question) -> dict[tup
     joins = (
         f"FROM {base} LEFT JOIN s_dim_date d ON d.date_key = b.order_date "
         "LEFT JOIN ref_customers c ON c.user_id = b.user_id "
+        "LEFT JOIN s_dim_restaurant r ON r.restaurant_id = b.restaurant_id "
         + ("LEFT JOIN s_dim_item i ON i.item_key = b.item_key" if line_level else "")
     )
     conditions, parameters = ["TRUE"], []
@@ -256,6 +261,10 @@ SLICES: list[tuple[str, tuple[str, ...]]] = [
     ("r_score,f_score", ()),
     ("rfm_segment,item_category", ()),
     ("order_month", ("restaurant_id=R1", "restaurant_id=R2")),
+    ("restaurant_name,city,region", ()),
+    ("restaurant_name,item_category", ()),
+    ("order_week", ("restaurant_name=N1", "restaurant_name=N2")),
+    ("region", ("city=C1",)),
     ("restaurant_id", ("item_category=Entree",)),
     ("", ("item_category=Entree", "item_category=Dessert")),
     ("order_week", ("is_loyalty=true", "rfm_segment=Regular")),
@@ -279,11 +288,26 @@ def test_every_metric_equals_the_definition_for_every_slice_and_range(
     metrics: MetricsEngine, silver: duckdb.DuckDBPyConnection
 ) -> None:
     restaurants = _restaurants(silver)
+    names, cities = zip(
+        *silver.execute(
+            "SELECT name, city FROM s_dim_restaurant WHERE restaurant_id IN (?, ?) ORDER BY restaurant_id",
+            restaurants[:2],
+        ).fetchall(),
+        strict=True,
+    )
+    # Filter values the data has, named in SLICES by placeholders.
+    placeholders = {
+        "R1": restaurants[0],
+        "R2": restaurants[1],
+        "N1": names[0],
+        "N2": names[1],
+        "C1": cities[0],
+    }
     used_datasets: set[str] = set()
     compared = 0
     for by, where in SLICES:
         filters = tuple(
-            f.replace("=R1", f"={restaurants[0]}").replace("=R2", f"={restaurants[1]}") for f in where
+            f"{name}={placeholders.get(value, value)}" for name, _, value in (f.partition("=") for f in where)
         )
         for start, end in RANGES:
             shape = Question(metrics=("orders",), by=tuple(b for b in by.split(",") if b),

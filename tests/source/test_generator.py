@@ -52,6 +52,18 @@ def test_seeding_a_source_that_holds_data_is_refused(source_engine: sa.Engine) -
         seed(source_engine, SMALL)
 
 
+def test_every_restaurant_is_named_once_with_a_city_and_an_opening_date(small_source_file: Path) -> None:
+    rows = _query(small_source_file, "SELECT restaurant_id, name, city, region, opened_on FROM restaurants")
+    ordering = {r[0] for r in _query(small_source_file, "SELECT DISTINCT restaurant_id FROM order_items")}
+    assert {row[0] for row in rows} == ordering and len(rows) == SMALL.restaurants
+    assert len({row[1] for row in rows}) == len(rows)
+    assert all(row[1] and row[2] and row[3] and row[4] < SMALL.start.isoformat() for row in rows)
+    assert not any(row[1].startswith("Restaurant ") for row in rows)
+    assert generator.restaurant_rows(sorted(ordering), SMALL.start) == generator.restaurant_rows(
+        sorted(ordering, reverse=True), SMALL.start
+    )
+
+
 # --- the default data set: size and every listed property, at the listed rates ---------------------
 
 

@@ -13,6 +13,7 @@ from bi_dashboard import session
 from bi_dashboard.filters import (
     LOYALTY_LABELS,
     PRESETS,
+    RESTAURANT_NAMES_SQL,
     DataBounds,
     Filters,
     from_query_params,
@@ -48,6 +49,7 @@ def _bounds(state: GoldState) -> DataBounds | None:
         restaurants=values("restaurant_id", "agg_sales_daily"),
         apps=values("app_name", "agg_sales_daily"),
         categories=values("item_category", "agg_category_daily"),
+        restaurant_names=tuple((str(rid), str(name)) for rid, name in session.sql(RESTAURANT_NAMES_SQL).rows),
     )
 
 
@@ -108,7 +110,12 @@ def _sidebar(bounds: DataBounds, unfiltered: str | None) -> Filters:
     if not off:
         bar.caption(f"{period_text(start, end)}; the latest order is of {day_text(bounds.snapshot_date)}")
     restaurants = bar.multiselect(
-        "Restaurants", bounds.restaurants, key="f_restaurants", placeholder="All", disabled=off
+        "Restaurants",
+        bounds.restaurants_by_name(),
+        format_func=bounds.restaurant_label,
+        key="f_restaurants",
+        placeholder="All",
+        disabled=off,
     )
     apps = bar.multiselect("Apps", bounds.apps, key="f_apps", placeholder="All", disabled=off)
     categories = bar.multiselect(

@@ -21,6 +21,7 @@ from bi_lake.errors import UserError
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS_BY_NAME
 from bi_metrics.formatting import Value, currency_symbol, metric_text, money, rows_csv
 from bi_metrics.labels import day_text, header, period_text, value_text, words
+from bi_metrics.restaurants import RESTAURANT_COLUMN
 
 label = header
 TIME_GRAINS = ("order_date", "order_week", "order_month", "month_end")
@@ -121,9 +122,12 @@ def display_frame(result: Result) -> pd.DataFrame:
 
 
 def _reading(column: str, value: Value) -> str:
-    """A flag that is not a dimension (a page's own column) reads Yes or No."""
+    """A flag that is not a dimension (a page's own column) reads Yes or No; a restaurant reads as
+    its name."""
     if isinstance(value, bool) and column not in DIMENSIONS_BY_NAME:
         return "Yes" if value else "No"
+    if column == RESTAURANT_COLUMN and isinstance(value, str):
+        return session.bounds().restaurant_label(value)
     return value_text(column, value)
 
 
@@ -431,4 +435,4 @@ def heatmap(
 
 
 def filters_caption(filters: Filters, note: str = "") -> None:
-    st.caption(filters.describe() + (f". {note}" if note else ""))
+    st.caption(filters.describe(session.bounds().restaurant_label) + (f". {note}" if note else ""))

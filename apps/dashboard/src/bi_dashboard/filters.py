@@ -8,11 +8,12 @@ can be shared as a link.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bi_metrics.labels import period_text
 from bi_metrics.question import FilterValue, Question
+from bi_metrics.restaurants import NAME_COLUMN, RESTAURANT_COLUMN, restaurant_label
 
 # Preset key -> label; the number of days for the relative ones.
 PRESETS: dict[str, str] = {
@@ -42,6 +43,21 @@ class DataBounds:
     restaurants: tuple[str, ...]
     apps: tuple[str, ...]
     categories: tuple[str, ...]
+    # (restaurant id, name to show) from Gold's restaurant lookup; the filters still hold ids.
+    restaurant_names: tuple[tuple[str, str], ...] = ()
+
+    def restaurant_label(self, restaurant_id: str) -> str:
+        """The restaurant's name for a widget (`format_func`): from the lookup, or the fallback label."""
+        return dict(self.restaurant_names).get(restaurant_id) or restaurant_label(restaurant_id)
+
+    def restaurants_by_name(self) -> tuple[str, ...]:
+        """The restaurant ids in the order their names sort, as a person scans a list."""
+        return tuple(sorted(self.restaurants, key=lambda rid: (self.restaurant_label(rid).casefold(), rid)))
+
+
+# Gold's restaurant names, for DataBounds.restaurant_names (run through the session's engine, so a
+# reader limited to some restaurants gets only theirs).
+RESTAURANT_NAMES_SQL = f'SELECT "{RESTAURANT_COLUMN}", "{NAME_COLUMN}" FROM dim_restaurant ORDER BY 1'
 
 
 @dataclass(frozen=True)
@@ -94,9 +110,10 @@ class Filters:
         return replace(self, start=self.start - (self.end - self.start) - dt.timedelta(days=1),
                        end=self.start - dt.timedelta(days=1))  # fmt: skip
 
-    def describe(self) -> str:
+    def describe(self, name_of: Callable[[str], str] = restaurant_label) -> str:
+        """The filters in words, a restaurant by its name (`name_of` its id)."""
         parts = [f"{period_text(self.start, self.end)} ({self.days} days)"]
-        for label, values in (("restaurants", self.restaurants), ("apps", self.apps),
+        for label, values in (("restaurants", tuple(map(name_of, self.restaurants))), ("apps", self.apps),
                               ("categories", self.categories)):  # fmt: skip
             if values:
                 parts.append(f"{label}: {', '.join(values)}")

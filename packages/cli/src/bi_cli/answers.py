@@ -3,32 +3,43 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from rich.box import SIMPLE
 from rich.table import Table
 
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.engine import Answer
-from bi_metrics.formatting import metric_text
+from bi_metrics.formatting import Value, metric_text
 from bi_metrics.labels import header, value_text
+from bi_metrics.restaurants import RESTAURANT_COLUMN, name_of
+
+# The id column shows names, so it is headed as what it shows.
+RESTAURANT_NAME = "restaurant_name"
 
 
-def answer_table(answer: Answer, currency: str) -> Table:
+def answer_table(answer: Answer, currency: str, restaurant_names: Mapping[str, str] | None = None) -> Table:
     """The answer as a reader sees it on the dashboard: headers in words, money in its currency, flags
-    and codes in words (the raw values are in CSV and JSON)."""
+    and codes in words, a restaurant by its name (`restaurant_names`, from Gold's lookup; the fallback
+    label for an id it lacks), never by its 24-character id. CSV and JSON keep the raw values."""
     table = Table(box=SIMPLE)
     metrics = set(answer.question.metrics)
     for column in answer.columns:
-        table.add_column(header(column), justify="right" if column in metrics else "left")
-    for row in answer.rows:
-        table.add_row(
-            *(
-                metric_text(column, value, currency=currency)
-                if column in metrics
-                else value_text(column, value)
-                for column, value in zip(answer.columns, row, strict=True)
-            )
+        table.add_column(
+            header(RESTAURANT_NAME if column == RESTAURANT_COLUMN else column),
+            justify="right" if column in metrics else "left",
         )
+    names = restaurant_names or {}
+
+    def cell(column: str, value: Value) -> str:
+        if column in metrics:
+            return metric_text(column, value, currency=currency)
+        if column == RESTAURANT_COLUMN and value is not None:
+            return name_of(names, str(value))
+        return value_text(column, value)
+
+    for row in answer.rows:
+        table.add_row(*(cell(column, value) for column, value in zip(answer.columns, row, strict=True)))
     return table
 
 

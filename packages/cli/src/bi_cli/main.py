@@ -181,10 +181,11 @@ def _seed_summary_rows(summary: SeedSummary, seconds: float) -> list[dict[str, o
         {"table": "order_items", "rows": summary.order_lines},
         {"table": "order_item_options", "rows": summary.option_rows},
         {"table": "date_dim", "rows": summary.date_rows},
+        {"table": "restaurants", "rows": summary.restaurant_rows},
         {
             "table": f"total: {summary.orders:,} orders, "
             f"{summary.first_day}..{summary.last_day}, {seconds:.1f} s",
-            "rows": summary.order_lines + summary.option_rows + summary.date_rows,
+            "rows": summary.order_lines + summary.option_rows + summary.date_rows + summary.restaurant_rows,
         },
     ]
 
@@ -322,6 +323,7 @@ def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
     from bi_metrics import vocabulary
     from bi_metrics.engine import MetricsEngine
     from bi_metrics.question import Question, parse_filters, split_names
+    from bi_metrics.restaurants import RESTAURANT_COLUMN, restaurant_names
 
     question = Question(
         metrics=split_names(args.metrics),
@@ -332,10 +334,13 @@ def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     settings = load_settings(lake=args.lake)
     engine = MetricsEngine(Lake.from_settings(settings).gold)
+    names: dict[str, str] = {}
     try:
         vocabulary.check_filter_values(engine, question)
         answer = engine.ask(question)
         outside = vocabulary.range_outside_data(engine, question)
+        if args.format == "table" and RESTAURANT_COLUMN in answer.columns:
+            names = restaurant_names(engine)
     finally:
         engine.close()
     if outside:
@@ -345,7 +350,7 @@ def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
     elif args.format == "csv":
         sys.stdout.write(answer_csv(answer))
     else:
-        out.print(answers.answer_table(answer, settings.currency))
+        out.print(answers.answer_table(answer, settings.currency, names))
         err.print(
             f"{len(answer.rows):,} row(s) from {answer.plan.dataset} in {answer.seconds * 1000:.1f} ms "
             f"(Gold run {answer.gold_version})",

@@ -230,7 +230,9 @@ def run(context: JobContext) -> JobReport:
         with engine.connect() as connection:
             # Every table's shape is checked before any is extracted, so all problems show at once.
             shapes, problems = {}, []
-            for spec in SPECS:
+            absent = _absent_optional_tables(connection)
+            present = [spec for spec in SPECS if spec.table not in absent]
+            for spec in present:
                 try:
                     shapes[spec.table] = _check_shape(connection, spec, watermarks.tables.get(spec.table))
                 except (UserError, sa.exc.SQLAlchemyError) as exc:
@@ -242,7 +244,7 @@ def run(context: JobContext) -> JobReport:
             windows = {
                 name: _plan_window(connection, shape, watermarks, context) for name, shape in shapes.items()
             }
-            for spec in SPECS:
+            for spec in present:
                 parent = (shapes[spec.parent], windows[spec.parent]) if spec.parent else None
                 try:
                     manifests.append(
@@ -287,8 +289,21 @@ def run(context: JobContext) -> JobReport:
             )
             for m in manifests
         ],
-        details={"manifest": manifest_key(context.run_id), "removed_partitions": removed},
+        details={
+            "manifest": manifest_key(context.run_id),
+            "removed_partitions": removed,
+            **({"absent_optional_tables": absent} if absent else {}),
+        },
     )
+
+
+def _absent_optional_tables(connection: sa.Connection) -> list[str]:
+    """The optional tables this source does not have (a source without them is an ordinary source)."""
+    try:
+        probe = sa.inspect(connection)
+        return [spec.table for spec in SPECS if spec.optional and not probe.has_table(spec.table)]
+    except sa.exc.SQLAlchemyError as exc:
+        raise UserError(f"cannot list the source's tables: {error_line(exc)}") from None
 
 
 def _discard(storage: Storage, manifests: list[TableManifest]) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from bi_lake.source_keys import DATE_DIM_KEY, ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY
+from bi_lake.source_keys import DATE_DIM_KEY, ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY, RESTAURANTS_KEY
 
 ExtractionMode = Literal["cursor", "parent", "full"]
 
@@ -20,6 +20,9 @@ class ExtractionSpec:
     - `parent`: the table has no time column of its own; it follows its parent's window, taking the
       rows whose `parent_key` matches a parent row in the window (everything on a full extraction).
     - `full`: small reference table, extracted whole every run.
+
+    An `optional` table may be missing from a source: the run then goes on without it, as if it were
+    not declared (no Bronze partition, no manifest entry, no watermark).
     """
 
     table: str
@@ -29,12 +32,17 @@ class ExtractionSpec:
     lookback: dt.timedelta = dt.timedelta(0)
     parent: str | None = None
     parent_key: tuple[str, ...] = ()
+    optional: bool = False
 
     def __post_init__(self) -> None:
         if (self.mode == "cursor") != (self.cursor is not None):
             raise ValueError(f"{self.table}: a cursor column goes with mode 'cursor' only")
         if (self.mode == "parent") != bool(self.parent and self.parent_key):
             raise ValueError(f"{self.table}: mode 'parent' needs a parent table and key")
+        if self.optional and self.mode != "full":
+            # A missing parent would leave its children without a window; a missing cursor table, its
+            # watermark without a meaning.
+            raise ValueError(f"{self.table}: only a table extracted in full may be optional")
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -57,6 +65,9 @@ SPECS: tuple[ExtractionSpec, ...] = (
         parent_key=("order_id",),
     ),
     ExtractionSpec(table="date_dim", key=DATE_DIM_KEY, mode="full"),
+    # Names and places of the restaurants: many sources lack the table, and it is small, so it is
+    # read whole every run and the latest extract is the truth.
+    ExtractionSpec(table="restaurants", key=RESTAURANTS_KEY, mode="full", optional=True),
 )
 
 

@@ -14,3 +14,4 @@ ORDER_ITEM_OPTIONS_KEY = (
     "option_quantity",
 )
 DATE_DIM_KEY = ("date_key",)
+RESTAURANTS_KEY = ("restaurant_id",)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bi_lake.errors import UserError
+from bi_metrics.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 
 Format = Literal["currency", "count", "percent", "number"]
 Aggregation = Literal["sum", "distinct count", "ratio"]
@@ -109,6 +110,7 @@ METRICS: tuple[Metric, ...] = (
 )  # fmt: skip
 
 CALENDAR, ITEMS, CUSTOMERS = "dim_calendar", "dim_item", "dim_customer_snapshot"
+RESTAURANTS = "dim_restaurant"
 
 DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("order_date", "Order date", "UTC date of the order's first line", "date", "order"),
@@ -121,7 +123,16 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("is_holiday", "Holiday", "The order date is a holiday", "boolean", "order", CALENDAR),
     Dimension("holiday_name", "Holiday name", "The holiday on the order date (empty on other days)",
               "string", "order", CALENDAR),
-    Dimension("restaurant_id", "Restaurant", "The location of the order", "string", "order"),
+    Dimension("restaurant_id", "Restaurant id", "The location of the order (its source id)", "string",
+              "order"),
+    Dimension("restaurant_name", "Restaurant",
+              f"The location's name from the source, else '{FALLBACK_PREFIX}' + the first {FALLBACK_ID_CHARS}"
+              " characters of its id",
+              "string", "order", RESTAURANTS, determines="restaurant_id"),
+    Dimension("city", "City", "The location's city (empty when the source does not say)", "string", "order",
+              RESTAURANTS),
+    Dimension("region", "Region", "The location's state or area (empty when the source does not say)",
+              "string", "order", RESTAURANTS),
     Dimension("app_name", "App", "The ordering app or brand", "string", "order"),
     Dimension("is_loyalty", "Loyalty order", "Any line of the order used the loyalty program",
               "boolean", "order"),

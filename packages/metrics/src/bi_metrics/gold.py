@@ -22,7 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS
+from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
+from bi_metrics.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 
 MONEY = "decimal(28,2)"
 # Month partitions: the first day of the order date's month.
@@ -220,6 +221,24 @@ DATASETS: tuple[GoldDataset, ...] = (
         ),
         grain=("item_key",),
         sort_by=("item_key",),
+    ),
+    GoldDataset(
+        name=RESTAURANTS,
+        description="Every restaurant with the name to show and its place",
+        role="lookup",
+        columns=_columns(
+            ("restaurant_id", "string", "the restaurant"),
+            (
+                "restaurant_name",
+                "string",
+                f"its name from the source, else '{FALLBACK_PREFIX}' + the first {FALLBACK_ID_CHARS} "
+                "characters of its id (never empty)",
+            ),
+            ("city", "string", "its city; NULL when the source does not say"),
+            ("region", "string", "its state or area; NULL when the source does not say"),
+        ),
+        grain=("restaurant_id",),
+        sort_by=("restaurant_id",),
     ),
     GoldDataset(
         name=CUSTOMERS,

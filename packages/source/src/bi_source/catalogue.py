@@ -346,3 +346,53 @@ def _menu() -> tuple[MenuItem, ...]:
 
 MENU: tuple[MenuItem, ...] = _menu()
 CATEGORIES: tuple[str, ...] = tuple(_MENU)
+
+
+# What the demo's restaurants are called and where they are: a name is a place-like word and a kind
+# of restaurant, a city lies in the US time zone the generator gives the restaurant (hours behind UTC).
+RESTAURANT_NAME_PLACES: tuple[str, ...] = (
+    "Harbor Street",
+    "Maple Avenue",
+    "Copper Kettle",
+    "Old Mill",
+    "Riverside",
+    "Union Square",
+    "Blue Door",
+    "Cedar Lane",
+    "Lighthouse",
+    "Market Hall",
+    "Golden Fork",
+    "Stone Bridge",
+    "Hillside",
+    "Pine Street",
+    "Brick Oven",
+    "Corner House",
+)
+RESTAURANT_NAME_KINDS: tuple[str, ...] = (
+    "Grill",
+    "Kitchen",
+    "Bistro",
+    "Diner",
+    "Cafe",
+    "Eatery",
+    "Tavern",
+    "Table",
+)
+CITIES_BY_UTC_OFFSET: dict[int, tuple[tuple[str, str], ...]] = {
+    5: (("Boston", "MA"), ("Atlanta", "GA"), ("Philadelphia", "PA"), ("Charlotte", "NC"), ("Miami", "FL")),
+    6: (
+        ("Chicago", "IL"),
+        ("Austin", "TX"),
+        ("Nashville", "TN"),
+        ("Minneapolis", "MN"),
+        ("Kansas City", "MO"),
+    ),
+    7: (("Denver", "CO"), ("Salt Lake City", "UT"), ("Boise", "ID"), ("Albuquerque", "NM")),
+    8: (
+        ("Seattle", "WA"),
+        ("Portland", "OR"),
+        ("San Diego", "CA"),
+        ("Sacramento", "CA"),
+        ("Las Vegas", "NV"),
+    ),
+}

@@ -23,14 +23,18 @@ import sqlalchemy as sa
 
 from bi_source.catalogue import (
     APPS,
+    CITIES_BY_UTC_OFFSET,
     JUNK_CATEGORIES,
     MENU,
     OPTION_GROUPS,
     PROMO_GROUP,
+    RESTAURANT_NAME_KINDS,
+    RESTAURANT_NAME_PLACES,
     TEST_APP,
 )
 from bi_source.config import SeedConfig
 from bi_source.schema import date_dim, order_item_options, order_items
+from bi_source.schema import restaurants as restaurants_table
 
 Array = npt.NDArray[Any]
 
@@ -74,6 +78,7 @@ class SeedSummary:
     order_lines: int = 0
     option_rows: int = 0
     date_rows: int = 0
+    restaurant_rows: int = 0
     orders: int = 0
     first_day: dt.date | None = None
     last_day: dt.date | None = None
@@ -97,6 +102,52 @@ def restaurant_utc_offset(restaurant_id: str) -> int:
 def restaurant_trend(restaurant_id: str) -> float:
     """Yearly growth of the restaurant's volume, between -25% and +35%, fixed by its id."""
     return -0.25 + 0.6 * (int(hashlib.sha256(restaurant_id.encode()).hexdigest()[8:16], 16) % 1000) / 999
+
+
+def _id_number(restaurant_id: str, salt: str) -> int:
+    return int(hashlib.sha256(f"{salt}:{restaurant_id}".encode()).hexdigest()[:12], 16)
+
+
+def restaurant_rows(restaurant_ids: list[str], opened_before: dt.date) -> list[dict[str, Any]]:
+    """The reference row of each restaurant: a name (unique among them), a city in its time zone, and
+    an opening date before `opened_before`.
+
+    Fixed by the ids alone, not drawn from the seeded stream, so adding the table left every order of a
+    given seed as it was; names that would repeat take the next free combination, in id order.
+    """
+    combinations = len(RESTAURANT_NAME_PLACES) * len(RESTAURANT_NAME_KINDS)
+    taken: set[str] = set()
+    places_taken: set[int] = set()
+    rows = []
+    for restaurant_id in sorted(restaurant_ids):
+        first_place = _id_number(restaurant_id, "place")
+        first_kind = _id_number(restaurant_id, "kind")
+        # A place not used yet first, so a small chain does not read as one family of names.
+        fresh_place = len(places_taken) < len(RESTAURANT_NAME_PLACES)
+        name, place = "", 0
+        for step in range(2 * combinations):
+            place = (first_place + step) % len(RESTAURANT_NAME_PLACES)
+            kind = (first_kind + step // len(RESTAURANT_NAME_PLACES)) % len(RESTAURANT_NAME_KINDS)
+            name = f"{RESTAURANT_NAME_PLACES[place]} {RESTAURANT_NAME_KINDS[kind]}"
+            if name not in taken and (place not in places_taken or not fresh_place or step >= combinations):
+                break
+        if name in taken:
+            name = f"{name} {restaurant_id[:4]}"
+        taken.add(name)
+        places_taken.add(place)
+        cities = CITIES_BY_UTC_OFFSET[restaurant_utc_offset(restaurant_id)]
+        city, region = cities[_id_number(restaurant_id, "city") % len(cities)]
+        opened = opened_before - dt.timedelta(days=30 + _id_number(restaurant_id, "opened") % 3000)
+        rows.append(
+            {
+                "restaurant_id": restaurant_id,
+                "name": name,
+                "city": city,
+                "region": region,
+                "opened_on": opened,
+            }
+        )
+    return rows
 
 
 def day_factor(day: dt.date, us_holidays: holidays.HolidayBase) -> float:
@@ -499,7 +550,7 @@ def _days(first: dt.date, count: int) -> list[dt.date]:
 def ensure_empty(connection: sa.Connection) -> None:
     """Refuse to seed over data: seeding only ever creates a source, never changes one."""
     probe = sa.inspect(connection)
-    for table in (order_items, order_item_options, date_dim):
+    for table in (order_items, order_item_options, date_dim, restaurants_table):
         if not probe.has_table(table.name):
             continue
         if connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one():
@@ -536,15 +587,18 @@ def seed(engine: sa.Engine, config: SeedConfig, progress: ProgressCallback = _no
     loyalty = _loyalty_by_order(rng, orders, population, LOYALTY_SWITCH_RATE)
     lines, options = _build_rows(rng, orders, loyalty, restaurants, population, staff_ids)
     calendar = date_dim_rows(config.start.year)
+    reference = restaurant_rows(restaurants.ids, config.start)
     with engine.begin() as connection:
         ensure_empty(connection)
         _insert(connection, date_dim, calendar, progress)
+        _insert(connection, restaurants_table, reference, progress)
         _insert(connection, order_items, lines, progress)
         _insert(connection, order_item_options, options, progress)
     return SeedSummary(
         order_lines=len(lines),
         option_rows=len(options),
         date_rows=len(calendar),
+        restaurant_rows=len(reference),
         orders=len(orders.ids),
         first_day=config.start,
         last_day=config.start + dt.timedelta(days=config.days - 1),

@@ -61,4 +61,16 @@ date_dim = sa.Table(
     sa.Column("holiday_name", sa.String(64), nullable=True),
 )
 
-TABLES = (order_items, order_item_options, date_dim)
+# Optional in a real source (many lack it): ingest extracts it when it is there, and a restaurant without
+# a row in it reads as its fallback label downstream. The demo source has it.
+restaurants = sa.Table(
+    "restaurants",
+    metadata,
+    sa.Column("restaurant_id", sa.String(48), nullable=False),
+    sa.Column("name", sa.Unicode(128), nullable=False),
+    sa.Column("city", sa.Unicode(64), nullable=True),
+    sa.Column("region", sa.Unicode(64), nullable=True),
+    sa.Column("opened_on", sa.Date, nullable=True),
+)
+
+TABLES = (order_items, order_item_options, date_dim, restaurants)

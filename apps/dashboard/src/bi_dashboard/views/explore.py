@@ -15,6 +15,7 @@ from bi_metrics.formatting import rows_csv
 from bi_metrics.gold import DATASETS_BY_NAME
 from bi_metrics.labels import value_text
 from bi_metrics.question import FilterValue, Question
+from bi_metrics.restaurants import RESTAURANT_COLUMN
 
 METRIC_NAMES = [m.name for m in METRICS]
 SHOWN_ROWS = 5_000
@@ -28,7 +29,9 @@ def _dimensions(*, filterable: bool = False) -> list[str]:
     return [
         d.name
         for d in DIMENSIONS
-        if not (filterable and d.type == "date") and not (restricted and d.level == "customer")
+        if not (filterable and d.type == "date")
+        and not (restricted and d.level == "customer")
+        and d.name != RESTAURANT_COLUMN  # restaurant_name says the same in words
     ]
 
 

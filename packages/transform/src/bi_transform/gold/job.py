@@ -19,7 +19,8 @@ from pyspark.sql import functions as F
 from bi_lake.errors import UserError
 from bi_lake.runs import JobReport, TableCounts, utc_now
 from bi_lake.workflow import JobContext
-from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS
+from bi_metrics import restaurants as restaurant_rule
+from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
 from bi_metrics.gold import (
     DATASETS,
     MONTH_PARTITION,
@@ -60,7 +61,7 @@ def conform(dataset: GoldDataset, frame: DataFrame) -> DataFrame:
 def _builder_fingerprint() -> str:
     """The source of the modules that compute Gold's values."""
     digest = hashlib.sha256()
-    for module in (aggregates, customers, lookups):
+    for module in (aggregates, customers, lookups, restaurant_rule):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()
 
@@ -123,6 +124,7 @@ def run(context: JobContext) -> JobReport:
     order_lines = aggregates.order_lines(lines, orders)
     dim_date = _read(spark, silver, silver_state, "dim_date")
     dim_item = _read(spark, silver, silver_state, "dim_item")
+    dim_restaurant = _read(spark, silver, silver_state, "dim_restaurant")
     # Each dataset with the Silver rows it is built from (counted once per source, for the report).
     sources = {
         "orders": orders,
@@ -130,6 +132,7 @@ def run(context: JobContext) -> JobReport:
         "all_orders": all_orders,
         "dim_date": dim_date,
         "dim_item": dim_item,
+        "dim_restaurant": dim_restaurant,
     }
     frames: dict[str, tuple[DataFrame, str]] = {
         **{
@@ -140,6 +143,7 @@ def run(context: JobContext) -> JobReport:
         "agg_customer_clv_daily": (clv, "all_orders"),
         CALENDAR: (lookups.dim_calendar(dim_date), "dim_date"),
         ITEMS: (lookups.dim_item(dim_item), "dim_item"),
+        RESTAURANTS: (lookups.dim_restaurant(dim_restaurant), "dim_restaurant"),
         CUSTOMERS: (customers.customer_snapshot(all_orders, s), "all_orders"),
     }
     rows_in = {name: frame.count() for name, frame in sources.items()}

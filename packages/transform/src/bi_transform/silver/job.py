@@ -138,6 +138,13 @@ def _latest_calendar(spark: SparkSession, storage: Storage, manifests: list[Mani
     return _bronze(spark, storage, with_calendar[-1:], "date_dim") if with_calendar else None
 
 
+def _latest_restaurants(spark: SparkSession, storage: Storage, manifests: list[Manifest]) -> DataFrame | None:
+    """The source's restaurants as the latest run that extracted them saw them (a full extract: an
+    empty one means the table is empty now); None when no run found the table."""
+    with_table = [m for m in manifests if any(t.table == "restaurants" for t in m.tables)]
+    return _bronze(spark, storage, with_table[-1:], "restaurants") if with_table else None
+
+
 def run(context: JobContext) -> JobReport:
     spark = spark_session(
         "bi-silver", context.lake, context.settings.kms_key_id, context.settings.spark_log_level
@@ -261,7 +268,9 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
     all_orders = _union([orders_out, untouched_orders]) or orders_out
     calendar = _latest_calendar(spark, bronze, all_manifests)
     publishable("dim_date", dim_date.build(spark, _date_span(all_orders, calendar), calendar))
-    publishable("dim_restaurant", dim_restaurant.build(all_orders))
+    publishable(
+        "dim_restaurant", dim_restaurant.build(all_orders, _latest_restaurants(spark, bronze, all_manifests))
+    )
     publishable("dim_customer", dim_customer.build(all_orders))
     lines_check.repairs = _repairs(repaired, canonical)
 
