@@ -70,12 +70,17 @@ def names_of(capsys: pytest.CaptureFixture[str], lake: str) -> dict[str, str]:
 
 
 def test_the_sidebar_offers_only_the_users_restaurants_and_names_the_user(
-    gold_lake: Settings, open_app: OpenApp, allowed_and_others: tuple[list[str], list[str]]
+    gold_lake: Settings,
+    open_app: OpenApp,
+    allowed_and_others: tuple[list[str], list[str]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     allowed, _ = allowed_and_others
     app = open_as_north(open_app, gold_lake.lake, allowed)
     assert_clean(app)
-    assert sorted(app.sidebar.multiselect(key="f_restaurants").options) == sorted(allowed)
+    names = names_of(capsys, gold_lake.lake)
+    # The widget offers the restaurants by name (and filters by id).
+    assert sorted(app.sidebar.multiselect(key="f_restaurants").options) == sorted(names[r] for r in allowed)
     assert any(
         c.value.startswith("Signed in as ana@example.com, 2 restaurant(s)") for c in app.sidebar.caption
     )
