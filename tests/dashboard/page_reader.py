@@ -13,6 +13,7 @@ cut off.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +24,12 @@ from playwright.sync_api import Page
 class Defect:
     where: str  # main, sidebar, chart, tooltip, table, layout
     kind: str
-    text: str  # the offending text with a little context
+    shown: str  # what is wrong, as shown
+    context: str = ""  # the first place it is shown, with a little text around it
 
     def __str__(self) -> str:
-        return f"[{self.where}] {self.kind}: {self.text}"
+        around = f"  (in: {self.context})" if self.context and self.context != self.shown else ""
+        return f"[{self.where}] {self.kind}: {self.shown}{around}"
 
 
 # A missing value printed as it is stored. "None" starting a phrase ("None of the orders ...") is prose.
@@ -53,14 +56,15 @@ def _context(text: str, start: int, end: int, width: int = 30) -> str:
 
 
 def text_defects(text: str, where: str = "main") -> list[Defect]:
-    """What is wrong in one piece of visible text, each defect once, in the order they appear."""
+    """What is wrong in one piece of visible text, in the order it appears: each wrong text once,
+    with the first place it is shown."""
     rules = _RULES.get(where, _ALL_RULES)
     found: list[tuple[int, Defect]] = []
 
     def add(pattern: re.Pattern[str], kind: str, group: int = 0) -> None:
         for match in pattern.finditer(text):
             start, end = match.span(group)
-            found.append((start, Defect(where, kind, _context(text, start, end))))
+            found.append((start, Defect(where, kind, text[start:end], _context(text, start, end))))
 
     if "missing" in rules:
         add(_MISSING, "missing value shown as text", 1)
@@ -71,20 +75,20 @@ def text_defects(text: str, where: str = "main") -> list[Defect]:
     if "cut" in rules:
         add(_CUT_NUMBER, "number cut off with an ellipsis")
         add(_CUT_WORD, "label cut off with an ellipsis")
-    unique: dict[Defect, int] = {}
-    for position, defect in sorted(found, key=lambda item: item[0]):
-        unique.setdefault(defect, position)
-    return list(unique)
+    return _once(defect for _, defect in sorted(found, key=lambda item: item[0]))
+
+
+def _once(defects: Iterable[Defect]) -> list[Defect]:
+    unique: dict[tuple[str, str, str], Defect] = {}
+    for defect in defects:
+        unique.setdefault((defect.where, defect.kind, defect.shown), defect)
+    return list(unique.values())
 
 
 def page_defects(texts: dict[str, list[str]], cut_off: list[str]) -> list[Defect]:
-    """Every defect of a page from what `read_page` collected, each once."""
-    defects: dict[Defect, None] = {}
-    for where, pieces in texts.items():
-        for piece in pieces:
-            defects.update(dict.fromkeys(text_defects(piece, where)))
-    defects.update(dict.fromkeys(Defect("layout", "text cut off in its box", text) for text in cut_off))
-    return list(defects)
+    """Every defect of a page from what `read_page` collected: each wrong text once per place."""
+    found = [d for where, pieces in texts.items() for piece in pieces for d in text_defects(piece, where)]
+    return _once([*found, *(Defect("layout", "text cut off in its box", text) for text in cut_off)])
 
 
 # Run in the page: the texts by where they are shown, and the boxes whose text does not fit.
@@ -97,7 +101,7 @@ _READ = """() => {
           .map(a => a.getAttribute('aria-label') || ''),
   ].join('\\n'));
   const tooltips = charts.map(c => [...new Set(
-      [...c.querySelectorAll('svg [aria-roledescription$="mark"][aria-label], svg path[aria-label], svg [role="graphics-symbol"][aria-label]')]
+      [...c.querySelectorAll('svg .role-mark [aria-label], svg .role-mark[aria-label]')]
           .map(m => m.getAttribute('aria-label')))].join('\\n'));
   const tables = [...document.querySelectorAll('[data-testid="stDataFrame"] table')].map(t =>
       [...t.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th, td')].map(c => c.innerText).join('\\t')).join('\\n'));

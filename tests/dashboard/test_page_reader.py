@@ -8,7 +8,7 @@ from tests.dashboard.page_reader import Defect, page_defects, text_defects
 
 
 def kinds(text: str, where: str = "main") -> list[tuple[str, str]]:
-    return [(d.kind, d.text) for d in text_defects(text, where)]
+    return [(d.kind, d.context) for d in text_defects(text, where)]
 
 
 @pytest.mark.parametrize(
@@ -53,16 +53,13 @@ def test_each_defect_is_found_with_its_context(text: str, kind: str, shown: str)
     assert (kind, shown) in kinds(text)
 
 
-def test_a_defect_repeated_is_listed_once_and_in_order() -> None:
-    text = "a: null\nb: null\nd3eb50b6b02958078df1497c\nNaN"
-    found = text_defects(text)
-    assert [d.kind for d in found] == [
-        "missing value shown as text",
-        "missing value shown as text",
-        "hex id shown",
-        "missing value shown as text",
+def test_a_wrong_text_repeated_is_listed_once_where_first_shown() -> None:
+    text = "a: null\nb: null\nd3eb50b6b02958078df1497c\nNaN\nd3eb50b6b02958078df1497c"
+    assert [(d.kind, d.shown, d.context) for d in text_defects(text)] == [
+        ("missing value shown as text", "null", "a: null"),
+        ("hex id shown", "d3eb50b6b02958078df1497c", "d3eb50b6b02958078df1497c"),
+        ("missing value shown as text", "NaN", "NaN"),
     ]
-    assert len(text_defects("x: null\nx: null")) == 1
 
 
 def test_a_tables_raw_cells_are_read_only_for_what_no_format_hides() -> None:
@@ -78,8 +75,12 @@ def test_page_defects_gathers_every_source_and_the_boxes_cut_off() -> None:
     texts = {"main": ["Overview\nNone"], "sidebar": ["Apps\nAll"], "chart": ["Order date\nnull"]}
     found = page_defects(texts, ["stMetricValue: 2,506,736.12 (180px in 120px)"])
     assert found == [
-        Defect("main", "missing value shown as text", "None"),
-        Defect("chart", "missing value shown as text", "null"),
+        Defect("main", "missing value shown as text", "None", "None"),
+        Defect("chart", "missing value shown as text", "null", "null"),
         Defect("layout", "text cut off in its box", "stMetricValue: 2,506,736.12 (180px in 120px)"),
     ]
     assert str(found[-1]) == "[layout] text cut off in its box: stMetricValue: 2,506,736.12 (180px in 120px)"
+    tooltip = page_defects({"tooltip": ["Net sales: 9; Restaurant: 8aacd07f7c640c97decbfb99"] * 2}, [])
+    assert [str(d) for d in tooltip] == [
+        "[tooltip] hex id shown: 8aacd07f7c640c97decbfb99  (in: Net sales: 9; Restaurant: 8aacd07f7c640c97decbfb99)"
+    ]
