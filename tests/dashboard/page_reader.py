@@ -37,9 +37,9 @@ _MISSING = re.compile(r"(?<![\w.-])(None|null|NaN|nan|NaT|<NA>|undefined)(?![\w-
 # A boolean as a value: alone in a cell or line, or after "label:" / "=".
 _BOOLEAN = re.compile(r"(?:^|[\t|]|[:=] ?)\s*(true|false|True|False)\s*(?=$|[\t|;,])", re.MULTILINE)
 _HEX_ID = re.compile(r"\b[0-9a-f]{24}\b")
-# An ellipsis touching a digit ("2,506,736…", "1…5") or ending a word ("Net sal…", "Restaur...").
-_CUT_NUMBER = re.compile(r"\d[\d,.]*(?:…|\.{3})|(?:…|\.{3})\d")
-_CUT_WORD = re.compile(r"[^\W\d_](?:…|\.{3})")
+# A number cut by an ellipsis ("2,506,736…", "1…5"), or a word, name or id ("Net sal…", "d3eb50b6…").
+_CUT_NUMBER = re.compile(r"(?<![\w.,])\d[\d,.]*(?:…|\.{3})|(?<![\w.,])\d[\d,.]*…\d")
+_CUT_WORD = re.compile(r"[^\s…]*[^\W\d_][^\s…]*?(?:…|\.{3})")
 
 # Which rules apply where: a table's accessible cells hold raw values (a boolean column is drawn as
 # checkboxes, a long number as formatted), so only what no format hides is read there.

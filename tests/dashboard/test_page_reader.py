@@ -47,10 +47,20 @@ def test_clean_text_has_no_defects(text: str) -> None:
         ("Net sales\n2,506,736…", "number cut off with an ellipsis", "2,506,736…"),
         ("Net sales\n2,506...", "number cut off with an ellipsis", "2,506..."),
         ("Average order val…\n19.42", "label cut off with an ellipsis", "Average order val…"),
+        ("Restaurant\nd3eb50b6b02958…", "label cut off with an ellipsis", "d3eb50b6b02958…"),
     ],
 )
 def test_each_defect_is_found_with_its_context(text: str, kind: str, shown: str) -> None:
     assert (kind, shown) in kinds(text)
+
+
+def test_a_cut_id_is_one_cut_label_not_a_cut_number() -> None:
+    assert [(d.kind, d.shown) for d in text_defects("d3eb50b6b02958…")] == [
+        ("label cut off with an ellipsis", "d3eb50b6b02958…")
+    ]
+    assert [(d.kind, d.shown) for d in text_defects("Net sales 2,506,736…")] == [
+        ("number cut off with an ellipsis", "2,506,736…")
+    ]
 
 
 def test_a_wrong_text_repeated_is_listed_once_where_first_shown() -> None:
