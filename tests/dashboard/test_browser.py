@@ -1,25 +1,26 @@
 """The dashboard as a user meets it: `bi dashboard` serving a lake built from the demo data, driven in
-headless Chromium. Every page is visited and photographed; a filter is changed in the sidebar."""
+headless Chromium. Every page is visited and photographed, and read for what should never be shown;
+a filter is changed in the sidebar; a fresh server's first page is timed."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, ViewportSize
 
 from bi_dashboard.pages import PAGES
 from bi_lake.settings import Settings
 from bi_metrics.formatting import metric_text
-from tests.dashboard.conftest import free_port, wait_until_healthy
+from tests.dashboard.browsing import dashboard, lake_environment, prepared_seconds, settled
+from tests.dashboard.page_reader import page_defects, read_page
 
 pytestmark = pytest.mark.spark
 
@@ -43,40 +44,12 @@ def leaves_the_machine(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def dashboard_url(gold_lake: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BI_")}
-    log = (tmp_path_factory.mktemp("dashboard") / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bi_cli.main", "dashboard", "--lake", gold_lake.lake, "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_until_healthy(url, server, Path(log.name))
-    yield url
-    os.killpg(server.pid, signal.SIGINT)
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-    log.close()
-
-
-def _settled(page: Page, title: str) -> None:
-    """Wait until the script run has finished and the page's title is shown."""
-    page.wait_for_function(
-        """title => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            const h1 = document.querySelector('h1');
-            return app && app.dataset.testScriptState === 'notRunning' && h1 && h1.innerText.includes(title);
-        }""",
-        arg=title,
-        timeout=60_000,
-    )
-    page.wait_for_timeout(500)  # charts draw after the script has finished
+    with dashboard(gold_lake.lake, tmp_path_factory.mktemp("dashboard") / "server.log") as url:
+        yield url
 
 
 def _bi_query(lake: str, *args: str) -> list[dict[str, object]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BI_")}
+    env = lake_environment()
     result = subprocess.run(
         [sys.executable, "-m", "bi_cli.main", "query", *args, "--format", "json", "--lake", lake],
         env=env, capture_output=True, text=True, check=True,
@@ -92,7 +65,7 @@ def test_every_page_shows_its_numbers_without_errors(
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     for spec in PAGES:
         page.goto(f"{dashboard_url}/{spec.url_path}?range=all")
-        _settled(page, spec.title)
+        settled(page, spec.title)
         page.screenshot(path=str(ARTIFACTS / f"{spec.name}.png"), full_page=True)
         assert page.get_by_text("Page not found").count() == 0
         errors = page.locator(ERRORS)
@@ -102,7 +75,7 @@ def test_every_page_shows_its_numbers_without_errors(
     expected = _bi_query(gold_lake.lake, "net_sales,orders,aov,customers,discount_rate")[0]
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(f"{dashboard_url}/?range=all")
-    _settled(page, "Overview")
+    settled(page, "Overview")
     page.locator('[data-testid="stMetricValue"]').nth(4).wait_for()
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert values == [
@@ -117,7 +90,7 @@ def test_choosing_a_restaurant_changes_the_numbers_and_the_link(
 ) -> None:
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(f"{dashboard_url}/?range=all")
-    _settled(page, "Overview")
+    settled(page, "Overview")
     net_sales = page.locator('[data-testid="stMetricValue"]').first
     everywhere = net_sales.inner_text()
     sidebar = page.locator('[data-testid="stSidebar"]')
@@ -130,7 +103,7 @@ def test_choosing_a_restaurant_changes_the_numbers_and_the_link(
         arg=everywhere,
         timeout=30_000,
     )
-    _settled(page, "Overview")
+    settled(page, "Overview")
     expected = _bi_query(gold_lake.lake, "net_sales", "--where", f"restaurant_id={restaurant}")[0]
     assert net_sales.inner_text() == metric_text("net_sales", expected["net_sales"])  # type: ignore[arg-type]
     assert f"restaurant={restaurant}" in page.url
@@ -146,10 +119,52 @@ def test_no_page_fetches_anything_from_another_host(dashboard_url: str, browser:
     page.on("websocket", lambda socket: requested.append(socket.url))
     for spec in PAGES:
         page.goto(f"{dashboard_url}/{spec.url_path}?range=all")
-        _settled(page, spec.title)
+        settled(page, spec.title)
     # The tab's icon is part of the page, not fetched from a font host.
     icon = page.locator("link[rel='shortcut icon']").get_attribute("href") or ""
     page.close()
     assert any("/_stcore/stream" in url for url in requested), "the listener saw the app's own traffic"
     assert [url for url in requested if leaves_the_machine(url)] == []
     assert icon.startswith("data:image/svg+xml"), icon[:80]
+
+
+# A person opens the dashboard at one of these sizes: a laptop's and a desktop's browser window.
+VIEWPORTS: tuple[ViewportSize, ...] = ({"width": 1440, "height": 900}, {"width": 1280, "height": 800})
+# What a fresh server's first page should take in the browser, and a bound that a busy machine
+# still keeps; the figure itself is printed (pytest -s, or in the report of a failure).
+FIRST_PAGE_TARGET_S = 2.0
+FIRST_PAGE_BOUND_S = 10.0
+
+
+def test_a_fresh_servers_first_page_is_drawn_quickly(
+    gold_lake: Settings, browser: Browser, tmp_path: Path
+) -> None:
+    log = tmp_path / "server.log"
+    with dashboard(gold_lake.lake, log) as url:
+        page = browser.new_page(viewport=VIEWPORTS[0])
+        started = time.monotonic()
+        page.goto(f"{url}/")
+        seconds = settled(page, "Overview", since=started)
+        tiles = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        page.close()
+    print(f"\nfirst page drawn in {seconds:.2f} s (target {FIRST_PAGE_TARGET_S} s); {prepared_seconds(log)}")
+    assert len(tiles) == 5 and all(tiles), tiles
+    assert seconds < FIRST_PAGE_BOUND_S, f"first page drawn in {seconds:.2f} s"
+
+
+def test_no_page_shows_a_raw_value_or_cut_off_text(dashboard_url: str, browser: Browser) -> None:
+    """Every page at each size, read as a person would: every defect found is listed, page by page."""
+    report: list[str] = []
+    for viewport in VIEWPORTS:
+        page = browser.new_page(viewport=viewport)
+        for spec in PAGES:
+            page.goto(f"{dashboard_url}/{spec.url_path}")
+            settled(page, spec.title)
+            texts, cut_off = read_page(page)
+            defects = page_defects(texts, cut_off)
+            if defects:
+                size = f"{viewport['width']}x{viewport['height']}"
+                report.append(f"{spec.title} at {size}:\n" + "\n".join(f"  {d}" for d in defects))
+        page.close()
+    print("\n" + ("\n".join(report) or "no defects"))
+    assert not report, "\n".join(report)
