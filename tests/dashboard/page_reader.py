@@ -103,8 +103,12 @@ _READ = """() => {
   const tooltips = charts.map(c => [...new Set(
       [...c.querySelectorAll('svg .role-mark [aria-label], svg .role-mark[aria-label]')]
           .map(m => m.getAttribute('aria-label')))].join('\\n'));
-  const tables = [...document.querySelectorAll('[data-testid="stDataFrame"] table')].map(t =>
-      [...t.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th, td')].map(c => c.innerText).join('\\t')).join('\\n'));
+  // A customer is named by their id (the churn list, to act on): the one column a hex id belongs in.
+  const tables = [...document.querySelectorAll('[data-testid="stDataFrame"] table')].map(t => {
+      const rows = [...t.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th, td')].map(c => c.innerText));
+      const customer = rows.length ? rows[0].indexOf('Customer') : -1;
+      return rows.map(cells => cells.filter((_, i) => i !== customer).join('\\t')).join('\\n');
+  });
   const cut = [];
   const boxes = document.querySelectorAll(
       '[data-testid="stMain"] *, [data-testid="stSidebar"] *');

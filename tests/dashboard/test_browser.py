@@ -5,6 +5,7 @@ a filter is changed in the sidebar; a fresh server's first page is timed."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from playwright.sync_api import Browser, ViewportSize
 
 from bi_dashboard.pages import PAGES
 from bi_lake.settings import Settings
+from bi_metrics.catalogue import METRICS_BY_NAME
 from bi_metrics.formatting import metric_text
 from tests.dashboard.browsing import dashboard, lake_environment, prepared_seconds, settled
 from tests.dashboard.page_reader import page_defects, read_page
@@ -79,10 +81,65 @@ def test_every_page_shows_its_numbers_without_errors(
     page.locator('[data-testid="stMetricValue"]').nth(4).wait_for()
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert values == [
-        metric_text(metric, expected[metric])  # type: ignore[arg-type]
+        metric_text(metric, expected[metric], short=True)  # type: ignore[arg-type]
         for metric in ("net_sales", "orders", "aov", "customers", "discount_rate")
     ]
     page.close()
+
+
+# What each page shows that `bi query` also answers, over the whole range: metrics, breakdown, filters.
+# Data health has no metric: it reports the lake's own bookkeeping.
+PAGE_QUESTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "overview": ("net_sales,orders", "order_week", ()),
+    "customer_value": ("net_sales,customers", "clv_tier", ()),
+    "rfm_segments": ("net_sales,customers,orders", "rfm_segment", ()),
+    "churn_risk": ("customers", "churn_risk", ()),
+    "sales_trends": ("net_sales,orders", "holiday_name,order_date", ("--where", "is_holiday=true")),
+    "loyalty": ("customers,aov", "loyalty_member", ()),
+    "locations": ("net_sales,orders", "restaurant_name", ()),
+    "discounts": ("orders,net_sales,aov", "is_discounted", ()),
+    "explore": ("net_sales,orders", "order_month", ()),
+}
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def shows(texts: dict[str, list[str]], metric: str, value: object) -> bool:
+    """Whether the page shows the figure: formatted as the page writes it (text, tooltips), or as the
+    exact number a table holds (its accessible copy has the raw values; percentages in percent)."""
+    if value is None:
+        return True
+    written = metric_text(metric, value)  # type: ignore[arg-type]
+    if any(written in piece for where in ("main", "chart", "tooltip") for piece in texts[where]):
+        return True
+    scale = 100 if METRICS_BY_NAME[metric].format == "percent" else 1
+    target = float(value) * scale  # type: ignore[arg-type]
+    cells = (float(n) for table in texts["table"] for n in _NUMBER.findall(table))
+    return any(abs(cell - target) < 0.006 for cell in cells)
+
+
+def test_every_page_shows_the_numbers_bi_query_gives(
+    dashboard_url: str, browser: Browser, gold_lake: Settings
+) -> None:
+    page = browser.new_page(viewport=VIEWPORTS[0])
+    missing: list[str] = []
+    for spec in PAGES:
+        if spec.name not in PAGE_QUESTIONS:
+            continue
+        metrics, by, where = PAGE_QUESTIONS[spec.name]
+        page.goto(f"{dashboard_url}/{spec.url_path}?range=all")
+        settled(page, spec.title)
+        texts, _ = read_page(page)
+        rows = _bi_query(gold_lake.lake, metrics, "--by", by, *where)
+        assert rows, spec.name
+        missing += [
+            f"{spec.title}: {metric} of {[row[d] for d in by.split(',')]} = {row[metric]}"
+            for row in rows
+            for metric in metrics.split(",")
+            if not shows(texts, metric, row[metric])
+        ]
+    page.close()
+    assert set(PAGE_QUESTIONS) | {"data_health"} == {spec.name for spec in PAGES}
+    assert not missing, "\n".join(missing)
 
 
 def test_choosing_a_restaurant_changes_the_numbers_and_the_link(
@@ -95,8 +152,9 @@ def test_choosing_a_restaurant_changes_the_numbers_and_the_link(
     everywhere = net_sales.inner_text()
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text="Restaurants").click()
-    restaurant = str(_bi_query(gold_lake.lake, "orders", "--by", "restaurant_id")[1]["restaurant_id"])
-    page.get_by_role("option", name=restaurant, exact=True).click()
+    second = _bi_query(gold_lake.lake, "orders", "--by", "restaurant_id,restaurant_name")[1]
+    restaurant = str(second["restaurant_id"])
+    page.get_by_role("option", name=str(second["restaurant_name"]), exact=True).click()
     page.keyboard.press("Escape")
     page.wait_for_function(
         "before => document.querySelector('[data-testid=\"stMetricValue\"]').innerText !== before",
@@ -105,7 +163,7 @@ def test_choosing_a_restaurant_changes_the_numbers_and_the_link(
     )
     settled(page, "Overview")
     expected = _bi_query(gold_lake.lake, "net_sales", "--where", f"restaurant_id={restaurant}")[0]
-    assert net_sales.inner_text() == metric_text("net_sales", expected["net_sales"])  # type: ignore[arg-type]
+    assert net_sales.inner_text() == metric_text("net_sales", expected["net_sales"], short=True)  # type: ignore[arg-type]
     assert f"restaurant={restaurant}" in page.url
     page.screenshot(path=str(ARTIFACTS / "overview-one-restaurant.png"), full_page=True)
     assert page.locator(ERRORS).count() == 0
