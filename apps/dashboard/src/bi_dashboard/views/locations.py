@@ -71,7 +71,11 @@ def render() -> None:
     ui.bar_ranking(now, RESTAURANT, "net_sales")
     ui.frame_table(ranking, styles, rows_said="restaurants", download="locations.csv")
     leaders = list(ranking[RESTAURANT][:LEADERS])
-    st.subheader(f"Net sales by month: the top {min(LEADERS, len(leaders))} and the rest")
+    st.subheader(
+        f"Net sales by month: the top {LEADERS} and the rest"
+        if len(ranking) > LEADERS
+        else "Net sales by restaurant and month"
+    )
     ui.chart(_leaders_by_month(filters, leaders), "order_month", "net_sales", color="restaurant",
              filters=filters)  # fmt: skip
 
