@@ -105,7 +105,8 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 def shows(texts: dict[str, list[str]], metric: str, value: object) -> bool:
     """Whether the page shows the figure: formatted as the page writes it (text, tooltips), or as the
-    exact number a table holds (its accessible copy has the raw values; percentages in percent)."""
+    exact number a table or a chart's mark holds (their accessible descriptions have the plotted
+    values; percentages in percent)."""
     if value is None:
         return True
     written = metric_text(metric, value)  # type: ignore[arg-type]
@@ -113,7 +114,9 @@ def shows(texts: dict[str, list[str]], metric: str, value: object) -> bool:
         return True
     scale = 100 if METRICS_BY_NAME[metric].format == "percent" else 1
     target = float(value) * scale  # type: ignore[arg-type]
-    cells = (float(n) for table in texts["table"] for n in _NUMBER.findall(table))
+    # Tables' accessible copies and the charts' marks (whose descriptions carry the plotted value).
+    exact = [piece.replace(",", "") for where in ("table", "tooltip") for piece in texts[where]]
+    cells = (float(n) for piece in exact for n in _NUMBER.findall(piece))
     return any(abs(cell - target) < 0.006 for cell in cells)
 
 

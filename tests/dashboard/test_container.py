@@ -33,9 +33,10 @@ from bi_dashboard.pages import OVERVIEW_KPIS
 from bi_infra.dashboard_task import task_environment
 from bi_lake.settings import Settings
 from bi_metrics.formatting import metric_text
+from tests.dashboard.browsing import settled
 from tests.dashboard.conftest import free_port, wait_until_healthy
 from tests.dashboard.dockerfile import DOCKERFILE, DOCKERIGNORE, Dockerfile, DockerIgnore, copy_source
-from tests.dashboard.test_browser import _settled, leaves_the_machine
+from tests.dashboard.test_browser import leaves_the_machine
 from tests.dashboard.test_pages import SNAPSHOT
 from tests.s3.conftest import AWS_VARIABLES, LAYERS, REGION, AwsLake
 from tests.s3.test_s3_lake import copy_gold
@@ -304,7 +305,7 @@ def test_a_signed_in_user_sees_the_overview_of_the_gold_in_s3(
     container: Container, browser: Browser, gold_on_s3: AwsLake, signing_key: ec.EllipticCurvePrivateKey
 ) -> None:
     context, page, requested = _open(browser, container, signed_identity(signing_key))
-    _settled(page, "Overview")
+    settled(page, "Overview")
     page.locator('[data-testid="stMetricValue"]').nth(len(OVERVIEW_KPIS) - 1).wait_for()
     shown = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     start = SNAPSHOT - dt.timedelta(days=89)

@@ -22,6 +22,7 @@ from bi_dashboard.filters import (
 from bi_dashboard.pages import PAGES, PAGES_BY_TITLE
 from bi_metrics.gold import GoldState
 from bi_metrics.labels import day_text, period_text
+from bi_metrics.restaurants import restaurant_label
 from bi_metrics.status import lake_status
 
 _INITIALISED = "bi_filters_from_link"
@@ -49,7 +50,10 @@ def _bounds(state: GoldState) -> DataBounds | None:
         restaurants=values("restaurant_id", "agg_sales_daily"),
         apps=values("app_name", "agg_sales_daily"),
         categories=values("item_category", "agg_category_daily"),
-        restaurant_names=tuple((str(rid), str(name)) for rid, name in session.sql(RESTAURANT_NAMES_SQL).rows),
+        restaurant_names=tuple(
+            (str(rid), restaurant_label(str(rid), name if isinstance(name, str) else None))
+            for rid, name in session.sql(RESTAURANT_NAMES_SQL).rows
+        ),
     )
 
 

@@ -19,7 +19,16 @@ from bi_dashboard.filters import Filters
 from bi_dashboard.session import Result
 from bi_lake.errors import UserError
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS_BY_NAME
-from bi_metrics.formatting import Value, currency_symbol, metric_text, money, rows_csv
+from bi_metrics.formatting import (
+    COMPACT_STEPS,
+    NO_VALUE,
+    Value,
+    currency_symbol,
+    formatted,
+    metric_text,
+    money,
+    rows_csv,
+)
 from bi_metrics.labels import day_text, header, period_text, value_text, words
 from bi_metrics.restaurants import RESTAURANT_COLUMN
 
@@ -107,9 +116,13 @@ def display_frame(result: Result) -> pd.DataFrame:
     scaled to percent; numbers stay numbers so a table sorts them."""
     frame = result.frame()
     for column in frame.columns:
-        if style_of(column, result) == "percent":
+        if column in METRICS_BY_NAME:
+            # A metric stays a number even when no row has a value (a ratio over guests only).
+            scale = 100 if style_of(column, result) == "percent" else 1
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64") * scale
+        elif style_of(column, result) == "percent":
             frame[column] = frame[column].astype("float64") * 100
-        elif column in TIME_GRAINS:
+        elif column in TIME_GRAINS or pd.api.types.is_datetime64_any_dtype(frame[column]):
             continue
         elif column in DIMENSIONS_BY_NAME or not pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = [_reading(column, _raw(value)) for value in frame[column]]
@@ -254,10 +267,22 @@ def _month_end(day: dt.date) -> dt.date:
     return following - dt.timedelta(days=1)
 
 
+def short_money_expr(currency: str) -> str:
+    """A Vega expression writing an axis's amount as a KPI tile does ($48.7K, $2.51M): the same steps
+    as `bi_metrics.formatting.compact`, which Vega's own SI prefixes ($1G, $500m) are not."""
+    symbol = currency_symbol(currency).replace("'", "\\'")
+    expression = "format(abs(datum.value), ',.0f')"
+    for step, suffix in reversed(COMPACT_STEPS):
+        expression = (
+            f"abs(datum.value) >= {step:.0f} ? format(abs(datum.value) / {step:.0f}, '.3~') + '{suffix}' : "
+            f"{expression}"
+        )
+    return f"(datum.value < 0 ? '-' : '') + '{symbol}' + ({expression})"
+
+
 def _axis(style: str) -> alt.Axis:
     if style == "currency":
-        symbol = currency_symbol(session.currency()).replace("'", "\\'")
-        return alt.Axis(labelExpr=f"'{symbol}' + format(datum.value, '~s')")
+        return alt.Axis(labelExpr=short_money_expr(session.currency()))
     return alt.Axis(format={"count": ",d", "percent": ".1f", "number": ",.2f", "change": "+.1f"}[style])
 
 
@@ -296,6 +321,9 @@ def chart(
     style = style_of(y, result)
     note = ""
     tooltip = [alt.Tooltip(f"{x}_text:N", title=label(x))]
+    if color in TIME_GRAINS:
+        # A date as a colour reads in its grain's unit, in date order.
+        frame[color] = [value_text(color, _day(v)) for v in frame[color]]
     if color:
         tooltip.append(alt.Tooltip(f"{color}:N", title=label(color)))
     frame[f"{y}_text"] = [_figure(y, style, v) for v in frame[y]]
@@ -382,26 +410,24 @@ def _cell(value: object) -> object:
     """A page's own text cell: flags as Yes or No, nothing as a dash."""
     raw = _raw(value)
     if raw is None:
-        return "—"
+        return NO_VALUE
     if isinstance(raw, bool):
         return "Yes" if raw else "No"
     return raw
 
 
 def _figure(column: str, style: str, value: object) -> str:
-    """A chart's exact figure for the tooltip (the frame holds percentages scaled to percent)."""
+    """A figure as the formatting layer writes it (the frame holds percentages scaled to percent)."""
     raw = _raw(value)
     if not isinstance(raw, int | float) or isinstance(raw, bool):
-        return "—"
-    if style == "currency":
-        return money(raw, session.currency())
-    if style == "percent":
-        return f"{raw:.2f}%"
+        return NO_VALUE
     if style == "change":
         return f"{raw:+.1f}%"
-    if style == "count":
-        return f"{raw:,.0f}"
-    return f"{raw:,.2f}"
+    if style == "percent":
+        raw /= 100
+    elif style == "count":
+        raw = round(raw)
+    return formatted(raw, style, currency=session.currency())  # type: ignore[arg-type]
 
 
 def heatmap(

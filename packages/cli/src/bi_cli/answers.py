@@ -12,10 +12,7 @@ from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.engine import Answer
 from bi_metrics.formatting import Value, metric_text
 from bi_metrics.labels import header, value_text
-from bi_metrics.restaurants import RESTAURANT_COLUMN, name_of
-
-# The id column shows names, so it is headed as what it shows.
-RESTAURANT_NAME = "restaurant_name"
+from bi_metrics.restaurants import NAME_COLUMN, RESTAURANT_COLUMN, name_of
 
 
 def answer_table(answer: Answer, currency: str, restaurant_names: Mapping[str, str] | None = None) -> Table:
@@ -26,7 +23,7 @@ def answer_table(answer: Answer, currency: str, restaurant_names: Mapping[str, s
     metrics = set(answer.question.metrics)
     for column in answer.columns:
         table.add_column(
-            header(RESTAURANT_NAME if column == RESTAURANT_COLUMN else column),
+            header(NAME_COLUMN if column == RESTAURANT_COLUMN else column),  # the id column shows names
             justify="right" if column in metrics else "left",
         )
     names = restaurant_names or {}

@@ -118,6 +118,13 @@ def compile_question(
     measures = _measures(question)
     asked = [DIMENSIONS_BY_NAME[name] for name in (*question.by, *question.filters)]
     lookups = sorted({dim.lookup for dim in asked if dim.lookup})
+    unpublished = [lookup for lookup in lookups if lookup not in rows]
+    if unpublished and rows:
+        # A Gold from before the lookup existed: joining an empty one would fold every row into one.
+        raise UserError(
+            f"Gold has no {', '.join(unpublished)}: it was built by an older version; "
+            "run `bi run` to rebuild it"
+        )
     if access.restricted:
         customer_level = [dim.name for dim in asked if dim.level == "customer"]
         if customer_level:

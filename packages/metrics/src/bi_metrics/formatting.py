@@ -28,7 +28,7 @@ NO_VALUE = "—"
 
 # The symbol an amount is written with; any other ISO 4217 code is written before the amount.
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}
-_COMPACT_STEPS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+COMPACT_STEPS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
 
 
 def currency_symbol(currency: str) -> str:
@@ -49,7 +49,7 @@ def text_value(value: Value) -> str:
 def compact(value: float) -> str:
     """2.51M, 48.7K, 512: three significant digits where space is short."""
     size = abs(value)
-    for step, suffix in _COMPACT_STEPS:
+    for step, suffix in COMPACT_STEPS:
         if size >= step * 0.9995:
             scaled = value / step
             digits = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0

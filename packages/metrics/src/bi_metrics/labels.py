@@ -75,6 +75,8 @@ _HEADERS = {
     "spend_last_30": "Spend, last 30 days",
     "spend_prev_30": "Spend, 30 days before",
     "spend_change_pct": "Spend change",
+    "net_sales_growth_pct": "Net sales growth",
+    "orders_growth_pct": "Orders growth",
     "lifetime_orders": "Lifetime orders",
     "month_end": "Month",
     "net_sales_365_days": "Net sales, last 365 days",
