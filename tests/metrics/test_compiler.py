@@ -221,3 +221,11 @@ def test_the_fallback_label_is_the_prefix_and_the_ids_first_six_characters() -> 
     assert restaurant_label("8826d916cdfb21c6c1ff91a7", " Harbor Street Grill ") == "Harbor Street Grill"
     assert name_of({"a" * 24: "Blue Door Grill"}, "a" * 24) == "Blue Door Grill"
     assert name_of({}, "b" * 24) == "Restaurant bbbbbb"
+
+
+def test_a_question_by_a_lookup_gold_has_not_published_says_to_rebuild() -> None:
+    """A Gold from before the restaurant lookup: joining nothing would answer one row for everyone."""
+    rows = {name: count for name, count in ROWS.items() if name != "dim_restaurant"}
+    with pytest.raises(UserError, match=r"no dim_restaurant: it was built by an older version; run `bi run`"):
+        compile_question(Question(metrics=("net_sales",), by=("restaurant_name",)), rows)
+    compile_question(Question(metrics=("net_sales",), by=("restaurant_id",)), rows)
