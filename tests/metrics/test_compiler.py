@@ -20,6 +20,10 @@ ROWS = {
     "agg_item_daily": 190_000,
     "agg_customer_daily": 125_000,
     "agg_order_item": 198_000,
+    "dim_calendar": 365,
+    "dim_item": 151,
+    "dim_customer_snapshot": 27_000,
+    "dim_restaurant": 20,
 }
 
 METRICS_MD = [
