@@ -116,6 +116,7 @@ def test_the_job_reads_a_table_again_row_by_row_when_a_column_changes_kind(
         "order_items": "driver_rows",
         "order_item_options": "sqlite_arrow",
         "date_dim": "sqlite_arrow",
+        "restaurants": "sqlite_arrow",
     }
     lines = next(entry for entry in manifest.tables if entry.table == "order_items")
     prices = pa.concat_tables(pq.read_table(lake.bronze.uri_of(f.key)) for f in lines.files)["item_price"]
