@@ -91,6 +91,9 @@ def page_defects(texts: dict[str, list[str]], cut_off: list[str]) -> list[Defect
     return _once([*found, *(Defect("layout", "text cut off in its box", text) for text in cut_off)])
 
 
+_TABLES_WRITTEN = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+    .every(frame => frame.querySelector('table td'))"""
+
 # Run in the page: the texts by where they are shown, and the boxes whose text does not fit.
 _READ = """() => {
   const inner = sel => [...document.querySelectorAll(sel)].map(e => e.innerText);
@@ -134,5 +137,8 @@ _READ = """() => {
 
 def read_page(page: Page) -> tuple[dict[str, list[str]], list[str]]:
     """The settled page's texts by where they are shown, and the texts cut off in their boxes."""
+    # A table's accessible copy (its cells as text) is written a moment after the grid is drawn; the
+    # pages never draw an empty table (they say there is no data instead).
+    page.wait_for_function(_TABLES_WRITTEN, timeout=30_000)
     found: dict[str, Any] = page.evaluate(_READ)
     return found["texts"], found["cut"]
