@@ -33,8 +33,11 @@ def _ranking(now: Result, before: Result | None) -> tuple[pd.DataFrame, dict[str
         ranking[f"{measure}_growth_pct"] = (
             ranking[measure].astype("float64") / ranking[f"{measure}_before"].astype("float64") - 1
         ) * 100
-    styles |= {"net_sales_before": "currency", "orders_before": "count",
-               "net_sales_growth_pct": "change", "orders_growth_pct": "change"}  # fmt: skip
+    # Growth beside its figure; the figures before stay out, so the table fits a laptop's width.
+    ranking = ranking.drop(columns=["net_sales_before", "orders_before"])
+    order = ["rank", RESTAURANT, "net_sales", "net_sales_growth_pct", "orders", "orders_growth_pct"]
+    ranking = ranking[order + [c for c in ranking.columns if c not in order]]
+    styles |= {"net_sales_growth_pct": "change", "orders_growth_pct": "change"}
     return ranking, styles
 
 
