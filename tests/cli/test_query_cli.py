@@ -102,6 +102,9 @@ def test_the_table_reads_as_the_dashboard_does(gold_lake: Settings, tmp_path: Pa
         assert metric_text("net_sales", Decimal(str(row["net_sales"]))) in line
         assert line.split()[-1] == metric_text("repeat_rate", row["repeat_rate"])
     assert "$" in table and "true" not in table and "false" not in table
+    tiers = bi("query", "customers", "--by", "clv_tier", "--lake", gold_lake.lake, cwd=tmp_path).stdout
+    shown = [line.split()[0] for line in tiers.splitlines() if line.strip()[:1].isalpha()][1:]
+    assert shown == ["High", "Medium", "Low", "Guests"], "tiers in their business order"
 
 
 @pytest.mark.parametrize(

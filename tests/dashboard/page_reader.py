@@ -125,6 +125,13 @@ _READ = """() => {
       cut.push(`${which}: ${el.innerText.trim().replace(/\\s+/g, ' ')} (${el.scrollWidth}px in ${el.clientWidth}px)`);
     }
   }
+  // A table's grid is a canvas: wider than its box, its last columns are out of sight.
+  for (const scroller of document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')) {
+    if (scroller.scrollWidth > scroller.clientWidth + 1) {
+      const head = scroller.closest('[data-testid="stDataFrame"]').querySelector('table tr');
+      cut.push(`table: ${head ? head.innerText.replace(/\\s+/g, ' ') : ''} (${scroller.scrollWidth}px in ${scroller.clientWidth}px)`);
+    }
+  }
   return {
     texts: {
       main: inner('[data-testid="stMain"]'), sidebar: inner('[data-testid="stSidebar"]'),

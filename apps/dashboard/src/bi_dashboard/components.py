@@ -176,13 +176,16 @@ def table(
     result: Result,
     *,
     limit: int | None = None,
+    columns: Sequence[str] | None = None,
     rows_said: str = "rows",
     download: str = "business-insights.csv",
 ) -> None:
-    """An answer as a table, formatted as its metrics declare; with a limit, the first rows of it and
-    the whole answer as CSV."""
+    """An answer as a table, formatted as its metrics declare; with a limit, the first rows of it, and
+    with `columns`, those of its columns (so it fits a laptop's width); the CSV has all of it."""
     shown = result.head(limit) if limit is not None else result
     frame = display_frame(shown)
+    if columns is not None:
+        frame = frame[list(columns)]
     frame_table(
         frame,
         {column: style_of(column, result) for column in frame.columns},
@@ -305,7 +308,6 @@ def chart(
     *,
     color: str | None = None,
     kind: str = "line",
-    sort_by_value: bool = False,
     ordered: bool = False,
     filters: Filters | None = None,
     title: str | None = None,
@@ -350,7 +352,7 @@ def chart(
         x_encoding = alt.X(
             f"{x}:N",
             title=label(x),
-            sort="-y" if sort_by_value else order,
+            sort=order,
             axis=alt.Axis(labelLimit=200, labelAngle=angle),
         )
     base = alt.Chart(frame, title=title or alt.Undefined, height=height)

@@ -8,12 +8,13 @@ can be shared as a link.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bi_metrics.labels import period_text
 from bi_metrics.question import FilterValue, Question
-from bi_metrics.restaurants import NAME_COLUMN, RESTAURANT_COLUMN, restaurant_label
+from bi_metrics.restaurants import NAME_COLUMN, RESTAURANT_COLUMN, name_of, restaurant_label
 
 # Preset key -> label; the number of days for the relative ones.
 PRESETS: dict[str, str] = {
@@ -46,9 +47,13 @@ class DataBounds:
     # (restaurant id, name to show) from Gold's restaurant lookup; the filters still hold ids.
     restaurant_names: tuple[tuple[str, str], ...] = ()
 
+    @functools.cached_property
+    def _names(self) -> dict[str, str]:
+        return dict(self.restaurant_names)
+
     def restaurant_label(self, restaurant_id: str) -> str:
         """The restaurant's name for a widget (`format_func`): from the lookup, or the fallback label."""
-        return dict(self.restaurant_names).get(restaurant_id) or restaurant_label(restaurant_id)
+        return name_of(self._names, restaurant_id)
 
     def restaurants_by_name(self) -> tuple[str, ...]:
         """The restaurant ids in the order their names sort, as a person scans a list."""

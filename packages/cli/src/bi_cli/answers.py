@@ -11,7 +11,7 @@ from rich.table import Table
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.engine import Answer
 from bi_metrics.formatting import Value, metric_text
-from bi_metrics.labels import header, value_text
+from bi_metrics.labels import header, value_text, words
 from bi_metrics.restaurants import NAME_COLUMN, RESTAURANT_COLUMN, name_of
 
 
@@ -35,7 +35,12 @@ def answer_table(answer: Answer, currency: str, restaurant_names: Mapping[str, s
             return name_of(names, str(value))
         return value_text(column, value)
 
-    for row in answer.rows:
+    rows = answer.rows
+    first = answer.question.by[0] if answer.question.by else None
+    if first is not None and words(first).order:
+        # A category in its business order (VIP before Lost), as the dashboard lists it.
+        rows = sorted(rows, key=lambda row: words(first).rank(value_text(first, row[0])))
+    for row in rows:
         table.add_row(*(cell(column, value) for column, value in zip(answer.columns, row, strict=True)))
     return table
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from bi_lake.errors import UserError
 
-RESTAURANT_COLUMN = "restaurant_id"
 WITHHELD = (
     "customer analytics add up each customer's orders at every restaurant, so they are not shown "
     "to a reader limited to some restaurants"

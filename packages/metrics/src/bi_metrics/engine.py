@@ -18,11 +18,12 @@ import duckdb
 from bi_lake.errors import UserError
 from bi_lake.layout import STATE_KEY
 from bi_lake.storage import Storage, is_s3
-from bi_metrics.access import EVERYTHING, RESTAURANT_COLUMN, RestaurantAccess, withheld_error
+from bi_metrics.access import EVERYTHING, RestaurantAccess, withheld_error
 from bi_metrics.compiler import Plan, compile_question
 from bi_metrics.formatting import Value
 from bi_metrics.gold import DATASETS, GoldDataset, GoldState
 from bi_metrics.question import Question, sql_literal
+from bi_metrics.restaurants import RESTAURANT_COLUMN
 
 T = TypeVar("T")
 
