@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,44 @@ from bi_lake.settings import Settings
 from bi_lake.workflow import SilentProgress
 from bi_source.config import SeedConfig
 from bi_source.generator import seed
+
+# What a test costs follows from what it uses, so `-m unit` is the fast loop without anyone keeping a
+# list: a test that asks for one of these fixtures (directly or through another) carries its marker. A
+# module that starts processes (`bi`, a job, a server) declares `pytest.mark.e2e` itself.
+COST_OF_FIXTURE = {
+    "spark": "spark",
+    "gold_lake": "e2e",
+    "run_pipeline": "e2e",
+    "default_source_file": "e2e",
+    "browser": "e2e",
+    "moto_endpoint": "s3",
+}
+COSTLY = frozenset(COST_OF_FIXTURE.values())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker in sorted({cost for fixture, cost in COST_OF_FIXTURE.items() if fixture in used}):
+            item.add_marker(marker)
+        if not any(item.get_closest_marker(cost) for cost in COSTLY):
+            item.add_marker("unit")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_spark(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test marked `unit` that starts Spark by another road (a job called directly) fails, naming the
+    marker it needs, so the fast loop stays fast."""
+    before = _spark_is_running()
+    yield
+    if request.node.get_closest_marker("unit") and not before and _spark_is_running():
+        pytest.fail("this test starts Spark: mark it `spark` (or `e2e` if it runs the pipeline)")
+
+
+def _spark_is_running() -> bool:
+    context = sys.modules.get("pyspark")
+    return bool(context and context.SparkContext._active_spark_context is not None)
+
 
 # Three and a bit months: ranges cross months, customers return across them and some drift away.
 GOLD_CONFIG = SeedConfig(start=dt.date(2023, 1, 1), days=100, restaurants=4, orders_per_day=80.0, seed=11)

@@ -14,6 +14,9 @@ import pytest
 from bi_lake.lock import LakeLock
 from bi_lake.storage import LocalStorage
 
+# Every test here starts `bi` as a process.
+pytestmark = pytest.mark.e2e
+
 
 def bi(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300

@@ -179,6 +179,7 @@ def test_the_command_prints_one_run_and_refuses_a_missing_job(capsys: pytest.Cap
         main(["--stack", "dev", "--seconds", "ingest=60"])
 
 
+@pytest.mark.e2e  # a virtualenv and an install from the wheels
 def test_the_cost_model_runs_from_a_deploy_install(tmp_path: Path) -> None:
     """bi-infra with exactly its declared dependencies, as a deploy job installs it, not the workspace."""
     uv = shutil.which("uv")

@@ -25,6 +25,8 @@ from tests.conftest import sqlite_url
 from tests.s3.conftest import REGION, AwsLake
 from tests.s3.test_s3_lake import bi, copy_gold
 
+pytestmark = pytest.mark.s3
+
 ACCOUNT = "123456789012"  # moto's account
 Credentials = dict[str, dict[str, str]]
 

@@ -12,7 +12,7 @@ from tests.conftest import sqlite_url
 from tests.reliability.test_concurrency import second_run_is_turned_away
 from tests.s3.conftest import AwsLake
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+pytestmark = [pytest.mark.s3, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 
 def test_on_s3(aws_lake: AwsLake, default_source_file: Path, tmp_path: Path) -> None:

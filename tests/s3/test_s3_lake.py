@@ -31,6 +31,8 @@ from tests.cli.test_cli import assert_one_line_error
 from tests.conftest import OpenApp, sqlite_url
 from tests.s3.conftest import REGION, AwsLake
 
+pytestmark = pytest.mark.s3
+
 QUESTIONS = [
     ["net_sales,orders,aov,customers,discount_rate"],
     ["net_sales,orders,repeat_rate", "--by", "order_month,restaurant_id"],

@@ -13,6 +13,8 @@ from bi_lake.manifests import TableWatermark, Watermarks
 from bi_lake.s3 import S3Storage
 from tests.s3.conftest import REGION, AwsLake
 
+pytestmark = pytest.mark.s3
+
 
 def _storage(aws_lake: AwsLake, layer: str = "bronze", prefix: str = "lake") -> S3Storage:
     return S3Storage(f"s3://{aws_lake.buckets[layer]}/{prefix}", aws_lake.key_arn)
