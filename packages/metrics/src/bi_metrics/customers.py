@@ -67,6 +67,5 @@ SEGMENT_RULES: tuple[Rule, ...] = (
     Rule(REGULAR, "none of the above"),
 )
 SEGMENTS_IN_PRECEDENCE = tuple(rule.name for rule in SEGMENT_RULES)
-INACTIVE_RULE = Rule(
-    INACTIVE, f"no order in the {RFM_DAYS} days to S (no RFM scores); tried before all others"
-)
+# Tried before the segments: without an order in the RFM window a customer has no scores to segment by.
+INACTIVE_RULE = Rule(INACTIVE, f"no order in the {RFM_DAYS} days to S, so no RFM scores")

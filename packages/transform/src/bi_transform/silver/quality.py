@@ -33,7 +33,18 @@ class QualityRule:
     then: str
 
 
-_QUARANTINE = "quarantined under `_quarantine/` with its reason and run id"
+# What every Silver run guarantees, whichever rules apply.
+GUARANTEE = (
+    "Every source row of a batch ends in exactly one place: kept, a recorded duplicate, or quarantined "
+    "with its reason (never silently dropped). Each run reconciles every source table against the Bronze "
+    "manifests, extracted = kept + duplicates + quarantined, with counts by reason and repairs by kind in "
+    "the run report and `bi status`, and fails, publishing nothing, when the equation does not hold."
+)
+
+_QUARANTINE = (
+    "kept under `_quarantine/<table>/run_id=<run>/` with its source values, `_reason` and `_silver_run_id`; "
+    "never published"
+)
 
 LINE_RULES: tuple[QualityRule, ...] = (
     QualityRule(
@@ -149,8 +160,8 @@ REPAIR_RULES: tuple[QualityRule, ...] = (
         ORDER_ITEMS,
         f"printed_card_number with more than {VISIBLE_CARD_DIGITS} digits visible",
         "repaired",
-        f"masked to `{MASK}` + its last {VISIBLE_CARD_DIGITS} digits: a full card number never reaches "
-        "Silver or Gold",
+        f"masked to `{MASK}` + its last {VISIBLE_CARD_DIGITS} digits (a quarantined line's too): a full "
+        "card number never reaches Silver or Gold",
     ),
 )
 
