@@ -2,9 +2,9 @@
 
 The lake is built by the real pipeline (SQLite -> Bronze -> Silver -> Gold with Spark). Each answer of
 the metrics engine (compiled over Gold) is compared with the same numbers computed straight from the
-Silver tables by the plain SQL below, written from METRICS.md and not by the compiler: order-level
-questions count fct_order rows, line-level questions count distinct orders among fct_order_line rows,
-and customer attributes are recomputed from fct_order here.
+Silver tables by the plain SQL below, written by hand from the definitions (docs/metrics.md), not by
+the compiler: order-level questions count fct_order rows, line-level questions count distinct orders
+among fct_order_line rows, and customer attributes are recomputed from fct_order here.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ REFERENCE_DIMENSIONS = {
     "is_holiday": "d.is_holiday",
     "holiday_name": "d.holiday_name",
     "restaurant_id": "b.restaurant_id",
-    # METRICS.md §1: the source's name, else 'Restaurant ' and the id's first 6 characters.
+    # The source's name, else 'Restaurant ' and the id's first 6 characters.
     "restaurant_name": "coalesce(r.name, 'Restaurant ' || left(b.restaurant_id, 6))",
     "city": "r.city",
     "region": "r.region",

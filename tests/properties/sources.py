@@ -322,7 +322,7 @@ def with_lines(order: Order, *lines: Line) -> Order:
 
 CENTS = "CAST(round({} * 100) AS INTEGER)"
 
-# The rows whose latest version is kept (METRICS.md §2); copies of one row collapse.
+# The rows whose latest version is kept (docs/metrics.md, *Duplicates*); copies of one row collapse.
 KEPT_LINES = f"""
 kept_lines AS (
     SELECT DISTINCT order_id, lineitem_id, restaurant_id, app_name, creation_time_utc, user_id,
@@ -391,8 +391,8 @@ SELECT (SELECT count(*) FROM order_items), (SELECT count(*) FROM kept_lines),
        (SELECT count(*) FROM kept_options)
 """
 
-# dim_customer as METRICS.md §5 defines it: a period per run of unchanged status in the order of
-# (order time, order id); one instant gives at most one period, with the status of its last order.
+# dim_customer: a period per run of unchanged status in the order of (order time, order id); one
+# instant gives at most one period, with the status of its last order.
 LOYALTY_PERIODS = f"""
 WITH {KEPT_LINES},
 instants AS (

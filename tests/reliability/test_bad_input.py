@@ -1,8 +1,9 @@
-"""Bad input, end to end: a source holding every bad-row kind of METRICS.md §2 and worse (NULLs in every
-column, unmasked cards, extreme values, unicode, quotes, newlines, SQL-like and very long text,
-duplicates), then a source whose shape is wrong (a table missing, empty or doubled, a column added,
-dropped or retyped). Each kind has one defined outcome: kept, repaired, a recorded duplicate,
-quarantined with its reason, or a one-line error naming the table and column; and the books balance."""
+"""Bad input, end to end: a source holding every bad-row kind of the quality rules (docs/metrics.md) and
+worse (NULLs in every column, unmasked cards, extreme values, unicode, quotes, newlines, SQL-like and
+very long text, duplicates), then a source whose shape is wrong (a table missing, empty or doubled, a
+column added, dropped or retyped). Each kind has one defined outcome: kept, repaired, a recorded
+duplicate, quarantined with its reason, or a one-line error naming the table and column; and the books
+balance."""
 
 from __future__ import annotations
 
@@ -75,7 +76,8 @@ class Case:
 
 
 CASES = [
-    # METRICS.md §2, quarantine rules, and NULL in every column the source declares NOT NULL.
+    # The quarantine rules (docs/metrics.md, *Quality rules*), and NULL in every column the source
+    # declares NOT NULL.
     Case("missing order_id", [line(1, order_id=None)], reasons=("missing_key",)),
     Case("missing lineitem_id", [line(2, lineitem_id=None)], reasons=("missing_key",)),
     Case("missing restaurant_id", [line(3, restaurant_id=None)], reasons=("missing_key",)),

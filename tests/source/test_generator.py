@@ -1,4 +1,5 @@
-"""The synthetic source reproduces the real data's properties (METRICS.md §1) and is deterministic."""
+"""The synthetic source reproduces the real data's properties (the rates `bi_source.generator` declares)
+and is deterministic."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Customer analytics at S (METRICS.md §5) on crafted customers, through the real Spark code."""
+"""Customer analytics at S (docs/metrics.md, *Customer analytics*) on crafted customers, through the
+real Spark code."""
 
 from __future__ import annotations
 

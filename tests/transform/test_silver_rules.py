@@ -1,4 +1,4 @@
-"""Each quality rule and repair of METRICS.md §2 on crafted rows, on a real SparkSession."""
+"""Each quality rule and repair (docs/metrics.md, *Quality rules*) on crafted rows, on a real SparkSession."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from bi_transform.silver.rules import LINE_REASONS, classify_lines, classify_options, repair_lines
+from bi_transform.silver.quality import LINE_REASONS
+from bi_transform.silver.rules import classify_lines, classify_options, repair_lines
 
 pytestmark = pytest.mark.spark
 

@@ -1,4 +1,5 @@
-"""Where everything lives in the lake: one place for every key pattern of DESIGN.md's lake layout."""
+"""Where everything lives in the lake: one place for every key pattern (docs/architecture.md, *Lake
+layout*)."""
 
 from __future__ import annotations
 

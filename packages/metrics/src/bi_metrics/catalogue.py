@@ -1,4 +1,4 @@
-"""Every metric and dimension of the business, declared once (METRICS.md §4-§5).
+"""Every metric and dimension of the business, declared once (docs/metrics.md is written from it).
 
 A metric is built from measures: a measure is what a Gold dataset can total (a sum, a count of
 orders, a count of customers); a metric is one measure, or the ratio of two, recomputed from its
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bi_lake.errors import UserError
+from bi_metrics import customers as c
 from bi_metrics.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 
 Format = Literal["currency", "count", "percent", "number"]
@@ -63,6 +64,31 @@ class Dimension:
     def source_column(self) -> str:
         return self.column or self.name
 
+
+@dataclass(frozen=True)
+class BuildingBlock:
+    """A value Silver computes for every kept line or order, which the measures add up."""
+
+    name: str
+    grain: Literal["line", "order", "lake"]
+    definition: str
+
+
+# Silver computes these (fct_order_line, fct_order); every measure below is defined over them.
+BUILDING_BLOCKS: tuple[BuildingBlock, ...] = (
+    BuildingBlock("option_amount", "line", "Σ option_price × option_quantity over the line's kept options"),
+    BuildingBlock("line_net", "line", "item_price + option_amount (item_price is already the line total)"),
+    BuildingBlock("line_gross", "line", "item_price + the positive option amounts"),
+    BuildingBlock("line_discount", "line", "minus the negative option amounts (>= 0)"),
+    BuildingBlock("order_date", "order", "UTC date of the earliest creation_time_utc of the order's lines"),
+    BuildingBlock(
+        "restaurant_id, app_name", "order", "those of the order's earliest line (by creation_time_utc)"
+    ),
+    BuildingBlock("user_id", "order", "the order's non-NULL user_id; NULL for a guest order"),
+    BuildingBlock("is_loyalty", "order", "true when any of the order's lines is a loyalty line"),
+    BuildingBlock("is_discounted", "order", "the order's Σ line_discount > 0"),
+    BuildingBlock("S", "lake", "the snapshot date: the latest order_date in Silver, never today's date"),
+)
 
 MEASURES: tuple[Measure, ...] = (
     Measure("net_sales", "sum", "Σ line_net"),
@@ -142,18 +168,23 @@ DIMENSIONS: tuple[Dimension, ...] = (
               "string", "line"),
     Dimension("item_name", "Item", "Canonical name of the line's item", "string", "line", ITEMS,
               determines="item_key"),
-    Dimension("clv_tier", "CLV tier", "Customer's lifetime value tier at S: High, Medium, Low",
+    Dimension("clv_tier", "CLV tier", f"Customer's lifetime value tier at S: {', '.join(c.CLV_TIERS)}",
               "string", "customer", CUSTOMERS),
     Dimension("rfm_segment", "RFM segment",
-              "Customer's segment at S: New, Lost, Churn Risk, VIP, Regular, Inactive",
+              f"Customer's segment at S: {', '.join(c.SEGMENTS_IN_PRECEDENCE)}, {c.INACTIVE}",
               "string", "customer", CUSTOMERS),
-    Dimension("r_score", "Recency score", "NTILE(5) of recency at S, 5 = most recent (empty if Inactive)",
+    Dimension("r_score", "Recency score",
+              f"NTILE({c.SCORE_TILES}) of recency at S, {c.SCORE_TILES} = most recent "
+              f"(empty if {c.INACTIVE})",
               "integer", "customer", CUSTOMERS),
-    Dimension("f_score", "Frequency score", "NTILE(5) of orders in the 365 days to S", "integer", "customer",
+    Dimension("f_score", "Frequency score", f"NTILE({c.SCORE_TILES}) of orders in the {c.RFM_DAYS} days to S",
+              "integer", "customer", CUSTOMERS),
+    Dimension("m_score", "Monetary score",
+              f"NTILE({c.SCORE_TILES}) of net sales in the {c.RFM_DAYS} days to S", "integer", "customer",
               CUSTOMERS),
-    Dimension("m_score", "Monetary score", "NTILE(5) of net sales in the 365 days to S", "integer",
-              "customer", CUSTOMERS),
-    Dimension("churn_risk", "Churn risk", "active (<= 45 days since last order), at_risk (46-90), churned",
+    Dimension("churn_risk", "Churn risk",
+              f"{c.ACTIVE} (<= {c.ACTIVE_MAX_DAYS} days since last order), {c.AT_RISK} "
+              f"({c.ACTIVE_MAX_DAYS + 1}-{c.AT_RISK_MAX_DAYS}), {c.CHURNED}",
               "string", "customer", CUSTOMERS),
     Dimension("loyalty_member", "Loyalty member", "The customer's most recent order used loyalty",
               "boolean", "customer", CUSTOMERS),

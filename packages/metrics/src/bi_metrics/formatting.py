@@ -1,7 +1,7 @@
 """How answers are shown: text for people, CSV and JSON for programs; one rule for the CLI and the dashboard.
 
-JSON follows DESIGN.md: one array of objects, keys = the dimensions and metrics asked for, numbers as
-JSON numbers, dates as YYYY-MM-DD.
+JSON is the command line's contract: one array of objects, keys = the dimensions and metrics asked for,
+numbers as JSON numbers, dates as YYYY-MM-DD.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bi_metrics import customers as c
 from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
 from bi_metrics.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 
@@ -252,23 +253,32 @@ DATASETS: tuple[GoldDataset, ...] = (
             ("lifetime_orders", "bigint", "orders up to S"),
             ("clv", MONEY, "lifetime net sales up to S"),
             ("clv_percent_rank", "double", "PERCENT_RANK() over CLV ascending"),
-            ("clv_tier", "string", "High (>= 0.8), Medium (>= 0.2), Low"),
-            ("recency_days", "integer", "S - last order date, for customers active in the 365 days to S"),
-            ("frequency", "bigint", "orders in the 365 days to S"),
-            ("monetary", MONEY, "net sales in the 365 days to S"),
-            ("r_score", "integer", "NTILE(5) over recency_days DESC, user_id"),
-            ("f_score", "integer", "NTILE(5) over frequency, user_id"),
-            ("m_score", "integer", "NTILE(5) over monetary, user_id"),
+            ("clv_tier", "string", f"{c.HIGH} (>= {c.HIGH_TIER}), {c.MEDIUM} (>= {c.MEDIUM_TIER}), {c.LOW}"),
+            (
+                "recency_days",
+                "integer",
+                f"S - last order date, for customers active in the {c.RFM_DAYS} days to S",
+            ),
+            ("frequency", "bigint", f"orders in the {c.RFM_DAYS} days to S"),
+            ("monetary", MONEY, f"net sales in the {c.RFM_DAYS} days to S"),
+            ("r_score", "integer", f"NTILE({c.SCORE_TILES}) over recency_days DESC, user_id"),
+            ("f_score", "integer", f"NTILE({c.SCORE_TILES}) over frequency, user_id"),
+            ("m_score", "integer", f"NTILE({c.SCORE_TILES}) over monetary, user_id"),
             (
                 "rfm_segment",
                 "string",
-                "New, Lost, Churn Risk, VIP, Regular (the first that applies), or Inactive",
+                f"{', '.join(c.SEGMENTS_IN_PRECEDENCE)} (the first that applies), or {c.INACTIVE}",
             ),
             ("days_since_last_order", "integer", "S - last order date"),
-            ("churn_risk", "string", "active (<= 45 days), at_risk (46-90), churned (> 90)"),
+            (
+                "churn_risk",
+                "string",
+                f"{c.ACTIVE} (<= {c.ACTIVE_MAX_DAYS} days), {c.AT_RISK} ({c.ACTIVE_MAX_DAYS + 1}-"
+                f"{c.AT_RISK_MAX_DAYS}), {c.CHURNED} (> {c.AT_RISK_MAX_DAYS})",
+            ),
             ("avg_gap_days", "double", "(last - first order date) / (distinct order dates - 1)"),
-            ("spend_last_30", MONEY, "net sales S-29 .. S"),
-            ("spend_prev_30", MONEY, "net sales S-59 .. S-30"),
+            ("spend_last_30", MONEY, f"net sales S-{c.SPEND_DAYS - 1} .. S"),
+            ("spend_prev_30", MONEY, f"net sales S-{2 * c.SPEND_DAYS - 1} .. S-{c.SPEND_DAYS}"),
             ("spend_change_pct", "double", "(last - prev) / prev x 100; NULL when prev = 0"),
             ("loyalty_member", "boolean", "is_loyalty of the customer's most recent order"),
         ),

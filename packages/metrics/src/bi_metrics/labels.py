@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bi_metrics import customers
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS_BY_NAME
 from bi_metrics.formatting import Value
 
@@ -40,9 +41,17 @@ class ValueWords:
         return (len(self.order) + (1 if text == self.missing else 0)), text
 
 
-CLV_TIERS = ("High", "Medium", "Low")
-RFM_SEGMENTS = ("VIP", "Regular", "New", "Churn Risk", "Lost", "Inactive")
-CHURN_RISKS = {"active": "Active", "at_risk": "At risk", "churned": "Churned"}
+CLV_TIERS = customers.CLV_TIERS
+# The business order, best customers first (not the order segments are tried in).
+RFM_SEGMENTS = (
+    customers.VIP,
+    customers.REGULAR,
+    customers.NEW,
+    customers.CHURN_RISK,
+    customers.LOST,
+    customers.INACTIVE,
+)
+CHURN_RISKS = {customers.ACTIVE: "Active", customers.AT_RISK: "At risk", customers.CHURNED: "Churned"}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _SCORES = tuple(str(score) for score in range(5, 0, -1))
 

@@ -1,4 +1,4 @@
-"""A deterministic generator of the ordering database, with the quirks of the real one (METRICS.md §1).
+"""A deterministic generator of the ordering database, with the quirks of the real one at its rates.
 
 The same configuration and seed give the same rows in the same order, so the same database file, byte
 for byte. The simulation works day by day: how many orders a day gets (weekday, month and holiday
@@ -38,7 +38,7 @@ from bi_source.schema import restaurants as restaurants_table
 
 Array = npt.NDArray[Any]
 
-# The rates of METRICS.md §1, declared once; the tests measure the generated data against them.
+# The real data's rates, declared once; the tests measure the generated data against them.
 GUEST_ORDER_RATE = 0.09
 TEST_APP_ORDER_RATE = 0.004
 LOYALTY_MEMBER_RATE = 0.35

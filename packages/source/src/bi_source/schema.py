@@ -1,4 +1,4 @@
-"""The source schema as the business's SQL Server holds it (METRICS.md §1), declared once.
+"""The source schema as the business's SQL Server holds it, declared once.
 
 Generic SQLAlchemy types with SQL Server variants, so the same declaration creates the demo database
 in SQLite and the real types (datetime2(3), bit) on SQL Server. The source enforces no keys; the

@@ -4,7 +4,7 @@ Each aggregate groups rows of one order each by its declared grain and computes 
 columns from the expressions below, defined once: fct_order's rows for the order-level aggregates,
 and for the line-level ones each order's matching lines summed within the group. Line aggregates take
 the restaurant, app, loyalty and discount flags and customer of the line's order (the order-level
-dimensions of METRICS.md §4).
+dimensions of docs/metrics.md, *Dimensions*).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Customer analytics as of the snapshot date S (METRICS.md §5), and CLV's daily running totals.
+"""Customer analytics as of the snapshot date S, and CLV's daily running totals.
 
-S is the latest order date in Silver, never the clock. Every customer with a kept order up to S is
-in the snapshot; those without an order in the 365 days to S are `Inactive` and have no RFM scores.
+The windows, boundaries, names and segment precedence are declared in `bi_metrics.customers` (see
+docs/metrics.md, *Customer analytics*); this applies them. S is the latest order date in Silver, never
+the clock. Every customer with a kept order up to S is in the snapshot; those without an order in the
+RFM window are `Inactive` and have no RFM scores.
 """
 
 from __future__ import annotations
@@ -11,12 +13,29 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-RFM_DAYS = 365
-NEW_DAYS = 30
-SPEND_DAYS = 30
-ACTIVE_MAX_DAYS = 45
-AT_RISK_MAX_DAYS = 90
-HIGH_TIER, MEDIUM_TIER = 0.8, 0.2
+from bi_metrics.customers import (
+    ACTIVE,
+    ACTIVE_MAX_DAYS,
+    AT_RISK,
+    AT_RISK_MAX_DAYS,
+    CHURN_RISK,
+    CHURNED,
+    HIGH,
+    HIGH_TIER,
+    INACTIVE,
+    LOST,
+    LOW,
+    MEDIUM,
+    MEDIUM_TIER,
+    NEW,
+    NEW_DAYS,
+    RFM_DAYS,
+    SCORE_TILES,
+    SEGMENT_RULES,
+    SPEND_DAYS,
+    VIP,
+    VIP_MIN_SCORE,
+)
 
 
 def snapshot_date(orders: DataFrame) -> dt.date | None:
@@ -30,6 +49,23 @@ def _on_or_after(days_before_s: int, s: Column) -> Column:
 
 def _sum_when(condition: Column) -> Column:
     return F.coalesce(F.sum(F.when(condition, F.col("net_amount"))), F.lit(0)).cast("decimal(28,2)")
+
+
+def _rfm_segment(at: Column) -> Column:
+    """The first segment in the declared precedence that applies; the last one takes the rest."""
+    applies = {
+        NEW: F.col("first_order_date") >= F.date_sub(at, NEW_DAYS - 1),
+        LOST: F.col("recency_days") > AT_RISK_MAX_DAYS,
+        CHURN_RISK: F.col("recency_days") > ACTIVE_MAX_DAYS,
+        VIP: (F.col("r_score") >= VIP_MIN_SCORE)
+        & (F.col("f_score") >= VIP_MIN_SCORE)
+        & (F.col("m_score") >= VIP_MIN_SCORE),
+    }
+    *conditional, rest = SEGMENT_RULES
+    segment = F.when(F.col("r_score").isNull(), INACTIVE)
+    for rule in conditional:
+        segment = segment.when(applies[rule.name], rule.name)
+    return segment.otherwise(rest.name)
 
 
 def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
@@ -61,9 +97,11 @@ def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
         F.col("days_since_last_order").alias("recency_days"),
         F.col("_frequency").alias("frequency"),
         F.col("_monetary").alias("monetary"),
-        F.ntile(5).over(Window.orderBy(F.col("days_since_last_order").desc(), "user_id")).alias("r_score"),
-        F.ntile(5).over(Window.orderBy("_frequency", "user_id")).alias("f_score"),
-        F.ntile(5).over(Window.orderBy("_monetary", "user_id")).alias("m_score"),
+        F.ntile(SCORE_TILES)
+        .over(Window.orderBy(F.col("days_since_last_order").desc(), "user_id"))
+        .alias("r_score"),
+        F.ntile(SCORE_TILES).over(Window.orderBy("_frequency", "user_id")).alias("f_score"),
+        F.ntile(SCORE_TILES).over(Window.orderBy("_monetary", "user_id")).alias("m_score"),
     )
     prev = F.col("spend_prev_30")
     return per_customer.join(rfm, "user_id", "left").select(
@@ -74,9 +112,9 @@ def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
         "lifetime_orders",
         "clv",
         "clv_percent_rank",
-        F.when(F.col("clv_percent_rank") >= HIGH_TIER, "High")
-        .when(F.col("clv_percent_rank") >= MEDIUM_TIER, "Medium")
-        .otherwise("Low")
+        F.when(F.col("clv_percent_rank") >= HIGH_TIER, HIGH)
+        .when(F.col("clv_percent_rank") >= MEDIUM_TIER, MEDIUM)
+        .otherwise(LOW)
         .alias("clv_tier"),
         "recency_days",
         "frequency",
@@ -84,18 +122,11 @@ def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
         "r_score",
         "f_score",
         "m_score",
-        F.when(F.col("r_score").isNull(), "Inactive")
-        .when(F.col("first_order_date") >= F.date_sub(at, NEW_DAYS - 1), "New")
-        # Lost and Churn Risk are the churn indicators' churned and at_risk: the two views agree.
-        .when(F.col("recency_days") > AT_RISK_MAX_DAYS, "Lost")
-        .when(F.col("recency_days") > ACTIVE_MAX_DAYS, "Churn Risk")
-        .when((F.col("r_score") >= 4) & (F.col("f_score") >= 4) & (F.col("m_score") >= 4), "VIP")
-        .otherwise("Regular")
-        .alias("rfm_segment"),
+        _rfm_segment(at).alias("rfm_segment"),
         "days_since_last_order",
-        F.when(F.col("days_since_last_order") <= ACTIVE_MAX_DAYS, "active")
-        .when(F.col("days_since_last_order") <= AT_RISK_MAX_DAYS, "at_risk")
-        .otherwise("churned")
+        F.when(F.col("days_since_last_order") <= ACTIVE_MAX_DAYS, ACTIVE)
+        .when(F.col("days_since_last_order") <= AT_RISK_MAX_DAYS, AT_RISK)
+        .otherwise(CHURNED)
         .alias("churn_risk"),
         F.when(
             F.col("_order_dates") > 1,

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from bi_lake.errors import UserError
 from bi_lake.runs import JobReport, TableCounts, utc_now
 from bi_lake.workflow import JobContext
+from bi_metrics import customers as customer_rules
 from bi_metrics import restaurants as restaurant_rule
 from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
 from bi_metrics.gold import (
@@ -59,9 +60,9 @@ def conform(dataset: GoldDataset, frame: DataFrame) -> DataFrame:
 
 
 def _builder_fingerprint() -> str:
-    """The source of the modules that compute Gold's values."""
+    """The source of the modules that compute Gold's values, and of the rules they apply."""
     digest = hashlib.sha256()
-    for module in (aggregates, customers, lookups, restaurant_rule):
+    for module in (aggregates, customers, lookups, restaurant_rule, customer_rules):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()
 

@@ -1,1 +1,2 @@
-"""Silver: Bronze conformed, checked and modelled into dimensions and facts (METRICS.md §2-§3)."""
+"""Silver: Bronze conformed, checked and modelled into dimensions and facts (docs/metrics.md, *Quality
+rules* and *Building blocks*)."""

@@ -1,4 +1,4 @@
-"""fct_order: one row per order, from its kept lines (METRICS.md §3)."""
+"""fct_order: one row per order, from its kept lines (docs/metrics.md, *Building blocks*)."""
 
 from __future__ import annotations
 

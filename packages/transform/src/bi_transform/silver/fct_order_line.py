@@ -1,4 +1,5 @@
-"""fct_order_line: one row per kept order line, with its option amounts and METRICS.md §3 building blocks."""
+"""fct_order_line: one row per kept order line, with its option amounts and the building blocks the
+metrics are defined over (`bi_metrics.catalogue.BUILDING_BLOCKS`; docs/metrics.md, *Building blocks*)."""
 
 from __future__ import annotations
 

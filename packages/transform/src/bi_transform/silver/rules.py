@@ -1,7 +1,9 @@
-"""The quality rules of METRICS.md §2 as column expressions: every source row gets one outcome.
+"""Silver's quality rules as column expressions: every source row gets one outcome.
 
-Each row of a batch ends in exactly one place: `kept`, `duplicate`, or `quarantined` with a reason.
-The outcome is computed in one pass (column expressions and one window), never one action per rule.
+The rules are declared in `quality.py` (what each catches, in which order; docs/metrics.md, *Quality
+rules*, is written from it); this applies them. Each row of a batch ends in exactly one place: `kept`,
+`duplicate`, or `quarantined` with a reason. The outcome is computed in one pass (column expressions and
+one window), never one action per rule.
 """
 
 from __future__ import annotations
@@ -10,26 +12,20 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from bi_lake.source_keys import ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY
+from bi_transform.silver.quality import (
+    DEFAULT_TEST_APP_PATTERN,
+    LINE_REASONS,
+    MASK,
+    PLAIN_CATEGORY,
+    SUPPORTED_CURRENCY,
+    UNKNOWN,
+    VISIBLE_CARD_DIGITS,
+)
 
 KEPT, DUPLICATE, QUARANTINED = "kept", "duplicate", "quarantined"
 
 LINE_KEY = ORDER_ITEMS_KEY
 OPTION_COLUMNS = ORDER_ITEM_OPTIONS_KEY
-LINE_REASONS = (
-    "missing_key",
-    "missing_value",
-    "invalid_quantity",
-    "negative_price",
-    "future_timestamp",
-    "unsupported_currency",
-    "test_data",
-)
-
-UNKNOWN = "Unknown"
-DEFAULT_TEST_APP_PATTERN = "DEVELOPMENT"
-# A plain category name: words of letters, with spaces, '&', apostrophes or hyphens between them.
-_PLAIN_CATEGORY = r"^[A-Za-z][A-Za-z&' -]*$"
-MASK = "*" * 12
 
 
 def _blank(name: str) -> Column:
@@ -37,31 +33,28 @@ def _blank(name: str) -> Column:
 
 
 def line_reason(test_app_pattern: str) -> Column:
-    """Why an order line is quarantined (the first rule that applies), or NULL when it is not.
-
-    `missing_value` extends the rules for NULL in a column the source declares NOT NULL and no
-    other rule covers (price, loyalty flag, app): such a line cannot be valued or attributed.
-    """
-    return (
-        F.when(
-            _blank("order_id")
-            | _blank("lineitem_id")
-            | _blank("restaurant_id")
-            | F.col("creation_time_utc").isNull(),
-            "missing_key",
-        )
-        .when(
-            F.col("item_price").isNull() | F.col("is_loyalty").isNull() | F.col("app_name").isNull(),
-            "missing_value",
-        )
-        .when(F.col("item_quantity").isNull() | (F.col("item_quantity") <= 0), "invalid_quantity")
-        .when(F.col("item_price") < 0, "negative_price")
-        .when(F.col("creation_time_utc") > F.col("_extracted_at"), "future_timestamp")
-        .when(
-            F.col("currency").isNull() | (F.upper(F.trim(F.col("currency"))) != "USD"), "unsupported_currency"
-        )
-        .when(F.col("app_name").rlike(f"(?i){test_app_pattern}"), "test_data")
-    )
+    """Why an order line is quarantined (the first rule that applies, in the declared order), or NULL
+    when it is not."""
+    applies = {
+        "missing_key": _blank("order_id")
+        | _blank("lineitem_id")
+        | _blank("restaurant_id")
+        | F.col("creation_time_utc").isNull(),
+        "missing_value": F.col("item_price").isNull()
+        | F.col("is_loyalty").isNull()
+        | F.col("app_name").isNull(),
+        "invalid_quantity": F.col("item_quantity").isNull() | (F.col("item_quantity") <= 0),
+        "negative_price": F.col("item_price") < 0,
+        "future_timestamp": F.col("creation_time_utc") > F.col("_extracted_at"),
+        "unsupported_currency": F.col("currency").isNull()
+        | (F.upper(F.trim(F.col("currency"))) != SUPPORTED_CURRENCY),
+        "test_data": F.col("app_name").rlike(f"(?i){test_app_pattern}"),
+    }
+    first, *rest = LINE_REASONS
+    reason = F.when(applies[first], first)
+    for name in rest:
+        reason = reason.when(applies[name], name)
+    return reason
 
 
 def _latest_first(value_columns: list[str]) -> list[Column]:
@@ -96,20 +89,19 @@ def _card_digits() -> Column:
 
 
 def _unmasked_card() -> Column:
-    return F.length(_card_digits()) > 4
+    return F.length(_card_digits()) > VISIBLE_CARD_DIGITS
 
 
 def masked_card() -> Column:
-    """printed_card_number with at most its last 4 digits showing: what Silver may hold of a card."""
-    return F.when(_unmasked_card(), F.concat(F.lit(MASK), F.substring(_card_digits(), -4, 4))).otherwise(
-        F.col("printed_card_number")
-    )
+    """printed_card_number with at most its last digits showing: what Silver may hold of a card."""
+    last = F.substring(_card_digits(), -VISIBLE_CARD_DIGITS, VISIBLE_CARD_DIGITS)
+    return F.when(_unmasked_card(), F.concat(F.lit(MASK), last)).otherwise(F.col("printed_card_number"))
 
 
 def repair_lines(kept: DataFrame) -> DataFrame:
-    """The repairs of METRICS.md §2 on kept lines, each flagged in `_repairs` (an array of kinds)."""
+    """The repairs on kept lines, each flagged in `_repairs` (an array of the declared repair kinds)."""
     category = F.trim(F.col("item_category"))
-    plain = category.isNotNull() & category.rlike(_PLAIN_CATEGORY)
+    plain = category.isNotNull() & category.rlike(PLAIN_CATEGORY)
     name = F.trim(F.col("item_name"))
     repairs = F.array_compact(
         F.array(
