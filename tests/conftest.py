@@ -15,12 +15,11 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 import bi_dashboard
-from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
-from bi_lake.workflow import SilentProgress
 from bi_source.config import SeedConfig
 from bi_source.generator import seed
+from tests import running
 
 # What a test costs follows from what it uses, so `-m unit` is the fast loop without anyone keeping a
 # list: a test that asks for one of these fixtures (directly or through another) carries its marker. A
@@ -112,14 +111,20 @@ def settings(source: Path, tmp_path: Path) -> Settings:
 RunPipeline = Callable[..., RunReport]
 
 
+def pipeline_on(settings: Settings, only: tuple[str, ...] | None = None) -> RunPipeline:
+    """`run_pipeline` on these settings (or others given), running `only` these jobs unless told."""
+
+    def run(current: Settings | None = None, **options: Any) -> RunReport:
+        options.setdefault("only", only)
+        return running.run_pipeline(current or settings, **options)
+
+    return run
+
+
 @pytest.fixture
 def run_pipeline(settings: Settings) -> RunPipeline:
     """Run the workflow on the test's source and lake, as `bi run` does."""
-
-    def run(current: Settings | None = None, **options: object) -> RunReport:
-        return run_workflow(current or settings, RunOptions(**options), SilentProgress())  # type: ignore[arg-type]
-
-    return run
+    return pipeline_on(settings)
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +141,7 @@ def gold_lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Settin
     root = tmp_path_factory.mktemp("gold")
     seeded_source(root / "source.db", GOLD_CONFIG)
     settings = Settings(source_url=sqlite_url(root / "source.db"), lake=str(root / "lake"))
-    report = run_workflow(settings, RunOptions(), SilentProgress())
+    report = running.run_pipeline(settings)
     assert report.status == "succeeded", report.error
     return settings
 

@@ -20,7 +20,7 @@ from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import metric_text
 from bi_metrics.labels import value_text
 from bi_metrics.question import Question
-from tests.cli.test_cli import assert_one_line_error, bi
+from tests.running import assert_one_line_error, bi
 
 pytestmark = pytest.mark.spark
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +19,9 @@ from bi_dashboard.pages import PAGES
 from bi_lake.settings import Settings
 from bi_metrics.catalogue import METRICS_BY_NAME
 from bi_metrics.formatting import metric_text
-from tests.dashboard.browsing import dashboard, lake_environment, prepared_seconds, settled
+from tests.dashboard.browsing import dashboard, prepared_seconds, settled
 from tests.dashboard.page_reader import page_defects, read_page
+from tests.running import bi
 
 pytestmark = pytest.mark.spark
 
@@ -51,11 +50,8 @@ def dashboard_url(gold_lake: Settings, tmp_path_factory: pytest.TempPathFactory)
 
 
 def _bi_query(lake: str, *args: str) -> list[dict[str, object]]:
-    env = lake_environment()
-    result = subprocess.run(
-        [sys.executable, "-m", "bi_cli.main", "query", *args, "--format", "json", "--lake", lake],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = bi("query", *args, "--format", "json", "--lake", lake, cwd=Path.cwd())
+    assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 

@@ -38,6 +38,7 @@ from tests.dashboard.conftest import free_port, wait_until_healthy
 from tests.dashboard.dockerfile import DOCKERFILE, DOCKERIGNORE, Dockerfile, DockerIgnore, copy_source
 from tests.dashboard.test_browser import leaves_the_machine
 from tests.dashboard.test_pages import SNAPSHOT
+from tests.running import bi
 from tests.s3.conftest import AWS_VARIABLES, LAYERS, REGION, AwsLake
 from tests.s3.test_s3_lake import copy_gold
 
@@ -278,11 +279,9 @@ def test_the_images_health_check_passes_on_the_running_server(container: Contain
 
 
 def _bi_query_on_s3(lake: AwsLake, *args: str) -> dict[str, object]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BI_", "AWS_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "bi_cli.main", "query", ",".join(OVERVIEW_KPIS), *args, "--format", "json"],
-        env=clean | lake.env, capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
+    result = bi("query", ",".join(OVERVIEW_KPIS), *args, "--format", "json", cwd=Path.cwd(), env=lake.env,
+                clear=("BI_", "AWS_"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)
     return row  # type: ignore[no-any-return]
 

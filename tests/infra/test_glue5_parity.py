@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -35,6 +34,7 @@ from bi_infra import glue5, wheelhouse
 from bi_lake.settings import Settings
 from bi_lake.workflow import WORKFLOW
 from tests.infra.conftest import ACCOUNT, INFRA, Stack
+from tests.running import bi
 from tests.s3.conftest import REGION, AwsLake
 
 pytestmark = pytest.mark.spark
@@ -123,21 +123,13 @@ def glue_run(
 
 def answers(lake: Path) -> list[object]:
     """`bi query` on the lake, run with this workspace's environment, for each question."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("BI_", "AWS_"))}
     found: list[object] = []
     for question in QUESTIONS:
-        command = [
-            sys.executable,
-            "-m",
-            "bi_cli.main",
-            "query",
-            *question,
-            "--format",
-            "json",
-            "--lake",
-            str(lake),
-        ]
-        found.append(json.loads(_run(command, env=environment)))
+        result = bi(
+            "query", *question, "--format", "json", "--lake", str(lake), cwd=lake, clear=("BI_", "AWS_")
+        )
+        assert result.returncode == 0, result.stderr
+        found.append(json.loads(result.stdout))
     return found
 
 

@@ -20,10 +20,8 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.layout import STATE_KEY, Lake, version_folder
 from bi_lake.settings import Settings
-from bi_lake.workflow import SilentProgress
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS, METRICS_BY_NAME
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.gold import CATALOGUE_PREFIX, DATASETS, GoldState
@@ -31,12 +29,13 @@ from bi_metrics.question import Question, parse_filters
 from bi_source.generator import add_days
 from bi_transform.silver.store import SilverStore
 from tests.conftest import GOLD_CONFIG, gold_contents, sqlite_url
+from tests.running import run_pipeline
 
 pytestmark = pytest.mark.spark
 
 
 def _run(settings: Settings, **options: Any) -> Any:
-    report = run_workflow(settings, RunOptions(**options), SilentProgress())
+    report = run_pipeline(settings, **options)
     assert report.status == "succeeded", report.error
     return report
 

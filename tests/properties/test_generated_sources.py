@@ -24,11 +24,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, example, given, settings
 from pyspark.sql import SparkSession
 
-from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.layout import Lake
 from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
-from bi_lake.workflow import SilentProgress
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.question import Question
 from bi_transform.silver.store import SilverStore
@@ -52,8 +50,9 @@ from tests.properties.sources import (
     hex_id,
     sources,
 )
+from tests.running import run_pipeline
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
 _COMMON = {
     "deadline": None,
@@ -137,7 +136,7 @@ EMPTY = Source(orders=())
 
 
 def _run(settings_: Settings, **options: Any) -> RunReport:
-    report = run_workflow(settings_, RunOptions(**options), SilentProgress())
+    report = run_pipeline(settings_, **options)
     assert report.status == "succeeded", report.error
     return report
 

@@ -10,20 +10,19 @@ from typing import Any
 
 import pytest
 
-from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.layout import STATE_KEY, Lake
 from bi_lake.settings import Settings
-from bi_lake.workflow import SilentProgress
 from bi_metrics.gold import GoldState
 from bi_transform.silver.store import SilverStore
 from tests.conftest import GOLD_CONFIG, gold_contents, silver_contents, sqlite_url
+from tests.running import run_pipeline
 
 pytestmark = pytest.mark.spark
 FACTS = ("fct_order", "fct_order_line", "fct_order_option")
 
 
 def _run(settings: Settings, **options: Any) -> None:
-    report = run_workflow(settings, RunOptions(**options), SilentProgress())
+    report = run_pipeline(settings, **options)
     assert report.status == "succeeded", report.error
 
 

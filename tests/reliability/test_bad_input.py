@@ -23,20 +23,18 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.layout import Lake
 from bi_lake.manifests import Watermarks, load_manifests
 from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
-from bi_lake.workflow import SilentProgress
 from bi_source import schema
 from bi_source.config import SeedConfig
 from bi_source.generator import seed
 from bi_transform.silver.store import QUARANTINE_PREFIX, SilverStore
-from tests.cli.test_cli import bi
 from tests.conftest import gold_contents, silver_contents, sqlite_url
+from tests.running import bi, run_pipeline
 
-pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::ResourceWarning")]
+pytestmark = [pytest.mark.spark, pytest.mark.e2e, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 BASE = SeedConfig(start=dt.date(2023, 3, 1), days=10, restaurants=2, orders_per_day=40.0, seed=3)
 PLACED = dt.datetime(2023, 3, 5, 12, 30)
@@ -229,7 +227,7 @@ def _copy(source: Path, folder: Path) -> Settings:
 
 
 def _run(settings: Settings) -> RunReport:
-    report = run_workflow(settings, RunOptions(), SilentProgress())
+    report = run_pipeline(settings)
     assert report.status == "succeeded", report.error
     return report
 

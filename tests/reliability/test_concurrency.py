@@ -3,25 +3,19 @@ that holds the lake (on a folder here; on S3 in tests/s3/test_s3_concurrency.py)
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import assert_one_line_error
 from tests.conftest import sqlite_url
+from tests.running import assert_one_line_error, start_bi
 
 
 def _bi(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BI_", "AWS_"))}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bi_cli.main", *args], env=clean | env, cwd=cwd,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    return start_bi(*args, cwd=cwd, env=env, clear=("BI_", "AWS_"))
 
 
 def second_run_is_turned_away(env: dict[str, str], cwd: Path, locked: Callable[[], bool]) -> None:

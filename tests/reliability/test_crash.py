@@ -20,7 +20,6 @@ from typing import Any
 import duckdb
 import pytest
 
-from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.layout import Lake
 from bi_lake.manifests import Watermarks
 from bi_lake.settings import Settings
@@ -30,8 +29,9 @@ from bi_metrics.status import lake_status
 from bi_source.config import SeedConfig
 from bi_transform.silver.store import QUARANTINE_PREFIX, SilverStore
 from tests.conftest import gold_contents, seeded_source, silver_contents, sqlite_url
+from tests.running import run_pipeline
 
-pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::ResourceWarning")]
+pytestmark = [pytest.mark.spark, pytest.mark.e2e, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 # Two weeks: every job does all of its kinds of work, in little time. Small chunks make ingest write
 # many files, so a kill lands among them rather than after the last.
@@ -199,7 +199,7 @@ def crash_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def uninterrupted(crash_source: Path, tmp_path_factory: pytest.TempPathFactory, spark: object) -> Settings:
     settings = _lake_from(crash_source, tmp_path_factory.mktemp("uninterrupted") / "run")
-    report = run_workflow(settings, RunOptions(), SilentProgress())
+    report = run_pipeline(settings)
     assert report.status == "succeeded", report.error
     return settings
 
@@ -221,7 +221,7 @@ def test_a_run_killed_there_is_completed_by_the_next_with_nothing_lost_or_double
 
     # The next run, in this process (its Spark session is already up), as `bi run` runs it.
     progress = RecordedProgress()
-    rerun = run_workflow(settings, RunOptions(), progress)
+    rerun = run_pipeline(settings, progress)
     assert rerun.status == "succeeded", rerun.error
     assert any(
         f"took over a stale lock from run {dead_run}" in w and "is no longer running" in w
@@ -273,7 +273,7 @@ def test_ctrl_c_there_ends_in_one_line_records_the_run_as_interrupted_and_releas
 
     # Nothing is lost: the next run starts at once (no lock to take over) and ends as an uninterrupted one.
     progress = RecordedProgress()
-    rerun = run_workflow(settings, RunOptions(), progress)
+    rerun = run_pipeline(settings, progress)
     assert rerun.status == "succeeded", rerun.error
     assert not progress.warnings
     assert silver_contents(settings) == silver_contents(uninterrupted)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.cli.test_cli import bi
+from tests.running import bi
 
-pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::ResourceWarning")]
+pytestmark = [pytest.mark.spark, pytest.mark.e2e, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 PASSWORD = "Pa55-w0rd!q8Zr"
 

@@ -19,16 +19,15 @@ import boto3
 import pytest
 import sqlalchemy as sa
 
-from bi_cli.runner import RunOptions, run_workflow
 from bi_dashboard.pages import PAGES
 from bi_lake.layout import Lake
 from bi_lake.manifests import Manifest, Watermarks
 from bi_lake.settings import Settings
 from bi_lake.storage import LocalStorage
-from bi_lake.workflow import SilentProgress
 from bi_source.generator import add_days
-from tests.cli.test_cli import assert_one_line_error
+from tests import running
 from tests.conftest import OpenApp, sqlite_url
+from tests.running import assert_one_line_error, run_pipeline
 from tests.s3.conftest import REGION, AwsLake
 
 pytestmark = pytest.mark.s3
@@ -42,12 +41,8 @@ QUESTIONS = [
 
 
 def bi(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`bi` in its own process, with the environment a user would set and nothing else of ours."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BI_", "AWS_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bi_cli.main", *args], env=clean | env, cwd=cwd, capture_output=True,
-        text=True, timeout=300,
-    )  # fmt: skip
+    """`bi` in its own process, with the environment a user would set and no other AWS account's."""
+    return running.bi(*args, cwd=cwd, env=env, clear=("BI_", "AWS_"))
 
 
 def copy_gold(local: Settings, aws_lake: AwsLake) -> None:
@@ -74,7 +69,7 @@ def test_ingest_writes_bronze_to_s3_and_the_next_run_is_incremental(
     aws_lake: AwsLake, source: Path, source_engine: sa.Engine
 ) -> None:
     settings = aws_lake.settings(source_url=sqlite_url(source), chunk_rows=2000)
-    first = run_workflow(settings, RunOptions(only=("ingest",)), SilentProgress())
+    first = run_pipeline(settings, only=("ingest",))
     assert first.status == "succeeded", first.error
     bronze = Lake.from_settings(settings).bronze
     manifest = Manifest.model_validate_json(bronze.read_bytes(f"_manifests/{first.run_id}.json"))
@@ -84,7 +79,7 @@ def test_ingest_writes_bronze_to_s3_and_the_next_run_is_incremental(
     before = Watermarks.load(bronze).tables["order_items"].cursor_value
 
     add_days(source_engine, 2, seed_value=5)
-    second = run_workflow(settings, RunOptions(only=("ingest",)), SilentProgress())
+    second = run_pipeline(settings, only=("ingest",))
     assert second.status == "succeeded", second.error
     manifest = Manifest.model_validate_json(bronze.read_bytes(f"_manifests/{second.run_id}.json"))
     lines = next(t for t in manifest.tables if t.table == "order_items")

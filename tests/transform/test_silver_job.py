@@ -13,17 +13,15 @@ import pytest
 import sqlalchemy as sa
 from pyspark.sql import DataFrame, SparkSession
 
-from bi_cli.runner import RunOptions, run_workflow
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
-from bi_lake.runs import RunReport, load_run_reports
+from bi_lake.runs import load_run_reports
 from bi_lake.settings import Settings
-from bi_lake.workflow import SilentProgress
 from bi_source.config import SeedConfig
 from bi_source.generator import add_days
 from bi_transform.silver import fct_order, job
 from bi_transform.silver.store import SilverState, SilverStore
-from tests.conftest import RunPipeline, seeded_source, sqlite_url
+from tests.conftest import RunPipeline, pipeline_on, seeded_source, sqlite_url
 
 pytestmark = pytest.mark.spark
 
@@ -40,11 +38,7 @@ KEPT_LINES = """
 def run_pipeline(settings: Settings) -> RunPipeline:
     """Silver's tests stop after Silver unless a test asks for more."""
 
-    def run(current: Settings | None = None, **options: object) -> RunReport:
-        options.setdefault("only", ("ingest", "silver"))
-        return run_workflow(current or settings, RunOptions(**options), SilentProgress())  # type: ignore[arg-type]
-
-    return run
+    return pipeline_on(settings, only=("ingest", "silver"))
 
 
 def _store(settings: Settings) -> SilverStore:
