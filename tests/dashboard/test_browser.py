@@ -196,17 +196,47 @@ FIRST_PAGE_BOUND_S = 10.0
 def test_a_fresh_servers_first_page_is_drawn_quickly(
     gold_lake: Settings, browser: Browser, tmp_path: Path
 ) -> None:
+    """Timed in a new browser context, whose cache is empty: what someone opening the dashboard for
+    the first time waits. A returning visitor (the same context, its cache warm) is timed after, and
+    reported only."""
     log = tmp_path / "server.log"
     with dashboard(gold_lake.lake, log) as url:
-        page = browser.new_page(viewport=VIEWPORTS[0])
+        context = browser.new_context(viewport=VIEWPORTS[0])
+        page = context.new_page()
+        scripts: list[str] = []
+        page.on(
+            "request",
+            lambda request: scripts.append(request.url) if request.resource_type == "script" else None,
+        )
         started = time.monotonic()
-        page.goto(f"{url}/")
+        served = page.goto(f"{url}/")
         seconds = settled(page, "Overview", since=started)
         tiles = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        # The served page's own scripts and preloads (Vite adds preload links of its own later on).
+        asked_early = set(re.findall(r"\./static/js/([^\"']+\.js)", served.text() if served else ""))
         page.close()
-    print(f"\nfirst page drawn in {seconds:.2f} s (target {FIRST_PAGE_TARGET_S} s); {prepared_seconds(log)}")
+        page = context.new_page()
+        started = time.monotonic()
+        page.goto(f"{url}/")
+        returning = settled(page, "Overview", since=started)
+        context.close()
+    print(
+        f"\nfirst page drawn in {seconds:.2f} s (target {FIRST_PAGE_TARGET_S} s; returning visitor, browser "
+        f"cache warm: {returning:.2f} s; load {_load_average()}); {prepared_seconds(log)}"
+    )
     assert len(tiles) == 5 and all(tiles), tiles
+    # The page asks for all the code the first page draws with from the start (bi_dashboard.preload):
+    # a script fetched only once an element needs it costs the browser a round of requests more.
+    assert [script for script in scripts if script.rsplit("/", 1)[-1] not in asked_early] == []
     assert seconds < FIRST_PAGE_BOUND_S, f"first page drawn in {seconds:.2f} s"
+
+
+def _load_average() -> str:
+    """The machine's load over the last minute, for reading the timing beside it."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "unknown"
 
 
 def test_no_page_shows_a_raw_value_or_cut_off_text(dashboard_url: str, browser: Browser) -> None:

@@ -4,6 +4,8 @@ both start it with these options, so a laptop and the load balancer's target beh
 The server process also opens the first page once itself, as soon as it accepts connections (`warm`):
 Streamlit's caches live in that process, so the first person to open the dashboard finds the modules
 imported, Gold's views open and the Overview's answers computed, rather than waiting for all of it.
+Its page also asks the browser for the code of the first page's elements from the start
+(`bi_dashboard.preload`).
 """
 
 from __future__ import annotations
@@ -124,6 +126,12 @@ def run(args: list[str]) -> None:
     """Streamlit's command line (`streamlit run ...`) in this process, warmed by a thread beside it."""
     from streamlit.web.cli import main as streamlit_main
 
+    from bi_dashboard import preload
+
+    try:
+        preload.install()
+    except OSError as exc:  # the preloads are an optimisation: Streamlit's own page serves as well
+        print(f"dashboard: serving Streamlit's page without preloads ({exc!r})", file=sys.stderr, flush=True)
     threading.Thread(target=warm, name="bi-dashboard-warm", daemon=True).start()
     streamlit_main(args=args, prog_name="streamlit")
 
