@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,16 @@ from tests import running
 
 # What a test costs follows from what it uses, so `-m unit` is the fast loop without anyone keeping a
 # list: a test that asks for one of these fixtures (directly or through another) carries its marker. A
-# module that starts processes (`bi`, a job, a server) declares `pytest.mark.e2e` itself.
+# module that starts processes (`bi`, a job, a server) declares `pytest.mark.e2e` itself; the guards
+# below fail a test that does more than its markers say, naming the marker it needs.
 COST_OF_FIXTURE = {
     "spark": "spark",
     "gold_lake": "e2e",
     "run_pipeline": "e2e",
     "default_source_file": "e2e",
     "browser": "e2e",
+    "image": "e2e",  # the dashboard's image installed as its Dockerfile says
+    "wheels": "e2e",  # the jobs' wheels built and their dependencies downloaded
     "moto_endpoint": "s3",
 }
 COSTLY = frozenset(COST_OF_FIXTURE.values())
@@ -45,18 +47,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _unit_tests_start_no_spark(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A test marked `unit` that starts Spark by another road (a job called directly) fails, naming the
-    marker it needs, so the fast loop stays fast."""
-    before = _spark_is_running()
+def _tests_do_no_more_than_their_markers_say(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Outside `e2e`, running `bi` or the pipeline (tests/running.py) fails at once; in a `unit` test,
+    so does starting Spark by any road."""
+    if not request.node.get_closest_marker("e2e"):
+        monkeypatch.setattr(running, "REFUSED", "this test runs `bi` or the pipeline: mark it `e2e`")
+    if request.node.get_closest_marker("unit"):
+        from pyspark import SparkContext
+
+        def refuse(*_: object, **__: object) -> None:
+            pytest.fail("this test starts Spark: mark it `spark` (or `e2e` if it runs the pipeline)")
+
+        monkeypatch.setattr(SparkContext, "_ensure_initialized", classmethod(refuse))
     yield
-    if request.node.get_closest_marker("unit") and not before and _spark_is_running():
-        pytest.fail("this test starts Spark: mark it `spark` (or `e2e` if it runs the pipeline)")
-
-
-def _spark_is_running() -> bool:
-    context = sys.modules.get("pyspark")
-    return bool(context and context.SparkContext._active_spark_context is not None)
 
 
 # Three and a bit months: ranges cross months, customers return across them and some drift away.

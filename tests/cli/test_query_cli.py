@@ -22,7 +22,7 @@ from bi_metrics.labels import value_text
 from bi_metrics.question import Question
 from tests.running import assert_one_line_error, bi
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]  # `bi query` as a process on a built lake
 
 
 def test_json_is_one_array_of_objects_with_numbers_and_iso_dates(gold_lake: Settings, tmp_path: Path) -> None:

@@ -4,10 +4,13 @@ Streamlit's own files."""
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
+import pytest
 from streamlit import file_util
 
+from bi_dashboard import preload
 from bi_dashboard.preload import (
     FIRST_PAGE_CHUNKS,
     chunk_named,
@@ -63,3 +66,27 @@ def test_the_static_folder_links_streamlits_files_and_serves_the_new_page(tmp_pa
     assert (served / "index.html").read_text(encoding="utf-8") == page_with_preloads(
         (STATIC / "index.html").read_text(encoding="utf-8"), JS
     )
+
+
+def test_a_preload_that_cannot_be_made_leaves_streamlits_own_page(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_folder(**_: object) -> str:
+        raise PermissionError("read-only file system")
+
+    served = file_util.get_static_dir()
+    monkeypatch.setattr(tempfile, "mkdtemp", no_folder)
+    assert preload.install() is False
+    assert file_util.get_static_dir() == served
+    assert "without preloads (PermissionError('read-only file system'))" in capsys.readouterr().err
+
+
+def test_a_streamlit_whose_files_moved_still_serves_its_page(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    served = file_util.get_static_dir()
+    monkeypatch.setattr(file_util, "get_static_dir", lambda: str(tmp_path / "gone"))
+    assert preload.install() is False
+    assert "without preloads" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert file_util.get_static_dir() == served

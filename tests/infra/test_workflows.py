@@ -81,15 +81,32 @@ def runs_ci_script(words: Words) -> bool:
     return bool(words) and Path(words[-1]) == CI_SCRIPT and words[:-1] in ([], ["bash"])
 
 
+def make_recipe(target: str) -> list[Words]:
+    """The commands of a Makefile target: its tab-indented lines, up to the next target."""
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    starts_at = [i for i, line in enumerate(lines) if line.startswith(f"{target}:")]
+    assert starts_at, f"the Makefile has no target {target}"
+    recipe: list[Words] = []
+    for line in lines[starts_at[0] + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip().split())
+    return recipe
+
+
+def expanded(words: Words) -> list[Words]:
+    """A command as the lines it runs: .ci/run as the script's own lines, `make T` as T's recipe."""
+    if runs_ci_script(words):
+        return [each for line in script_lines((ROOT / CI_SCRIPT).read_text(encoding="utf-8"))
+                for each in expanded(line)]  # fmt: skip
+    if words[:1] == ["make"] and len(words) == 2:
+        return [each for line in make_recipe(words[1]) for each in expanded(line)]
+    return [words]
+
+
 def step_commands(step: Mapping) -> list[Words]:
-    """What one step runs; a step running .ci/run runs the script's own lines."""
-    commands: list[Words] = []
-    for words in script_lines(str(step.get("run", ""))):
-        if runs_ci_script(words):
-            commands.extend(script_lines((ROOT / CI_SCRIPT).read_text(encoding="utf-8")))
-        else:
-            commands.append(words)
-    return commands
+    """What one step runs, with .ci/run and make targets read through to their commands."""
+    return [each for words in script_lines(str(step.get("run", ""))) for each in expanded(words)]
 
 
 def commands(of: Mapping) -> list[Words]:

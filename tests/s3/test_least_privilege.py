@@ -25,7 +25,7 @@ from tests.conftest import sqlite_url
 from tests.s3.conftest import REGION, AwsLake
 from tests.s3.test_s3_lake import bi, copy_gold
 
-pytestmark = pytest.mark.s3
+pytestmark = [pytest.mark.s3, pytest.mark.e2e]  # `bi` and the pipeline on the S3 lake
 
 ACCOUNT = "123456789012"  # moto's account
 Credentials = dict[str, dict[str, str]]

@@ -30,7 +30,7 @@ from tests.conftest import OpenApp, sqlite_url
 from tests.running import assert_one_line_error, run_pipeline
 from tests.s3.conftest import REGION, AwsLake
 
-pytestmark = pytest.mark.s3
+pytestmark = [pytest.mark.s3, pytest.mark.e2e]  # `bi` and the pipeline on the S3 lake
 
 QUESTIONS = [
     ["net_sales,orders,aov,customers,discount_rate"],

@@ -92,6 +92,7 @@ def _glue_job(job: str, lake: Path, source: Path, workflow_run_id: str = "wr_0a1
 
 
 @pytest.mark.spark
+@pytest.mark.e2e
 def test_the_jobs_of_one_workflow_run_share_one_run_id_and_one_report(
     source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -84,13 +85,21 @@ def static_dir_with_preloads(source: Path, target: Path) -> Path:
     return target
 
 
-def install() -> None:
-    """Serve Streamlit's page with the preloads from this process on (before the server starts). A
-    folder that cannot be made leaves Streamlit serving its own page: the preloads only save time."""
+def install() -> bool:
+    """Serve Streamlit's page with the preloads from this process on (call it before the server starts).
+
+    Whatever goes wrong (no temporary folder, a Streamlit whose files or functions moved) leaves
+    Streamlit serving its own page, with one line saying so: the preloads only save time, they must
+    never keep the dashboard from starting."""
     from streamlit import file_util
 
-    source = Path(file_util.get_static_dir())
-    target = Path(tempfile.mkdtemp(prefix="bi-dashboard-static-"))
-    atexit.register(shutil.rmtree, target, ignore_errors=True)
-    static_dir_with_preloads(source, target)
+    try:
+        source = Path(file_util.get_static_dir())
+        target = Path(tempfile.mkdtemp(prefix="bi-dashboard-static-"))
+        atexit.register(shutil.rmtree, target, ignore_errors=True)
+        static_dir_with_preloads(source, target)
+    except Exception as exc:
+        print(f"dashboard: serving Streamlit's page without preloads ({exc!r})", file=sys.stderr, flush=True)
+        return False
     file_util.get_static_dir = lambda: str(target)
+    return True

@@ -128,10 +128,7 @@ def run(args: list[str]) -> None:
 
     from bi_dashboard import preload
 
-    try:
-        preload.install()
-    except OSError as exc:  # the preloads are an optimisation: Streamlit's own page serves as well
-        print(f"dashboard: serving Streamlit's page without preloads ({exc!r})", file=sys.stderr, flush=True)
+    preload.install()
     threading.Thread(target=warm, name="bi-dashboard-warm", daemon=True).start()
     streamlit_main(args=args, prog_name="streamlit")
 

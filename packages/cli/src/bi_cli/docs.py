@@ -28,7 +28,15 @@ from bi_metrics.labels import VALUE_WORDS
 from bi_metrics.question import Question
 from bi_transform.silver import quality
 
-DOC = Path("docs") / "metrics.md"
+
+def _repository() -> Path:
+    """The workspace this module is checked out in (packages/cli/src/bi_cli/docs.py), or, installed as a
+    wheel, the current folder."""
+    checkout = Path(__file__).resolve().parents[4]
+    return checkout if (checkout / "uv.lock").is_file() else Path.cwd()
+
+
+DOC = _repository() / "docs" / "metrics.md"
 COMMAND = "uv run python -m bi_cli.docs"
 _UNITS = {"currency": "money", "count": "count", "percent": "percent", "number": "number"}
 

@@ -1,7 +1,8 @@
 """One run at a time per lake: an exclusive lock object with a heartbeat.
 
-The lock is created with an exclusive create (O_EXCL locally, `If-None-Match` on S3), and every
-later change to it (heartbeat, takeover, release) is conditional on the version this run last saw.
+The lock is created with an exclusive create (locally written aside and hard-linked into place under
+a file lock; `If-None-Match` on S3), and every later change to it (heartbeat, takeover, release) is
+conditional on the version this run last saw.
 A lock is stale when its process is gone or a zombie (same host), its heartbeat is older than
 `stale_after_s` (another host), or it is held by this very run: a retried or resumed job of one
 workflow run carries that run's id, and the attempt before it has ended (Glue starts a retry only

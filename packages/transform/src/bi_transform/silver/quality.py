@@ -24,7 +24,8 @@ MASK = "*" * 12
 
 @dataclass(frozen=True)
 class QualityRule:
-    """One rule: the reason (quarantine), duplicate kind or repair kind it is counted under."""
+    """One rule: the reason (quarantine) or repair kind the run report counts it under, or the kind of
+    duplicate it describes (the report counts duplicates together)."""
 
     name: str
     table: str
