@@ -140,8 +140,8 @@ def gold_on_s3(gold_lake: Settings, moto_endpoint: str) -> Iterator[AwsLake]:
     with pytest.MonkeyPatch.context() as patch:
         for name in AWS_VARIABLES:
             patch.delenv(name, raising=False)
-        credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        kms = boto3.client("kms", endpoint_url=moto_endpoint, region_name=REGION, **credentials)
+        kms = boto3.client("kms", endpoint_url=moto_endpoint, region_name=REGION,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
         key_arn = kms.create_key(Description="business insights lake")["KeyMetadata"]["Arn"]
         lake = AwsLake(moto_endpoint, key_arn, {layer: f"bi-container-{layer}" for layer in LAYERS})
         for name, value in lake.env.items():

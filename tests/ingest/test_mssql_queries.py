@@ -24,7 +24,7 @@ WINDOWS = {
 
 
 def _compile(query: sa.Select[object]) -> tuple[str, dict[str, object]]:
-    compiled = query.compile(dialect=mssql.dialect())
+    compiled = query.compile(dialect=mssql.dialect())  # type: ignore[no-untyped-call]
     return str(compiled), dict(compiled.params)
 
 

@@ -33,7 +33,7 @@ CASES: list[tuple[sa.types.TypeEngine[Any], pa.DataType]] = [
     (mssql.TIME(), pa.time64("us")),  # type: ignore[no-untyped-call]
     (mssql.UNIQUEIDENTIFIER(), pa.string()),
     (mssql.FLOAT(), pa.float64()),
-    (mssql.VARBINARY(16), pa.binary()),
+    (mssql.VARBINARY(16), pa.binary()),  # type: ignore[no-untyped-call]
     # What SQLite reflects for the demo source.
     (sa.NUMERIC(10, 2), pa.decimal128(10, 2)),
     (sa.DATETIME(), UTC_TIMESTAMP),

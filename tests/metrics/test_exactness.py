@@ -183,7 +183,8 @@ def reference(silver: duckdb.DuckDBPyConnection, question: Question) -> dict[tup
         "LEFT JOIN s_dim_restaurant r ON r.restaurant_id = b.restaurant_id "
         + ("LEFT JOIN s_dim_item i ON i.item_key = b.item_key" if line_level else "")
     )
-    conditions, parameters = ["TRUE"], []
+    conditions: list[str] = ["TRUE"]
+    parameters: list[object] = []
     if question.start:
         conditions.append("b.order_date >= ?")
         parameters.append(question.start)

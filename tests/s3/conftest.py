@@ -7,6 +7,7 @@ import os
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Final
 
 import boto3
 import pytest
@@ -14,7 +15,8 @@ from moto.server import ThreadedMotoServer
 
 from bi_lake.settings import Settings
 
-REGION = "eu-west-1"
+# Final keeps the literal, which the S3 stubs ask for as a bucket's LocationConstraint.
+REGION: Final = "eu-west-1"
 LAYERS = ("bronze", "silver", "gold")
 # Anything naming another AWS account, profile or endpoint is removed from the tests' environment.
 AWS_VARIABLES = (
