@@ -11,6 +11,7 @@ from sqlalchemy.dialects import mssql
 
 from bi_ingest.types import UTC_TIMESTAMP, UnsupportedType, arrow_type, value_converter
 
+# The ignores: SQLAlchemy leaves a few of its SQL Server types' constructors unannotated.
 CASES: list[tuple[sa.types.TypeEngine[Any], pa.DataType]] = [
     (mssql.VARCHAR(64), pa.string()),
     (mssql.NVARCHAR(128), pa.string()),
