@@ -169,7 +169,7 @@ def test_a_broken_contract_publishes_nothing(
     spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class StrictOrders(fct_order.FctOrder):
-        user_id: T.StringType() = pandera_spark.Field(nullable=False)
+        user_id: T.StringType() = pandera_spark.Field(nullable=False)  # type: ignore[valid-type]
 
     monkeypatch.setitem(job.TABLES, "fct_order", (StrictOrders, "order_date"))
     report = run_pipeline()
