@@ -102,9 +102,9 @@ def source(small_source_file: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def source_engine(source: Path) -> sa.Engine:
+def source_engine(source: Path) -> Iterator[sa.Engine]:
     engine = sa.create_engine(sqlite_url(source))
-    yield engine  # type: ignore[misc]
+    yield engine
     engine.dispose()
 
 
@@ -215,8 +215,8 @@ def open_app(monkeypatch: pytest.MonkeyPatch) -> OpenApp:
             monkeypatch.setenv(name, value)
         app = AppTest.from_file(APP, default_timeout=120)
         app.query_params.update(params)
-        for key, value in (state or {}).items():
-            app.session_state[key] = value
+        for key, held in (state or {}).items():
+            app.session_state[key] = held
         app.run()
         if page is not None:
             app.switch_page(page).run()

@@ -10,12 +10,12 @@ import pytest
 from rich.console import Console
 
 from bi_cli.display import run_summary
-from bi_lake.runs import JobReport, RunReport, TableCounts
+from bi_lake.runs import JobReport, RunReport, RunStatus, TableCounts
 
 NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)
 
 
-def report(status: str = "succeeded") -> RunReport:
+def report(status: RunStatus = "succeeded") -> RunReport:
     ingest = JobReport(
         job="ingest", status="succeeded", seconds=12.3,
         tables=[TableCounts(table="order_items", rows_in=1_234_567, rows_out=1_234_567, note="incremental"),
@@ -35,7 +35,7 @@ def report(status: str = "succeeded") -> RunReport:
     if status == "failed":
         gold = JobReport(job="gold", status="failed", seconds=3.0,
                          error="UserError: contract agg_sales_daily: 3 rows with a NULL restaurant_id")  # fmt: skip
-    return RunReport(run_id="20261130T060000Z-ab12", status=status, started_at=NOW, seconds=82.7,  # type: ignore[arg-type]
+    return RunReport(run_id="20261130T060000Z-ab12", status=status, started_at=NOW, seconds=82.7,
                      jobs=[ingest, silver, gold])  # fmt: skip
 
 

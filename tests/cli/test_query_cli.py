@@ -54,6 +54,7 @@ def test_json_is_one_array_of_objects_with_numbers_and_iso_dates(gold_lake: Sett
     )
     engine.close()
     net_sales, orders = answer.rows[0]
+    assert isinstance(net_sales, Decimal)
     assert sum(row["orders"] for row in rows) == orders
     assert round(sum(row["net_sales"] * 100 for row in rows)) == int(net_sales * 100)
 

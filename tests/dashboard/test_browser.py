@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -49,10 +50,11 @@ def dashboard_url(gold_lake: Settings, tmp_path_factory: pytest.TempPathFactory)
         yield url
 
 
-def _bi_query(lake: str, *args: str) -> list[dict[str, object]]:
+def _bi_query(lake: str, *args: str) -> list[dict[str, Any]]:
     result = bi("query", *args, "--format", "json", "--lake", lake, cwd=Path.cwd())
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows
 
 
 def test_every_page_shows_its_numbers_without_errors(
@@ -77,7 +79,7 @@ def test_every_page_shows_its_numbers_without_errors(
     page.locator('[data-testid="stMetricValue"]').nth(4).wait_for()
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert values == [
-        metric_text(metric, expected[metric], short=True)  # type: ignore[arg-type]
+        metric_text(metric, expected[metric], short=True)
         for metric in ("net_sales", "orders", "aov", "customers", "discount_rate")
     ]
     page.close()
@@ -99,17 +101,17 @@ PAGE_QUESTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-def shows(texts: dict[str, list[str]], metric: str, value: object) -> bool:
+def shows(texts: dict[str, list[str]], metric: str, value: float | None) -> bool:
     """Whether the page shows the figure: formatted as the page writes it (text, tooltips), or as the
     exact number a table or a chart's mark holds (their accessible descriptions have the plotted
     values; percentages in percent)."""
     if value is None:
         return True
-    written = metric_text(metric, value)  # type: ignore[arg-type]
+    written = metric_text(metric, value)
     if any(written in piece for where in ("main", "chart", "tooltip") for piece in texts[where]):
         return True
     scale = 100 if METRICS_BY_NAME[metric].format == "percent" else 1
-    target = float(value) * scale  # type: ignore[arg-type]
+    target = float(value) * scale
     # Tables' accessible copies and the charts' marks (whose descriptions carry the plotted value).
     exact = [piece.replace(",", "") for where in ("table", "tooltip") for piece in texts[where]]
     cells = (float(n) for piece in exact for n in _NUMBER.findall(piece))
@@ -162,7 +164,7 @@ def test_choosing_a_restaurant_changes_the_numbers_and_the_link(
     )
     settled(page, "Overview")
     expected = _bi_query(gold_lake.lake, "net_sales", "--where", f"restaurant_id={restaurant}")[0]
-    assert net_sales.inner_text() == metric_text("net_sales", expected["net_sales"], short=True)  # type: ignore[arg-type]
+    assert net_sales.inner_text() == metric_text("net_sales", expected["net_sales"], short=True)
     assert f"restaurant={restaurant}" in page.url
     page.screenshot(path=str(ARTIFACTS / "overview-one-restaurant.png"), full_page=True)
     assert page.locator(ERRORS).count() == 0

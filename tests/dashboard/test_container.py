@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import boto3
 import jwt
@@ -140,8 +141,8 @@ def gold_on_s3(gold_lake: Settings, moto_endpoint: str) -> Iterator[AwsLake]:
     with pytest.MonkeyPatch.context() as patch:
         for name in AWS_VARIABLES:
             patch.delenv(name, raising=False)
-        credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        kms = boto3.client("kms", endpoint_url=moto_endpoint, region_name=REGION, **credentials)
+        kms = boto3.client("kms", endpoint_url=moto_endpoint, region_name=REGION,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
         key_arn = kms.create_key(Description="business insights lake")["KeyMetadata"]["Arn"]
         lake = AwsLake(moto_endpoint, key_arn, {layer: f"bi-container-{layer}" for layer in LAYERS})
         for name, value in lake.env.items():
@@ -278,12 +279,13 @@ def test_the_images_health_check_passes_on_the_running_server(container: Contain
     assert "external IP" not in container.log.read_text(), "the server looked itself up on the internet"
 
 
-def _bi_query_on_s3(lake: AwsLake, *args: str) -> dict[str, object]:
+def _bi_query_on_s3(lake: AwsLake, *args: str) -> dict[str, Any]:
     result = bi("query", ",".join(OVERVIEW_KPIS), *args, "--format", "json", cwd=Path.cwd(), env=lake.env,
                 clear=("BI_", "AWS_"))  # fmt: skip
     assert result.returncode == 0, result.stderr
-    (row,) = json.loads(result.stdout)
-    return row  # type: ignore[no-any-return]
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    (row,) = rows
+    return row
 
 
 def _open(
@@ -309,7 +311,7 @@ def test_a_signed_in_user_sees_the_overview_of_the_gold_in_s3(
     shown = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     start = SNAPSHOT - dt.timedelta(days=89)
     expected = _bi_query_on_s3(gold_on_s3, "--start", str(start), "--end", str(SNAPSHOT))
-    assert shown == [metric_text(m, expected[m], short=True) for m in OVERVIEW_KPIS]  # type: ignore[arg-type]
+    assert shown == [metric_text(m, expected[m], short=True) for m in OVERVIEW_KPIS]
     assert page.get_by_text(f"Signed in as {EMAIL}").count() == 1
     assert page.locator(ERROR).count() == 0
     assert [url for url in requested if leaves_the_machine(url)] == []

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -31,12 +32,12 @@ SNAPSHOT = dt.date(2023, 4, 10)
 
 def bi_query(
     capsys: pytest.CaptureFixture[str], lake: str, metrics: tuple[str, ...], *args: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     capsys.readouterr()
     assert bi_main(["query", ",".join(metrics), "--format", "json", "--lake", lake, *args]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
     assert len(rows) == 1
-    return rows[0]  # type: ignore[no-any-return]
+    return rows[0]
 
 
 def restaurants(capsys: pytest.CaptureFixture[str], lake: str) -> list[str]:
@@ -103,7 +104,7 @@ def test_overview_tiles_follow_a_links_filters_and_compare_with_the_period_befor
     shown = tiles(app)
     for metric in KPIS:
         assert shown[METRICS_BY_NAME[metric].label][0] == tile_text(metric, now[metric])
-    growth = (float(now["net_sales"]) / float(before["net_sales"]) - 1) * 100  # type: ignore[arg-type]
+    growth = (float(now["net_sales"]) / float(before["net_sales"]) - 1) * 100
     assert shown["Net sales"][1] == f"{growth:+.1f}%"
     assert dict(app.query_params) == {
         "range": "30d", "restaurant": [first, third], "app": "OrderUp Web", "loyalty": "loyalty",

@@ -101,7 +101,7 @@ def test_overview_tiles_equal_bi_query_for_the_users_restaurants(
     everyone = bi_query(capsys, gold_lake.lake, KPIS, "--start", str(start), "--end", str(SNAPSHOT))
     shown = tiles(app)
     for metric in KPIS:
-        assert shown[METRICS_BY_NAME[metric].label][0] == metric_text(metric, expected[metric], short=True)  # type: ignore[arg-type]
+        assert shown[METRICS_BY_NAME[metric].label][0] == metric_text(metric, expected[metric], short=True)
     assert expected["net_sales"] != everyone["net_sales"]
 
 

@@ -29,11 +29,12 @@ def bootstrap() -> Stack:
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="business-insights-bootstrap", stack="main", preview=False)
 
-    @pulumi.runtime.test  # type: ignore[misc]
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # pulumi leaves its decorator unannotated
     def program() -> None:
         build(config)
 
     program()
+    # Stack is typed for the application stack's config; the tests here read only the resources.
     return Stack(config, mocks.declared)  # type: ignore[arg-type]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bi_infra import costs
-from bi_infra.config import JobSize, ScaleToZero, declared_size
+from bi_infra.config import JobSize, ScaleToZero, declared_size, load_stack_file
 from bi_infra.costs import (
     GLUE_DPU_HOUR,
     dashboard_monthly_costs,
@@ -144,7 +144,7 @@ def test_the_dashboard_month_is_its_tasks_hours_and_what_stands_all_month() -> N
 def test_in_an_existing_network_the_nat_and_endpoints_are_its_owners() -> None:
     dev = stack_config("dev")
     assert dev.dashboard is not None
-    existing = costs.load_stack_file(
+    existing = load_stack_file(
         "dev",
         {
             "network": {"mode": "existing", "subnetId": EXISTING_SUBNET, "securityGroupId": EXISTING_GROUP,

@@ -32,7 +32,7 @@ def _manifest(settings: Settings, run_id: str) -> Manifest:
 def _bronze(settings: Settings, table: str, run_id: str | None = None) -> pa.Table:
     """The rows of `table` in every committed run (or one run), read back from the Parquet files."""
     lake = _lake(settings)
-    tables = []
+    tables: list[pa.Table] = []
     for manifest in load_manifests(lake.bronze):
         if run_id is not None and manifest.run_id != run_id:
             continue

@@ -24,7 +24,8 @@ WINDOWS = {
 
 
 def _compile(query: sa.Select[object]) -> tuple[str, dict[str, object]]:
-    compiled = query.compile(dialect=mssql.dialect())
+    # SQLAlchemy leaves the SQL Server dialect's constructor unannotated.
+    compiled = query.compile(dialect=mssql.dialect())  # type: ignore[no-untyped-call]
     return str(compiled), dict(compiled.params)
 
 

@@ -33,7 +33,7 @@ ROWS = [
 
 
 @pytest.fixture
-def typed_source(tmp_path: Path) -> tuple[Path, sa.Engine]:
+def typed_source(tmp_path: Path) -> Iterator[tuple[Path, sa.Engine]]:
     path = tmp_path / "typed.db"
     engine = sa.create_engine(f"sqlite:///{path}")
     table = sa.Table(
@@ -50,7 +50,7 @@ def typed_source(tmp_path: Path) -> tuple[Path, sa.Engine]:
     table.metadata.create_all(engine)
     with engine.begin() as connection:
         connection.execute(table.insert(), [dict(zip(table.c.keys(), row, strict=True)) for row in ROWS])
-    yield path, engine  # type: ignore[misc]
+    yield path, engine
     engine.dispose()
 
 

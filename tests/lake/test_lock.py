@@ -34,7 +34,8 @@ def test_a_lock_left_by_a_dead_process_is_taken_over_with_a_message(tmp_path: Pa
     storage.write_bytes(LOCK_KEY, json.dumps(payload).encode())
     messages: list[str] = []
     with LakeLock(storage, "run-2", on_takeover=messages.append) as lock:
-        assert lock.current_holder() is not None and lock.current_holder().run_id == "run-2"  # type: ignore[union-attr]
+        holder_now = lock.current_holder()
+        assert holder_now is not None and holder_now.run_id == "run-2"
     assert messages and "killed-run" in messages[0] and "no longer running" in messages[0]
 
 

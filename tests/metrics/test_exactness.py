@@ -183,7 +183,8 @@ def reference(silver: duckdb.DuckDBPyConnection, question: Question) -> dict[tup
         "LEFT JOIN s_dim_restaurant r ON r.restaurant_id = b.restaurant_id "
         + ("LEFT JOIN s_dim_item i ON i.item_key = b.item_key" if line_level else "")
     )
-    conditions, parameters = ["TRUE"], []
+    conditions: list[str] = ["TRUE"]
+    parameters: list[object] = []
     if question.start:
         conditions.append("b.order_date >= ?")
         parameters.append(question.start)
@@ -283,6 +284,12 @@ def _restaurants(silver: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
+def _scalar(silver: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    row = silver.execute(sql).fetchone()
+    assert row is not None, sql
+    return row[0]
+
+
 def test_every_metric_equals_the_definition_for_every_slice_and_range(
     metrics: MetricsEngine, silver: duckdb.DuckDBPyConnection
 ) -> None:
@@ -341,7 +348,7 @@ def test_distinct_counts_are_not_added_up_and_ratios_are_recomputed(
         ).rows
 
     customers = ask("customers")[0][0]
-    assert customers == silver.execute("SELECT count(DISTINCT user_id) FROM s_orders").fetchone()[0]  # type: ignore[index]
+    assert customers == _scalar(silver, "SELECT count(DISTINCT user_id) FROM s_orders")
     # Customers come back across months and restaurants: adding the slices would count them again.
     assert sum(row[1] for row in ask("customers", "order_month")) > customers
     assert sum(row[1] for row in ask("customers", "restaurant_id")) > customers
@@ -361,7 +368,7 @@ def test_the_customer_snapshot_equals_the_definitions_at_s(
     gold = metrics.query(f"SELECT {columns} FROM dim_customer_snapshot ORDER BY user_id")
     expected = silver.execute(f"SELECT {columns} FROM ref_customers ORDER BY user_id").fetchall()
     assert gold == expected
-    s = silver.execute("SELECT max(order_date) FROM s_orders").fetchone()[0]  # type: ignore[index]
+    s = _scalar(silver, "SELECT max(order_date) FROM s_orders")
     state = GoldState.model_validate_json(Lake.from_settings(gold_lake).gold.read_bytes(STATE_KEY))
     assert state.snapshot_date == s == dt.date(2023, 4, 10)
     segments = {row[0] for row in metrics.query("SELECT DISTINCT rfm_segment FROM dim_customer_snapshot")}

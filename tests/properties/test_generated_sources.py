@@ -28,6 +28,7 @@ from bi_lake.layout import Lake
 from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
 from bi_metrics.engine import MetricsEngine
+from bi_metrics.formatting import Value
 from bi_metrics.question import Question
 from bi_transform.silver.store import SilverStore
 from tests.conftest import gold_contents, silver_contents
@@ -54,17 +55,17 @@ from tests.running import run_pipeline
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
-_COMMON = {
-    "deadline": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-    "print_blob": True,
-}
-settings.register_profile("default", max_examples=3, **_COMMON)  # type: ignore[arg-type]
+_COMMON = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.register_profile("default", _COMMON, max_examples=3)
 # CI tries the same examples on every run, so a submission lands or not on its own merits.
-settings.register_profile("ci", max_examples=3, derandomize=True, **_COMMON)  # type: ignore[arg-type]
-settings.register_profile("deep", max_examples=60, **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("ci", _COMMON, max_examples=3, derandomize=True)
+settings.register_profile("deep", _COMMON, max_examples=60)
 # Only the fixed cases: the quickest regression run.
-settings.register_profile("fixed", phases=[Phase.explicit], **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("fixed", _COMMON, phases=[Phase.explicit])
 PROFILE = os.environ.get("BI_PROPERTY_PROFILE", "ci" if os.environ.get("CI") else "default")
 
 CUSTOMER, OTHER, RESTAURANT, LONE_RESTAURANT = hex_id(0xC0), hex_id(0xC1), hex_id(0xA0), hex_id(0xA1)
@@ -146,8 +147,14 @@ def _reconciliation(report: RunReport, table: str) -> dict[str, Any]:
     return dict(silver.details.get("reconciliation", {}).get(table, {}))
 
 
-def _cents(value: Decimal | None) -> int:
+def _cents(value: Value) -> int:
+    assert value is None or isinstance(value, Decimal), value
     return int((value or Decimal(0)) * 100)
+
+
+def _day(value: Value) -> str:
+    assert isinstance(value, dt.date), value
+    return value.isoformat()
 
 
 def _gold_answers(engine: MetricsEngine) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -168,7 +175,7 @@ def _gold_answers(engine: MetricsEngine) -> tuple[list[tuple[Any, ...]], list[tu
     by_restaurant = engine.ask(Question(("orders", "net_sales", "customers"), by=("restaurant_id",)))
     return (
         sorted(
-            (day.isoformat(), orders, _cents(net), _cents(gross), _cents(discount), items, customers, loyal)
+            (_day(day), orders, _cents(net), _cents(gross), _cents(discount), items, customers, loyal)
             for day, orders, net, gross, discount, items, customers, loyal in daily.rows
         ),
         sorted((rid, orders, _cents(net), customers) for rid, orders, net, customers in by_restaurant.rows),

@@ -7,6 +7,7 @@ import os
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, Final
 
 import boto3
 import pytest
@@ -14,7 +15,8 @@ from moto.server import ThreadedMotoServer
 
 from bi_lake.settings import Settings
 
-REGION = "eu-west-1"
+# Final keeps the literal, which the S3 stubs ask for as a bucket's LocationConstraint.
+REGION: Final = "eu-west-1"
 LAYERS = ("bronze", "silver", "gold")
 # Anything naming another AWS account, profile or endpoint is removed from the tests' environment.
 AWS_VARIABLES = (
@@ -52,14 +54,15 @@ class AwsLake:
             "BI_KMS_KEY_ID": self.key_arn,
         }
 
-    def settings(self, **overrides: object) -> Settings:
-        values: dict[str, object] = {
+    # Any: pydantic checks each setting's value as the object is built.
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
             "lake": self.env["BI_LAKE"],
             "silver_uri": self.env["BI_SILVER_URI"],
             "gold_uri": self.env["BI_GOLD_URI"],
             "kms_key_id": self.key_arn,
         }
-        return Settings(**(values | overrides))  # type: ignore[arg-type]
+        return Settings(**(values | overrides))
 
     def client(self) -> object:
         return boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION)

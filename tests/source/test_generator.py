@@ -29,7 +29,7 @@ def _query(path: Path, sql: str) -> list[Any]:
     with engine.connect() as connection:
         rows = connection.exec_driver_sql(sql).all()
     engine.dispose()
-    return rows
+    return list(rows)
 
 
 def _one(path: Path, sql: str) -> Any:

@@ -17,17 +17,17 @@ SCHEMA = "order_id string, lineitem_id string, quantity int, note string"
 
 
 class Lines(DataFrameModel):
-    order_id: T.StringType() = Field(nullable=False)  # type: ignore[valid-type]
-    lineitem_id: T.StringType() = Field(nullable=False)  # type: ignore[valid-type]
-    quantity: T.IntegerType() = Field(nullable=False)  # type: ignore[valid-type]
-    note: T.StringType() = Field(nullable=True)  # type: ignore[valid-type]
+    order_id: T.StringType() = Field(nullable=False)
+    lineitem_id: T.StringType() = Field(nullable=False)
+    quantity: T.IntegerType() = Field(nullable=False)
+    note: T.StringType() = Field(nullable=True)
 
     class Config:
         unique = ["order_id", "lineitem_id"]
 
 
 class PositiveLines(Lines):
-    quantity: T.IntegerType() = Field(nullable=False, gt=0)  # type: ignore[valid-type]
+    quantity: T.IntegerType() = Field(nullable=False, gt=0)
 
 
 def frame(spark: SparkSession, rows: list[tuple[Any, ...]], schema: str = SCHEMA) -> DataFrame:
@@ -87,7 +87,12 @@ def test_a_repeated_key_is_named(spark: SparkSession) -> None:
 
 
 def test_a_repeated_key_shows_its_rows_and_what_they_disagree_on(spark: SparkSession) -> None:
-    rows = [("o1", "l1", 1, "a"), ("o1", "l1", 2, "a"), ("o1", "l1", 3, "a"), ("o2", "l1", 1, "b")]
+    rows: list[tuple[Any, ...]] = [
+        ("o1", "l1", 1, "a"),
+        ("o1", "l1", 2, "a"),
+        ("o1", "l1", 3, "a"),
+        ("o2", "l1", 1, "b"),
+    ]
     rows += [("o2", "l1", 1, "b"), ("o3", "l1", 1, None)]
     with pytest.raises(ContractBroken) as raised:
         check("lines", Lines, frame(spark, rows))

@@ -61,6 +61,13 @@ def _sql(engine: sa.Engine, sql: str) -> Any:
         return connection.exec_driver_sql(sql).scalar_one()
 
 
+def _value(frame: DataFrame) -> Any:
+    """The one value of a one-row aggregate (an aggregate always has its row)."""
+    row = frame.first()
+    assert row is not None
+    return row[0]
+
+
 def test_silver_models_the_source_exactly_and_reconciles(
     spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
 ) -> None:
@@ -83,13 +90,13 @@ def test_silver_models_the_source_exactly_and_reconciles(
              + (SELECT sum(CAST(round(o.option_price * 100) AS INTEGER) * o.option_quantity)
                 FROM options o JOIN lines l USING (order_id, lineitem_id))""",
     )
-    total = lines.agg({"line_net": "sum"}).first()[0]
+    total = _value(lines.agg({"line_net": "sum"}))
     assert int(total * 100) == expected_cents
-    gross_minus_discount = lines.selectExpr("sum(line_gross - line_discount)").first()[0]
+    gross_minus_discount = _value(lines.selectExpr("sum(line_gross - line_discount)"))
     assert gross_minus_discount == total
     orders = _table(spark, settings, "fct_order")
     assert orders.count() == _sql(source_engine, KEPT_LINES + "SELECT count(DISTINCT order_id) FROM lines")
-    assert orders.selectExpr("sum(net_amount)").first()[0] == total
+    assert _value(orders.selectExpr("sum(net_amount)")) == total
     customers = _table(spark, settings, "dim_customer").where("is_current")
     assert customers.count() == _sql(
         source_engine, KEPT_LINES + "SELECT count(DISTINCT user_id) FROM lines WHERE user_id IS NOT NULL"
@@ -172,9 +179,9 @@ def test_a_broken_contract_publishes_nothing(
     # The rows at fault: named by key in the message, kept whole in the saved run report.
     assert "e.g. (order_id='" in report.error
     (saved,) = load_run_reports(Lake.from_settings(settings).root)
-    (silver,) = [job for job in saved.jobs if job.job == "silver"]
-    (problem,) = silver.details["contract"]["problems"]
-    assert silver.details["contract"]["table"] == "fct_order" and problem["rows"]
+    (silver_report,) = [job for job in saved.jobs if job.job == "silver"]
+    (problem,) = silver_report.details["contract"]["problems"]
+    assert silver_report.details["contract"]["table"] == "fct_order" and problem["rows"]
     assert all(row["user_id"] is None and row["order_id"] in report.error for row in problem["rows"][:3])
     assert _store(settings).state() == SilverState()
     silver = Lake.from_settings(settings).silver

@@ -72,7 +72,7 @@ def load_dashboard_settings() -> DashboardSettings:
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     try:
-        settings = DashboardSettings(**{})
+        settings = DashboardSettings()
     except SettingsError as exc:
         # What the environment holds for a structured setting is not JSON.
         field = re.search(r'field "(\w+)"', str(exc))
