@@ -32,6 +32,7 @@ from bi_transform.silver import (
     fct_order_line,
     fct_order_option,
 )
+from bi_transform.silver.quality import ITEM_NAME_VARIANT
 from bi_transform.silver.rules import (
     DUPLICATE,
     KEPT,
@@ -414,7 +415,7 @@ def _repairs(repaired: DataFrame, canonical: DataFrame) -> dict[str, int]:
             F.array_union(
                 F.col("_repairs"),
                 F.array_compact(
-                    F.array(F.when(F.col("item_name") != F.col("canonical_name"), F.lit("item_name_variant")))
+                    F.array(F.when(F.col("item_name") != F.col("canonical_name"), F.lit(ITEM_NAME_VARIANT)))
                 ),
             )
         ).alias("repair")

@@ -132,9 +132,15 @@ DUPLICATE_RULES: tuple[QualityRule, ...] = (
     ),
 )
 
+CATEGORY_UNKNOWN, ITEM_NAME_MISSING, ITEM_NAME_VARIANT, CARD_MASKED = (
+    "category_unknown",
+    "item_name_missing",
+    "item_name_variant",
+    "card_masked",
+)
 REPAIR_RULES: tuple[QualityRule, ...] = (
     QualityRule(
-        "category_unknown",
+        CATEGORY_UNKNOWN,
         ORDER_ITEMS,
         f"item_category NULL, blank or not a plain category name (`{PLAIN_CATEGORY}` after trimming: "
         "a pasted URL, markup)",
@@ -142,14 +148,14 @@ REPAIR_RULES: tuple[QualityRule, ...] = (
         f"kept with item_category `{UNKNOWN}`",
     ),
     QualityRule(
-        "item_name_missing",
+        ITEM_NAME_MISSING,
         ORDER_ITEMS,
         "item_name NULL or blank",
         "repaired",
         f"kept with item_name `{UNKNOWN}`",
     ),
     QualityRule(
-        "item_name_variant",
+        ITEM_NAME_VARIANT,
         ORDER_ITEMS,
         "an item name spelled unlike its item's canonical name (case, surrounding whitespace)",
         "repaired",
@@ -157,7 +163,7 @@ REPAIR_RULES: tuple[QualityRule, ...] = (
         "it by its most frequent trimmed spelling (ties: the first in sort order)",
     ),
     QualityRule(
-        "card_masked",
+        CARD_MASKED,
         ORDER_ITEMS,
         f"printed_card_number with more than {VISIBLE_CARD_DIGITS} digits visible",
         "repaired",

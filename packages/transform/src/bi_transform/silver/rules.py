@@ -13,7 +13,10 @@ from pyspark.sql import functions as F
 
 from bi_lake.source_keys import ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY
 from bi_transform.silver.quality import (
+    CARD_MASKED,
+    CATEGORY_UNKNOWN,
     DEFAULT_TEST_APP_PATTERN,
+    ITEM_NAME_MISSING,
     LINE_REASONS,
     MASK,
     PLAIN_CATEGORY,
@@ -105,9 +108,9 @@ def repair_lines(kept: DataFrame) -> DataFrame:
     name = F.trim(F.col("item_name"))
     repairs = F.array_compact(
         F.array(
-            F.when(~plain, F.lit("category_unknown")),
-            F.when(name.isNull() | (name == ""), F.lit("item_name_missing")),
-            F.when(_unmasked_card(), F.lit("card_masked")),
+            F.when(~plain, F.lit(CATEGORY_UNKNOWN)),
+            F.when(name.isNull() | (name == ""), F.lit(ITEM_NAME_MISSING)),
+            F.when(_unmasked_card(), F.lit(CARD_MASKED)),
         )
     )
     return (
