@@ -44,6 +44,26 @@ class Settings(BaseSettings):
     lock_stale_after_s: int = Field(
         600, ge=30, description="a lock whose heartbeat is older than this is taken over"
     )
+    catalog: Literal["sql", "glue"] = Field(
+        "sql",
+        description="where Silver's and Gold's Iceberg tables are registered: a SQL catalog or AWS Glue",
+    )
+    catalog_uri: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the SQL catalog (default sqlite:///<lake>/_catalog/iceberg.db "
+        "for a lake in a folder)",
+    )
+    catalog_namespace_prefix: str = Field(
+        "",
+        pattern=r"^[a-z0-9_]*$",
+        description="prefix of the catalog namespaces (Glue databases) <prefix>silver and <prefix>gold",
+    )
+    snapshots_kept: int = Field(
+        5, ge=1, description="every table keeps at least its last this many snapshots"
+    )
+    snapshot_days_kept: float = Field(
+        7, ge=0, description="and every snapshot younger than this many days (for time travel)"
+    )
 
     @field_validator("source_url")
     @classmethod
@@ -67,6 +87,13 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_location(cls, value: str | None) -> str | None:
         return None if value is None else validate_uri(value)
+
+    @field_validator("catalog_uri")
+    @classmethod
+    def _catalog_url(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError("expected a SQLAlchemy URL such as sqlite:////path/to/iceberg.db")
+        return value
 
     @property
     def bronze(self) -> str:
