@@ -13,10 +13,6 @@ from bi_lake.settings import Settings
 from bi_lake.storage import Storage, is_s3, open_storage
 
 WATERMARKS_KEY = "_state/watermarks.json"
-# Silver's and Gold's commit: the one object that publishes a layer's versions.
-STATE_KEY = "_state/current.json"
-# A version of a Silver or Gold table: `<table>/v=<run_id>/`, then `<column>=<value>/` per partition.
-_VERSION = re.compile(r"^(?P<table>[^/]+)/v=(?P<run>[^/]+)/")
 MANIFESTS_PREFIX = "_manifests"
 RUNS_PREFIX = "_runs"
 # The run id each workflow run of the orchestrator (a Glue workflow run) was given by its first job.
@@ -26,24 +22,6 @@ LOCK_KEY = "_lock.json"
 
 def bronze_partition(table: str, ingest_date: dt.date, run_id: str) -> str:
     return f"{table}/ingest_date={ingest_date.isoformat()}/run_id={run_id}"
-
-
-def version_folder(key: str) -> str | None:
-    """The version or partition folder an object belongs to, or None when it is not a version's."""
-    version = _VERSION.match(key)
-    if not version:
-        return None
-    rest = key[version.end() :].split("/")
-    folder = version.group(0).rstrip("/")
-    if len(rest) > 1 and "=" in rest[0]:
-        folder = f"{folder}/{rest[0]}"
-    return folder
-
-
-def version_run(folder: str) -> str | None:
-    """The run that wrote a version folder."""
-    version = _VERSION.match(folder.rstrip("/") + "/")
-    return version.group("run") if version else None
 
 
 def manifest_key(run_id: str) -> str:
@@ -80,8 +58,8 @@ class Lake:
             silver=open_storage(settings.silver, key),
             gold=open_storage(settings.gold, key),
         )
-        # Each layer sweeps what its own state does not reference, so two layers in one place would
-        # delete each other's tables.
+        # Each layer removes the files in its tables' folders that none of its snapshots reference, so
+        # two layers in one place would delete each other's files.
         layers = {"bronze": lake.bronze.uri, "silver": lake.silver.uri, "gold": lake.gold.uri}
         for first, first_uri in layers.items():
             for second, second_uri in layers.items():
