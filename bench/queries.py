@@ -18,11 +18,10 @@ from typing import Any
 
 import duckdb
 
-from bi_lake.layout import Lake
-from bi_lake.settings import load_settings
+from bi_lake.settings import Settings, load_settings
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.question import Question
-from bi_transform.silver.store import SilverStore
+from bi_transform.silver.job import open_store
 
 # The slices business users ask for most: by day, by restaurant, by month x category, by segment.
 TYPICAL: dict[str, Question] = {
@@ -71,8 +70,8 @@ def _timed(run: Any, repeats: int) -> list[float]:
     return timings
 
 
-def measure_gold(lake: Lake, repeats: int) -> dict[str, Any]:
-    engine = MetricsEngine(lake.gold)
+def measure_gold(settings: Settings, repeats: int) -> dict[str, Any]:
+    engine = MetricsEngine.open(settings)
     results: dict[str, Any] = {}
     all_timings: list[float] = []
     try:
@@ -93,23 +92,19 @@ def measure_gold(lake: Lake, repeats: int) -> dict[str, Any]:
     return results
 
 
-def measure_silver(lake: Lake, repeats: int) -> dict[str, Any]:
-    state = SilverStore(lake.silver).state()
+def measure_silver(settings: Settings, repeats: int) -> dict[str, Any]:
+    store = open_store(settings)
+    state = store.state()
     connection = duckdb.connect()
 
     def files(table: str) -> list[str]:
-        return [
-            lake.silver.uri_of(key)
-            for folder in state.tables[table].partitions.values()
-            for key in lake.silver.list_keys(folder)
-            if key.endswith(".parquet")
-        ]
+        return store.files(state, table)
 
     for view, table in (("orders", "fct_order"), ("lines", "fct_order_line")):
         connection.execute(
             f"CREATE VIEW {view} AS SELECT * FROM read_parquet({files(table)!r}, hive_partitioning = true)"
         )
-    engine = MetricsEngine(lake.gold)
+    engine = MetricsEngine.open(settings)
     engine.refresh()
     snapshot = engine.query("SELECT user_id, rfm_segment FROM dim_customer_snapshot")
     engine.close()
@@ -139,10 +134,10 @@ def main() -> int:
     parser.add_argument("--silver", action="store_true", help="also answer the questions from Silver")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
-    lake = Lake.from_settings(load_settings(lake=args.lake))
-    figures: dict[str, Any] = {"gold": measure_gold(lake, args.repeats)}
+    settings = load_settings(lake=args.lake)
+    figures: dict[str, Any] = {"gold": measure_gold(settings, args.repeats)}
     if args.silver:
-        figures["silver"] = measure_silver(lake, args.repeats)
+        figures["silver"] = measure_silver(settings, args.repeats)
     print(
         f"{'slice':<22} {'dataset':<20} {'p50 ms':>8} {'p95 ms':>8}"
         + ("  silver p50/p95 ms" if args.silver else "")

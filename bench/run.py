@@ -266,7 +266,8 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
     os.environ.update(BI_SOURCE_URL=source_url, BI_LAKE=str(lake_dir))
     for variable in LAYER_VARIABLES:
         os.environ.pop(variable, None)
-    lake = Lake.from_settings(load_settings(source_url=source_url, lake=str(lake_dir)))
+    settings = load_settings(source_url=source_url, lake=str(lake_dir))
+    lake = Lake.from_settings(settings)
     subreaper = become_subreaper()
     if not subreaper:
         log("cannot wait for Spark's JVM on this platform: a stage may overlap the JVM of the one before")
@@ -300,9 +301,9 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
     incremental = {stage: run_stage("incremental", stage, work, lake, reported) for stage in STAGES}
 
     log(f"bi query: {len(queries.TYPICAL)} typical slices x {repeats}, from Gold...")
-    gold_figures = queries.measure_gold(lake, repeats)
+    gold_figures = queries.measure_gold(settings, repeats)
     log("the same questions from Silver...")
-    silver_figures = queries.measure_silver(lake, repeats)
+    silver_figures = queries.measure_silver(settings, repeats)
     log(f"dashboard: the {PAGES[0].title} page, {page_repeats} filter changes...")
     app, start_ms = dashboard.start_app(str(lake_dir))
     page, _ = dashboard.measure_page(app, PAGES[0], page_repeats)

@@ -162,19 +162,17 @@ def silver_contents(
     comparing two lakes."""
     import duckdb
 
-    from bi_lake.layout import Lake
-    from bi_transform.silver.store import SilverStore
+    from bi_transform.silver.job import open_store
 
-    storage = Lake.from_settings(settings).silver
-    state = SilverStore(storage).state()
+    store = open_store(settings)
+    state = store.state()
     contents: dict[str, list[tuple[Any, ...]]] = {}
     for table in tables or sorted(state.tables):
-        files = [storage.uri_of(k) for f in state.tables[table].partitions.values()
-                 for k in storage.list_keys(f) if k.endswith(".parquet")]  # fmt: skip
+        files = store.files(state, table)
         if not files:
             contents[table] = []
             continue
-        relation = duckdb.read_parquet(files, hive_partitioning=True)
+        relation = duckdb.read_parquet(files)
         columns = [c for c in relation.columns if c not in RUN_COLUMNS]
         contents[table] = relation.select(*columns).order("ALL").fetchall()
     return contents
@@ -182,11 +180,10 @@ def silver_contents(
 
 def gold_contents(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     """Every Gold dataset's rows, in order, as the query engine reads them: for comparing two lakes."""
-    from bi_lake.layout import Lake
     from bi_metrics.engine import MetricsEngine
     from bi_metrics.gold import DATASETS
 
-    engine = MetricsEngine(Lake.from_settings(settings).gold)
+    engine = MetricsEngine.open(settings)
     try:
         return {d.name: engine.query(f'SELECT * FROM "{d.name}" ORDER BY ALL') for d in DATASETS}
     finally:

@@ -7,19 +7,19 @@ import datetime as dt
 import io
 import json
 import re
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from bi_lake.layout import Lake
 from bi_lake.settings import Settings
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import metric_text
 from bi_metrics.labels import value_text
+from bi_metrics.published import gold_tables, published
 from bi_metrics.question import Question
+from tests.lakes import copy_lake
 from tests.running import assert_one_line_error, bi
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]  # `bi query` as a process on a built lake
@@ -44,7 +44,7 @@ def test_json_is_one_array_of_objects_with_numbers_and_iso_dates(gold_lake: Sett
         assert isinstance(row["net_sales"], int | float) and isinstance(row["aov"], float)
         assert re.fullmatch(r"-?\d+(\.\d{1,2})?", json.dumps(row["net_sales"])), row["net_sales"]
 
-    engine = MetricsEngine(Lake.from_settings(gold_lake).gold)
+    engine = MetricsEngine.open(gold_lake)
     answer = engine.ask(
         Question(
             metrics=("net_sales", "orders"),
@@ -146,7 +146,7 @@ def test_no_lake_anywhere_says_where_it_looked(tmp_path: Path) -> None:
 
 def test_from_a_subfolder_bi_uses_the_projects_lake(gold_lake: Settings, tmp_path: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(Path(gold_lake.lake), project / "lake")
+    copy_lake(gold_lake, project)
     (project / "reports" / "2023").mkdir(parents=True)
     here = bi("query", "orders", "--format", "json", cwd=project)
     below = bi("query", "orders", "--format", "json", cwd=project / "reports" / "2023")
@@ -215,7 +215,7 @@ def _json_rows(gold_lake: Settings, tmp_path: Path, *args: str) -> list[dict[str
 def test_by_restaurant_name_totals_equal_by_restaurant_id(gold_lake: Settings, tmp_path: Path) -> None:
     from bi_metrics.restaurants import restaurant_names
 
-    engine = MetricsEngine(Lake.from_settings(gold_lake).gold)
+    engine = MetricsEngine.open(gold_lake)
     names = restaurant_names(engine)
     engine.close()
     by_id = _json_rows(gold_lake, tmp_path, "net_sales,orders,customers", "--by", "restaurant_id")
@@ -273,3 +273,33 @@ def test_a_city_the_data_does_not_have_suggests_the_nearest(gold_lake: Settings,
     result = bi("query", "orders", "--where", f"city={city.lower()}x", "--lake", gold_lake.lake, cwd=tmp_path)
     assert_one_line_error(result, "is not in the data")
     assert repr(city) in result.stderr
+
+
+def test_as_of_answers_from_a_kept_gold_run_and_refuses_one_that_is_not(
+    gold_lake: Settings, tmp_path: Path
+) -> None:
+    record = published(gold_tables(gold_lake))
+    assert record.run_id is not None and record.committed_at is not None
+    question = (
+        "query",
+        "net_sales,orders",
+        "--by",
+        "order_month",
+        "--format",
+        "json",
+        "--lake",
+        gold_lake.lake,
+    )
+    now = bi(*question, cwd=tmp_path)
+    by_run = bi(*question, "--as-of", record.run_id, cwd=tmp_path)
+    by_time = bi(*question, "--as-of", f"{record.committed_at:%Y-%m-%dT%H:%M:%S.%f}", cwd=tmp_path)
+    assert now.returncode == by_run.returncode == by_time.returncode == 0, by_run.stderr + by_time.stderr
+    assert json.loads(by_run.stdout) == json.loads(by_time.stdout) == json.loads(now.stdout)
+    assert_one_line_error(
+        bi(*question, "--as-of", "20200101T000000Z-gone", cwd=tmp_path),
+        "is neither a kept Gold run nor a time",
+        record.run_id,
+    )
+    assert_one_line_error(
+        bi(*question, "--as-of", "2001-01-01", cwd=tmp_path), "Gold had not been published by then"
+    )

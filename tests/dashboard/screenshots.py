@@ -20,7 +20,6 @@ from pathlib import Path
 from playwright.sync_api import ViewportSize, sync_playwright
 
 from bi_dashboard.pages import PAGES
-from bi_lake.layout import Lake
 from bi_lake.settings import Settings
 from bi_metrics.engine import MetricsEngine
 from tests.dashboard.browsing import dashboard, lake_environment, settled
@@ -32,7 +31,7 @@ VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 
 
 def has_gold(lake: str) -> bool:
-    engine = MetricsEngine(Lake.from_settings(Settings.model_validate({"lake": lake})).gold)
+    engine = MetricsEngine.open(Settings.model_validate({"lake": lake}))
     try:
         return engine.read_state().run_id is not None
     finally:

@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from bi_cli.main import main as bi_main
 from bi_dashboard.pages import OVERVIEW_KPIS as KPIS
 from bi_dashboard.pages import PAGES, PageSpec
-from bi_lake.layout import STATE_KEY
 from bi_lake.settings import Settings
 from bi_metrics.catalogue import METRICS_BY_NAME
 from bi_metrics.formatting import metric_text
-from bi_metrics.gold import GoldState
+from bi_metrics.gold import DATASETS_BY_NAME
 from bi_metrics.labels import GUESTS, RFM_SEGMENTS, period_text, value_text
+from bi_metrics.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, GoldState, gold_tables, published
 from tests.conftest import OpenApp
+from tests.lakes import copy_lake
 
 pytestmark = pytest.mark.spark
 
@@ -203,9 +202,7 @@ def test_a_link_with_dates_outside_the_data_opens_on_the_data_with_a_note(
 
 
 def _copy_lake(gold_lake: Settings, tmp_path: Path) -> Path:
-    copy = tmp_path / "lake"
-    shutil.copytree(gold_lake.lake, copy)
-    return copy
+    return Path(copy_lake(gold_lake, tmp_path).lake)
 
 
 def test_a_new_gold_shows_at_the_next_interaction(
@@ -214,12 +211,19 @@ def test_a_new_gold_shows_at_the_next_interaction(
     lake = _copy_lake(gold_lake, tmp_path)
     app = open_app(str(lake), range="all")
     before = tiles(app)["Net sales"][0]
-    # A new Gold is published: the same files but January's sales (as a re-run that lost them would).
-    state_file = lake / "gold" / STATE_KEY
-    state = GoldState.model_validate_json(state_file.read_text())
-    del state.datasets["agg_sales_daily"].partitions["2023-01-01"]
-    state.run_id = "20991231T000000Z-newer"
-    state_file.write_text(state.model_dump_json())
+    # A new Gold is published: January's sales removed (as a re-run that lost them would).
+    gold = gold_tables(Settings(lake=str(lake)))
+    record = published(gold)
+    sales, customers = gold.load("agg_sales_daily"), gold.load(PUBLISHED_LAST)
+    assert sales is not None and customers is not None
+    declaration = DATASETS_BY_NAME["agg_sales_daily"].declaration
+    emptied = gold.publish(sales, declaration, [], lambda month: month == dt.date(2023, 1, 1), {})
+    record.datasets["agg_sales_daily"].snapshot_id = emptied.snapshot_id
+    record.run_id = "20991231T000000Z-newer"
+    with customers.transaction() as transaction:
+        newer = {GOLD_RUN_PROPERTY: record.model_dump_json()}
+        with transaction.update_snapshot(snapshot_properties=newer).fast_append():
+            pass
     app.run()
     assert_clean(app)
     after = tiles(app)["Net sales"][0]
@@ -231,11 +235,10 @@ def test_a_gold_written_by_an_older_version_says_to_rebuild_it(
     gold_lake: Settings, open_app: OpenApp, tmp_path: Path
 ) -> None:
     lake = _copy_lake(gold_lake, tmp_path)
-    for file in (lake / "gold" / "agg_sales_daily").rglob("*.parquet"):
-        duckdb.execute(
-            f"COPY (SELECT * EXCLUDE (is_discounted) FROM '{file}') TO '{file}.old' (FORMAT parquet)"
-        )
-        Path(f"{file}.old").replace(file)
+    sales = gold_tables(Settings(lake=str(lake))).load("agg_sales_daily")
+    assert sales is not None
+    with sales.update_schema() as update:
+        update.delete_column("is_discounted")
     app = open_app(str(lake))
     assert not app.exception, [e.message for e in app.exception]
     assert "was built by an older version" in app.error[0].value and "bi run" in app.error[0].value
@@ -249,10 +252,11 @@ def test_a_missing_lake_shows_how_to_build_it(open_app: OpenApp, tmp_path: Path)
 
 
 def test_a_gold_without_orders_says_so(open_app: OpenApp, tmp_path: Path) -> None:
-    state = tmp_path / "lake" / "gold" / STATE_KEY
-    state.parent.mkdir(parents=True)
-    state.write_text(
-        GoldState(run_id="20230101T000000Z-empty", committed_at=dt.datetime.now(dt.UTC)).model_dump_json()
+    gold = gold_tables(Settings(lake=str(tmp_path / "lake")))
+    declaration = DATASETS_BY_NAME[PUBLISHED_LAST].declaration
+    record = GoldState(run_id="20230101T000000Z-empty", committed_at=dt.datetime.now(dt.UTC))
+    gold.publish(
+        gold.ensure(declaration), declaration, [], None, {GOLD_RUN_PROPERTY: record.model_dump_json()}
     )
     app = open_app(str(tmp_path / "lake"))
     assert_clean(app)

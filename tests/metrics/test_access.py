@@ -12,7 +12,6 @@ import pytest
 
 from bi_cli.main import main as bi_main
 from bi_lake.errors import UserError
-from bi_lake.layout import Lake
 from bi_lake.settings import Settings
 from bi_metrics.access import RestaurantAccess
 from bi_metrics.engine import MetricsEngine
@@ -53,7 +52,7 @@ def as_json(value: object) -> object:
 
 @pytest.fixture(scope="module")
 def two_restaurants(gold_lake: Settings) -> tuple[str, ...]:
-    engine = MetricsEngine(Lake.from_settings(gold_lake).gold)
+    engine = MetricsEngine.open(gold_lake)
     names = [row[0] for row in engine.ask(Question(metrics=("orders",), by=("restaurant_id",))).rows]
     engine.close()
     return (str(names[0]), str(names[2]))
@@ -61,7 +60,7 @@ def two_restaurants(gold_lake: Settings) -> tuple[str, ...]:
 
 @pytest.fixture
 def restricted(gold_lake: Settings, two_restaurants: tuple[str, ...]) -> Iterator[MetricsEngine]:
-    engine = MetricsEngine(Lake.from_settings(gold_lake).gold, RestaurantAccess.only(two_restaurants))
+    engine = MetricsEngine.open(gold_lake, RestaurantAccess.only(two_restaurants))
     yield engine
     engine.close()
 
@@ -112,7 +111,7 @@ def test_customer_level_data_is_withheld(restricted: MetricsEngine) -> None:
 
 
 def test_a_reader_of_no_restaurant_reads_nothing(gold_lake: Settings) -> None:
-    engine = MetricsEngine(Lake.from_settings(gold_lake).gold, RestaurantAccess.only(()))
+    engine = MetricsEngine.open(gold_lake, RestaurantAccess.only(()))
     assert engine.ask(Question(metrics=("orders",))).rows == [(0,)]
     assert engine.query("SELECT count(*) FROM agg_order_item") == [(0,)]
     engine.close()
@@ -123,7 +122,7 @@ def test_a_restricted_reader_sees_only_its_restaurants_names(
 ) -> None:
     from bi_metrics.restaurants import restaurant_names
 
-    everyone = MetricsEngine(Lake.from_settings(gold_lake).gold)
+    everyone = MetricsEngine.open(gold_lake)
     all_names = restaurant_names(everyone)
     everyone.close()
     own = restaurant_names(restricted)

@@ -10,7 +10,6 @@ among fct_order_line rows, and customer attributes are recomputed from fct_order
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -20,15 +19,18 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from bi_lake.layout import STATE_KEY, Lake, version_folder
 from bi_lake.settings import Settings
+from bi_lake.tables import file_uri
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS, METRICS_BY_NAME
+from bi_metrics.duckdb_extensions import connect
 from bi_metrics.engine import MetricsEngine
-from bi_metrics.gold import CATALOGUE_PREFIX, DATASETS, GoldState
+from bi_metrics.gold import DATASETS
+from bi_metrics.published import gold_tables, published
 from bi_metrics.question import Question, parse_filters
 from bi_source.generator import add_days
-from bi_transform.silver.store import SilverStore
-from tests.conftest import GOLD_CONFIG, gold_contents, sqlite_url
+from bi_transform.silver.job import open_store
+from tests.conftest import GOLD_CONFIG, gold_contents
+from tests.lakes import copy_lake, files_by_month
 from tests.running import run_pipeline
 
 pytestmark = pytest.mark.spark
@@ -42,7 +44,7 @@ def _run(settings: Settings, **options: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def metrics(gold_lake: Settings) -> Iterator[MetricsEngine]:
-    engine = MetricsEngine(Lake.from_settings(gold_lake).gold)
+    engine = MetricsEngine.open(gold_lake)
     yield engine
     engine.close()
 
@@ -145,15 +147,8 @@ LINE_COUNT = "count(DISTINCT b.order_id)"
 
 
 def _silver_files(settings: Settings, table: str) -> list[str]:
-    storage = Lake.from_settings(settings).silver
-    state = SilverStore(storage).state()
-    folders = state.tables[table].partitions.values()
-    return [
-        storage.uri_of(key)
-        for folder in folders
-        for key in storage.list_keys(folder)
-        if key.endswith(".parquet")
-    ]
+    store = open_store(settings)
+    return store.files(store.state(), table)
 
 
 @pytest.fixture(scope="module")
@@ -369,7 +364,7 @@ def test_the_customer_snapshot_equals_the_definitions_at_s(
     expected = silver.execute(f"SELECT {columns} FROM ref_customers ORDER BY user_id").fetchall()
     assert gold == expected
     s = _scalar(silver, "SELECT max(order_date) FROM s_orders")
-    state = GoldState.model_validate_json(Lake.from_settings(gold_lake).gold.read_bytes(STATE_KEY))
+    state = published(gold_tables(gold_lake))
     assert state.snapshot_date == s == dt.date(2023, 4, 10)
     segments = {row[0] for row in metrics.query("SELECT DISTINCT rfm_segment FROM dim_customer_snapshot")}
     assert {"New", "Lost", "Churn Risk", "VIP", "Regular"} <= segments
@@ -378,11 +373,11 @@ def test_the_customer_snapshot_equals_the_definitions_at_s(
 def test_gold_rebuilds_only_the_changed_months_and_equals_a_full_rebuild(
     gold_lake: Settings, tmp_path: Path
 ) -> None:
-    shutil.copytree(Path(gold_lake.lake), tmp_path / "lake")
-    shutil.copy(Path(gold_lake.source_url.removeprefix("sqlite:///")), tmp_path / "source.db")
-    settings = Settings(source_url=sqlite_url(tmp_path / "source.db"), lake=str(tmp_path / "lake"))
-    gold = Lake.from_settings(settings).gold
-    before = GoldState.model_validate_json(gold.read_bytes(STATE_KEY))
+    settings = copy_lake(gold_lake, tmp_path)
+    gold = gold_tables(settings)
+    before = published(gold)
+    contents_before = gold_contents(settings)
+    assert _read_from_outside(settings) == _read_by_the_product(settings)
 
     engine = sa.create_engine(settings.source_url)
     add_days(engine, 3, GOLD_CONFIG.seed)  # April 11-13, with late rows for April 7-9
@@ -390,39 +385,91 @@ def test_gold_rebuilds_only_the_changed_months_and_equals_a_full_rebuild(
     report = _run(settings)
     gold_job = next(job for job in report.jobs if job.job == "gold")
     assert gold_job.details["rebuilt_months"] == ["2023-04-01"]
-    after = GoldState.model_validate_json(gold.read_bytes(STATE_KEY))
+    after = published(gold)
     assert after.snapshot_date == dt.date(2023, 4, 13)
     for name in ("agg_sales_daily", "agg_order_item", "agg_customer_clv_daily"):
-        kept = {
-            month: p.folder for month, p in after.datasets[name].partitions.items() if month < "2023-04-01"
+        table = gold.load(name)
+        assert table is not None
+        files_before = files_by_month(table, before.datasets[name].snapshot_id)
+        files_after = files_by_month(table, after.datasets[name].snapshot_id)
+        # The months before April keep their files; April's are replaced.
+        assert {m: f for m, f in files_after.items() if m < "2023-04-01"} == {
+            m: f for m, f in files_before.items() if m < "2023-04-01"
         }
-        assert kept == {
-            month: p.folder for month, p in before.datasets[name].partitions.items() if month < "2023-04-01"
-        }
-        assert (
-            after.datasets[name].partitions["2023-04-01"].folder
-            != before.datasets[name].partitions["2023-04-01"].folder
-        )
+        assert files_after["2023-04-01"].isdisjoint(files_before["2023-04-01"])
     incremental = gold_contents(settings)
+    # Readers outside the product see exactly its numbers; Gold as the first run published it is kept.
+    assert _read_from_outside(settings) == _read_by_the_product(settings)
+    then = MetricsEngine.open(settings, as_of=before.run_id)
+    try:
+        assert {
+            d.name: then.query(f'SELECT * FROM "{d.name}" ORDER BY ALL') for d in DATASETS
+        } == contents_before
+    finally:
+        then.close()
 
     unchanged = _run(settings, only=("gold",))
     assert "up to date" in next(j for j in unchanged.jobs if j.job == "gold").details["note"]
-    _run(settings, only=("gold",), full_refresh=True)
+    # Keeping one snapshot: the replaced files go with the snapshots that expire.
+    _run(
+        settings.model_copy(update={"snapshots_kept": 1, "snapshot_days_kept": 0}),
+        only=("gold",),
+        full_refresh=True,
+    )
     assert gold_contents(settings) == incremental
-    # What the last commit replaced is kept one commit longer for readers; older versions are swept.
-    state = GoldState.model_validate_json(gold.read_bytes(STATE_KEY))
-    assert state.retained_folders and not set(state.retained_folders) & state.folders
-    keys = [key for key in gold.list_keys() if key != STATE_KEY]
-    on_disk = {version_folder(key) for key in keys if not key.startswith(f"{CATALOGUE_PREFIX}/")}
-    assert on_disk == state.folders | set(state.retained_folders)
-    # The catalogue's manifests list exactly the published files, one manifest per partition.
-    manifests = {
-        key: gold.read_bytes(key).decode().split() for key in keys if key.startswith(f"{CATALOGUE_PREFIX}/")
-    }
-    assert set(manifests) == {
-        f"{CATALOGUE_PREFIX}/{name}/" + (f"order_month={month}/" if month else "") + "symlink.txt"
-        for name, entry in state.datasets.items()
-        for month in entry.partitions
-    }
-    listed = sorted(uri for uris in manifests.values() for uri in uris)
-    assert listed == sorted(gold.uri_of(key) for entry in state.datasets.values() for key in entry.files)
+    # Every file in a table's folder is one the kept snapshot references.
+    for dataset in DATASETS:
+        table = gold.load(dataset.name)
+        assert table is not None
+        referenced = {
+            task.file.file_path
+            for s in table.snapshots()
+            for task in table.scan(snapshot_id=s.snapshot_id).plan_files()
+        }
+        on_disk = {
+            file_uri(gold.storage, key)
+            for key in gold.storage.list_keys(dataset.name)
+            if key.endswith(".parquet")
+        }
+        assert on_disk == referenced, dataset.name
+        assert len(table.snapshots()) == 1, dataset.name
+
+
+# The whole table, and a range across a month boundary (which a wrong partition pruning would miss).
+_SLICES = ("true", "order_date >= '2023-01-25' AND order_date <= '2023-02-10'")
+
+
+def _read_by_the_product(settings: Settings) -> dict[tuple[str, str], tuple[Any, ...]]:
+    engine = MetricsEngine.open(settings)
+    try:
+        return {
+            (name, where): tuple(
+                engine.query(f"SELECT count(*), sum(net_sales) FROM {name} WHERE {where}")[0]
+            )
+            for name in ("agg_sales_daily", "agg_order_item", "agg_customer_clv_daily")
+            for where in _SLICES
+        }
+    finally:
+        engine.close()
+
+
+def _read_from_outside(settings: Settings) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Each table's rows and net sales as DuckDB's `iceberg_scan` (on the metadata location the catalog
+    gives) and pyiceberg's own scan read them, which must agree."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    catalog = SqlCatalog("bi", uri=f"sqlite:///{settings.lake}/_catalog/iceberg.db")
+    connection = connect(on_s3=False)
+    totals: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for name in ("agg_sales_daily", "agg_order_item", "agg_customer_clv_daily"):
+        table = catalog.load_table(f"gold.{name}")
+        for where in _SLICES:
+            scanned = connection.execute(
+                f"SELECT count(*), sum(net_sales) FROM iceberg_scan('{table.metadata_location}') WHERE {where}"
+            ).fetchone()
+            arrow = table.scan(row_filter=where, selected_fields=("net_sales",)).to_arrow()
+            net_sales = sum(arrow.column("net_sales").to_pylist(), Decimal(0)) if arrow.num_rows else None
+            assert scanned == (arrow.num_rows, net_sales), (name, where)
+            totals[(name, where)] = scanned
+    connection.close()
+    return totals

@@ -24,13 +24,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, example, given, settings
 from pyspark.sql import SparkSession
 
-from bi_lake.layout import Lake
 from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import Value
 from bi_metrics.question import Question
-from bi_transform.silver.store import SilverStore
+from bi_transform.silver.job import open_store
 from tests.conftest import gold_contents, silver_contents
 from tests.properties.sources import (
     BY_RESTAURANT,
@@ -185,7 +184,7 @@ def _gold_answers(engine: MetricsEngine) -> tuple[list[tuple[Any, ...]], list[tu
 def _silver_rows(
     spark: SparkSession, settings_: Settings, table: str, columns: list[str]
 ) -> list[tuple[Any, ...]]:
-    store = SilverStore(Lake.from_settings(settings_).silver)
+    store = open_store(settings_)
     frame = store.read(spark, store.state(), table)
     return sorted(tuple(row) for row in frame.select(*columns).collect()) if frame is not None else []
 
@@ -216,7 +215,7 @@ def check_pipeline(spark: SparkSession, source: Source, root: Path) -> None:
     assert len(_silver_rows(spark, lake, "fct_order_option", ["order_id"])) == kept_options
 
     # Gold equals the test's SQL over the source, to the cent.
-    metrics = MetricsEngine(Lake.from_settings(lake).gold)
+    metrics = MetricsEngine.open(lake)
     try:
         daily, by_restaurant = _gold_answers(metrics)
         members = metrics.query("SELECT user_id, loyalty_member FROM dim_customer_snapshot ORDER BY user_id")

@@ -4,17 +4,16 @@ on an empty one."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bi_lake.layout import STATE_KEY, Lake
 from bi_lake.settings import Settings
-from bi_metrics.gold import GoldState
-from bi_transform.silver.store import SilverStore
-from tests.conftest import GOLD_CONFIG, gold_contents, silver_contents, sqlite_url
+from bi_metrics.published import gold_tables, published
+from bi_transform.silver.job import open_store
+from tests.conftest import GOLD_CONFIG, gold_contents, silver_contents
+from tests.lakes import copy_lake, files_by_month
 from tests.running import run_pipeline
 
 pytestmark = pytest.mark.spark
@@ -27,31 +26,33 @@ def _run(settings: Settings, **options: Any) -> None:
 
 
 def _copy(gold_lake: Settings, folder: Path) -> Settings:
-    shutil.copytree(Path(gold_lake.lake), folder / "lake")
-    shutil.copy(Path(gold_lake.source_url.removeprefix("sqlite:///")), folder / "source.db")
-    return Settings(source_url=sqlite_url(folder / "source.db"), lake=str(folder / "lake"))
+    return copy_lake(gold_lake, folder)
 
 
 def test_a_backfill_rebuilds_only_its_window_and_equals_a_full_refresh(
     gold_lake: Settings, tmp_path: Path
 ) -> None:
     backfilled = _copy(gold_lake, tmp_path / "backfill")
-    silver_before = SilverStore(Lake.from_settings(backfilled).silver).state()
-    gold_before = GoldState.model_validate_json(Lake.from_settings(backfilled).gold.read_bytes(STATE_KEY))
+    silver = open_store(backfilled)
+    silver_before = silver.partition_digests(silver.state(), "fct_order")
+    gold = gold_tables(backfilled)
+    gold_before = published(gold)
     _run(
         backfilled,
         start=GOLD_CONFIG.start.replace(month=2, day=1),
         end=GOLD_CONFIG.start.replace(month=2, day=3),
     )
 
-    silver_after = SilverStore(Lake.from_settings(backfilled).silver).state()
-    changed = {day for day, folder in silver_after.tables["fct_order"].partitions.items()
-               if silver_before.tables["fct_order"].partitions.get(day) != folder}  # fmt: skip
+    silver_after = silver.partition_digests(silver.state(), "fct_order")
+    changed = {day for day, files in silver_after.items() if silver_before.get(day) != files}
     # The window's days, and the day before for orders that began before midnight with lines after it.
     assert changed and changed <= {"2023-01-31", "2023-02-01", "2023-02-02", "2023-02-03"}, sorted(changed)
-    gold_after = GoldState.model_validate_json(Lake.from_settings(backfilled).gold.read_bytes(STATE_KEY))
-    rebuilt = {month for month, p in gold_after.datasets["agg_sales_daily"].partitions.items()
-               if gold_before.datasets["agg_sales_daily"].partitions[month].folder != p.folder}  # fmt: skip
+    gold_after = published(gold)
+    sales = gold.load("agg_sales_daily")
+    assert sales is not None
+    files_before = files_by_month(sales, gold_before.datasets["agg_sales_daily"].snapshot_id)
+    files_after = files_by_month(sales, gold_after.datasets["agg_sales_daily"].snapshot_id)
+    rebuilt = {month for month, files in files_after.items() if files != files_before[month]}
     assert rebuilt == {f"{day[:7]}-01" for day in changed}
 
     refreshed = _copy(gold_lake, tmp_path / "refresh")

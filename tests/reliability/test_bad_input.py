@@ -30,7 +30,8 @@ from bi_lake.settings import Settings
 from bi_source import schema
 from bi_source.config import SeedConfig
 from bi_source.generator import seed
-from bi_transform.silver.store import QUARANTINE_PREFIX, SilverStore
+from bi_transform.silver.job import open_store
+from bi_transform.silver.store import QUARANTINE_PREFIX
 from tests.conftest import gold_contents, silver_contents, sqlite_url
 from tests.running import bi, run_pipeline
 
@@ -251,12 +252,11 @@ def _rows(files: list[str]) -> list[dict[str, Any]]:
 def bad_lake(bad_source: Path, tmp_path_factory: pytest.TempPathFactory, spark: object) -> BadLake:
     settings = _copy(bad_source, tmp_path_factory.mktemp("bad-lake") / "run")
     report = _run(settings)
-    storage = Lake.from_settings(settings).silver
-    state = SilverStore(storage).state()
+    store = open_store(settings)
+    state = store.state()
 
     def table(name: str) -> list[dict[str, Any]]:
-        return _rows([storage.uri_of(k) for f in state.tables[name].partitions.values()
-                      for k in storage.list_keys(f) if k.endswith(".parquet")])  # fmt: skip
+        return _rows(store.files(state, name))
 
     line_rows = table("fct_order_line")
     options: dict[str, list[dict[str, Any]]] = {}

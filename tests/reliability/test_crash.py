@@ -25,9 +25,11 @@ from bi_lake.manifests import Watermarks
 from bi_lake.settings import Settings
 from bi_lake.storage import LocalStorage
 from bi_lake.workflow import SilentProgress
+from bi_metrics.published import gold_tables, published
 from bi_metrics.status import lake_status
 from bi_source.config import SeedConfig
-from bi_transform.silver.store import QUARANTINE_PREFIX, SilverStore
+from bi_transform.silver.job import open_store
+from bi_transform.silver.store import QUARANTINE_PREFIX
 from tests.conftest import gold_contents, seeded_source, silver_contents, sqlite_url
 from tests.running import run_pipeline
 
@@ -54,6 +56,16 @@ def _has_file(lake: Path, pattern: str) -> bool:
     return next(lake.glob(pattern), None) is not None
 
 
+def _silver_published(lake: Path) -> bool:
+    """Whether a Silver run has committed whole: its last commit carries the run's record."""
+    return open_store(Settings(lake=str(lake))).state().run_id is not None
+
+
+def _gold_published(lake: Path) -> bool:
+    """Whether a Gold run has committed whole: its last commit carries the run's record."""
+    return published(gold_tables(Settings(lake=str(lake)))).run_id is not None
+
+
 @dataclass(frozen=True)
 class FaultPoint:
     name: str
@@ -74,25 +86,25 @@ FAULT_POINTS = [
     FaultPoint(
         "between ingest and silver",
         lambda lake: _run_report_jobs(lake).get("ingest") == "succeeded",
-        lambda lake: not (lake / "silver/_state/current.json").exists(),
+        lambda lake: not _silver_published(lake),
         spark=False,
     ),
     FaultPoint(
         "silver writing its tables",
-        lambda lake: _has_file(lake, "silver/fct_order*/v=*/**/*.parquet"),
-        lambda lake: not (lake / "silver/_state/current.json").exists(),
+        lambda lake: _has_file(lake, "silver/fct_order*/data/**/*.parquet"),
+        lambda lake: not _silver_published(lake),
         spark=True,
     ),
     FaultPoint(
         "between silver and gold",
         lambda lake: _run_report_jobs(lake).get("silver") == "succeeded",
-        lambda lake: not (lake / "gold/_state/current.json").exists(),
+        lambda lake: not _gold_published(lake),
         spark=True,
     ),
     FaultPoint(
         "gold writing its datasets",
-        lambda lake: _has_file(lake, "gold/agg_*/v=*/**/*.parquet"),
-        lambda lake: not (lake / "gold/_state/current.json").exists(),
+        lambda lake: _has_file(lake, "gold/agg_*/data/**/*.parquet"),
+        lambda lake: not _gold_published(lake),
         spark=True,
     ),
 ]
@@ -163,8 +175,7 @@ def _kill_at(point: FaultPoint, settings: Settings, timeout_s: float = 600) -> l
 
 def _quarantine(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     """The committed runs' quarantined rows per table, lineage aside, as sorted distinct rows."""
-    silver = LocalStorage(Path(settings.lake) / "silver")
-    runs = SilverStore(silver).state().silver_runs
+    runs = open_store(settings).state().silver_runs
     tables: dict[str, list[tuple[Any, ...]]] = {}
     for table_folder in sorted((Path(settings.lake) / "silver" / QUARANTINE_PREFIX).glob("*")):
         files = [str(f) for run in runs for f in (table_folder / f"run_id={run}").glob("*.parquet")]
@@ -217,7 +228,8 @@ def test_a_run_killed_there_is_completed_by_the_next_with_nothing_lost_or_double
     dead_run = json.loads((lake / "_lock.json").read_text())["run_id"]
 
     # What was committed before the kill stays readable.
-    assert lake_status(Lake.from_settings(settings))["runs"]
+    lake_of = Lake.from_settings(settings)
+    assert lake_status(lake_of, settings)["runs"]
 
     # The next run, in this process (its Spark session is already up), as `bi run` runs it.
     progress = RecordedProgress()

@@ -52,6 +52,7 @@ class AwsLake:
             "BI_SILVER_URI": f"s3://{self.buckets['silver']}",
             "BI_GOLD_URI": f"s3://{self.buckets['gold']}",
             "BI_KMS_KEY_ID": self.key_arn,
+            "BI_CATALOG": "glue",
         }
 
     # Any: pydantic checks each setting's value as the object is built.
@@ -61,6 +62,7 @@ class AwsLake:
             "silver_uri": self.env["BI_SILVER_URI"],
             "gold_uri": self.env["BI_GOLD_URI"],
             "kms_key_id": self.key_arn,
+            "catalog": "glue",
         }
         return Settings(**(values | overrides))
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bi_lake.layout import Lake
 from bi_lake.settings import Settings
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.question import Question
@@ -26,7 +25,7 @@ NEW_LOCATION = "f" * 24
 
 
 def _ask(settings: Settings, by: str, *where: tuple[str, tuple[Any, ...]]) -> dict[Any, tuple[Any, ...]]:
-    engine = MetricsEngine(Lake.from_settings(settings).gold)
+    engine = MetricsEngine.open(settings)
     try:
         rows = engine.ask(Question(metrics=("net_sales", "orders", "customers"), by=(by,), where=where)).rows
     finally:
@@ -35,7 +34,7 @@ def _ask(settings: Settings, by: str, *where: tuple[str, tuple[Any, ...]]) -> di
 
 
 def _names(settings: Settings) -> dict[str, str]:
-    engine = MetricsEngine(Lake.from_settings(settings).gold)
+    engine = MetricsEngine.open(settings)
     try:
         return restaurant_names(engine)
     finally:

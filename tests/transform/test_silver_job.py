@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.runs import load_run_reports
 from bi_lake.settings import Settings
+from bi_lake.tables import file_uri
 from bi_source.config import SeedConfig
 from bi_source.generator import add_days
 from bi_transform.silver import fct_order, job
@@ -42,7 +42,7 @@ def run_pipeline(settings: Settings) -> RunPipeline:
 
 
 def _store(settings: Settings) -> SilverStore:
-    return SilverStore(Lake.from_settings(settings).silver)
+    return job.open_store(settings)
 
 
 def _table(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
@@ -118,14 +118,16 @@ def test_late_arrivals_merge_into_their_day_and_only_touched_partitions_change(
     spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
 ) -> None:
     assert run_pipeline().status == "succeeded"
-    before = _store(settings).state()
+    store = _store(settings)
+    before = store.state()
     summary = add_days(source_engine, 7, seed_value=3)
     assert summary.late_lines > 0
     second = run_pipeline()
     assert second.status == "succeeded", second.error
-    after = _store(settings).state()
+    after = store.state()
     assert len(after.consumed_ingest_runs) == 2
-    old, new = before.tables["fct_order_line"].partitions, after.tables["fct_order_line"].partitions
+    old = store.partition_digests(before, "fct_order_line")
+    new = store.partition_digests(after, "fct_order_line")
     unchanged = [day for day in old if old[day] == new[day]]
     rewritten = [day for day in old if old[day] != new[day]]
     assert unchanged and "2023-01-05" in unchanged
@@ -159,10 +161,21 @@ def test_incremental_runs_equal_a_full_refresh(
     again = {name: _rows(_table(spark, settings, name)) for name in job.TABLES}
     for name in job.TABLES:
         assert again[name] == incremental[name], name
-    # Old versions are swept once nothing points to them.
-    silver = Lake.from_settings(settings).silver
-    versions = {key.split("/")[1] for key in silver.list_keys("fct_order_line")}
-    assert versions == {f"v={refreshed.run_id}"}
+    # Each file in the table's folder is one a kept snapshot references (none is left unpublished).
+    store = _store(settings)
+    table = store.tables.load("fct_order_line")
+    assert table is not None
+    referenced = {
+        task.file.file_path
+        for snapshot in table.snapshots()
+        for task in table.scan(snapshot_id=snapshot.snapshot_id).plan_files()
+    }
+    on_disk = {
+        file_uri(store.storage, key)
+        for key in store.storage.list_keys("fct_order_line")
+        if key.endswith(".parquet")
+    }
+    assert on_disk == referenced
 
 
 def test_a_broken_contract_publishes_nothing(
@@ -252,9 +265,9 @@ def test_reconciliation_holds_on_the_default_demo_data(
     settings = Settings(source_url=sqlite_url(default_source_file), lake=str(tmp_path / "lake"))
     report = run_pipeline(settings)
     assert report.status == "succeeded", report.error
-    state = json.loads(Lake.from_settings(settings).silver.read_bytes("_state/current.json"))
-    lines = state["reconciliation"]["order_items"]
-    options = state["reconciliation"]["order_item_options"]
+    reconciliation = _store(settings).state().reconciliation
+    lines = reconciliation["order_items"]
+    options = reconciliation["order_item_options"]
     assert lines["balanced"] and options["balanced"]
     assert lines["extracted"] == lines["kept"] + lines["duplicates"] + lines["quarantined"]
     assert set(lines["quarantined_by_reason"]) == {"missing_key", "invalid_quantity", "test_data"}
@@ -271,21 +284,27 @@ def test_a_run_killed_before_its_commit_publishes_nothing_and_the_rerun_complete
 ) -> None:
     assert run_pipeline(only=("ingest",)).status == "succeeded"
 
-    def killed(self: SilverStore, state: SilverState) -> None:
-        raise KeyboardInterrupt("killed while committing")
+    publish = SilverStore.publish
 
-    monkeypatch.setattr(SilverStore, "commit", killed)
+    def killed(self: SilverStore, table: str, *args: Any, **kwargs: Any) -> Any:
+        if table == "fct_order":
+            raise KeyboardInterrupt("killed while committing the last table")
+        return publish(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(SilverStore, "publish", killed)
     with pytest.raises(KeyboardInterrupt):
         run_pipeline(only=("silver",))
-    silver = Lake.from_settings(settings).silver
+    # The tables committed before the kill are not published: no run's record names them.
     assert _store(settings).state() == SilverState()
-    written_aside = {key.split("/")[1] for key in silver.list_keys("fct_order_line")}
-    assert len(written_aside) == 1
+    silver = Lake.from_settings(settings).silver
+    assert silver.list_keys("fct_order/data"), "fct_order's files were written aside"
     monkeypatch.undo()
 
     rerun = run_pipeline(only=("silver",))
     assert rerun.status == "succeeded", rerun.error
-    assert {key.split("/")[1] for key in silver.list_keys("fct_order_line")} == {f"v={rerun.run_id}"}
+    assert _store(settings).state().run_id == rerun.run_id
+    # The dead run's files that no commit took are gone.
+    assert {key.split("/")[2] for key in silver.list_keys("fct_order/data")} == {f"run_id={rerun.run_id}"}
     assert _table(spark, settings, "fct_order_line").count() == _sql(
         source_engine, KEPT_LINES + "SELECT count(*) FROM lines"
     )

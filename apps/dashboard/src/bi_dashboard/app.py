@@ -20,8 +20,8 @@ from bi_dashboard.filters import (
     preset_range,
 )
 from bi_dashboard.pages import PAGES, PAGES_BY_TITLE
-from bi_metrics.gold import GoldState
 from bi_metrics.labels import day_text, period_text
+from bi_metrics.published import GoldState
 from bi_metrics.restaurants import restaurant_label
 from bi_metrics.status import lake_status
 
@@ -66,7 +66,9 @@ def _getting_started(reason: str) -> None:
         "uv run bi dashboard           # this dashboard, on ./lake\n```\n\n"
         "On another lake: `uv run bi run --lake PATH` and `uv run bi dashboard --lake PATH`."
     )
-    runs = [] if session.access().restricted else lake_status(session.lake(), runs=5)["runs"]
+    runs = (
+        [] if session.access().restricted else lake_status(session.lake(), session.settings(), runs=5)["runs"]
+    )
     if runs:
         st.subheader("Last runs")
         st.dataframe(runs, hide_index=True)

@@ -24,11 +24,12 @@ from bi_dashboard.identity import User
 from bi_dashboard.settings import load_dashboard_settings
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
-from bi_lake.settings import load_settings
+from bi_lake.settings import Settings, load_settings
+from bi_lake.tables import LayerTables
 from bi_metrics.access import RestaurantAccess
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import Value
-from bi_metrics.gold import GoldState
+from bi_metrics.published import GoldState, gold_tables
 from bi_metrics.question import Question
 from bi_metrics.status import lake_status
 
@@ -80,6 +81,16 @@ def lake() -> Lake:
     return Lake.from_settings(load_settings())
 
 
+def settings() -> Settings:
+    """The settings the dashboard was started with (`BI_*`)."""
+    return load_settings()
+
+
+def gold() -> LayerTables:
+    """Gold's tables in the lake's catalog."""
+    return gold_tables(load_settings())
+
+
 @functools.cache
 def currency() -> str:
     """The currency amounts are shown in (`BI_CURRENCY`)."""
@@ -102,7 +113,7 @@ def access() -> RestaurantAccess:
 
 def engine() -> MetricsEngine:
     if _ENGINE not in st.session_state:
-        st.session_state[_ENGINE] = MetricsEngine(lake().gold, access())
+        st.session_state[_ENGINE] = MetricsEngine(gold(), access())
     found: MetricsEngine = st.session_state[_ENGINE]
     return found
 
@@ -118,7 +129,7 @@ def _version() -> tuple[str, str]:
     state: GoldState | None = st.session_state.get(_STATE)
     if state is None:
         state = gold_state()
-    return engine().gold.uri, state.run_id or ""
+    return engine().uri, state.run_id or ""
 
 
 class _MovedOn(Exception):
@@ -177,7 +188,7 @@ def sql(statement: str, *parameters: Any) -> Result:
 
 @st.cache_data(ttl=30, max_entries=20, show_spinner=False)
 def _status(lake_uri: str, version: str) -> dict[str, Any]:
-    return lake_status(lake(), runs=10)
+    return lake_status(lake(), load_settings(), runs=10)
 
 
 def status() -> dict[str, Any]:

@@ -225,8 +225,10 @@ def _dimensions() -> list[str]:
 
 def _dataset(dataset: GoldDataset) -> list[str]:
     facts = [f"{dataset.description}. Role: {dataset.role}; grain: {_code(dataset.grain)}"]
-    if dataset.partition_by:
-        facts.append(f"partitioned by `{dataset.partition_by}`")
+    if dataset.partitioning:
+        by = dataset.partitioning
+        what = f"the day of `{by.column}`" if by.transform == "day" else f"`{by.column}`"
+        facts.append(f"partitioned by {what}")
     if dataset.sort_by:
         facts.append(f"sorted by {_code(dataset.sort_by)}")
     return [

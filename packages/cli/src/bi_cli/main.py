@@ -155,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     query_cmd.add_argument("--end", type=_date, help="last order date (inclusive)")
     query_cmd.add_argument("--format", choices=("table", "csv", "json"), default="table")
     query_cmd.add_argument("--lake", help=LAKE_HELP)
+    query_cmd.add_argument(
+        "--as-of",
+        metavar="RUN_ID|TIME",
+        help="answer from Gold as that run published it, or as it stood at that UTC time (bi status "
+        "lists the runs kept)",
+    )
 
     metrics_cmd = commands.add_parser("metrics", help="the catalogue: every metric and dimension")
     metrics_cmd.add_argument("--format", choices=("table", "json"), default="table")
@@ -283,7 +289,8 @@ def _command_run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int:
     settings = load_settings(lake=args.lake)
-    status = lake_status(Lake.from_settings(settings))
+    lake = Lake.from_settings(settings)
+    status = lake_status(lake, settings)
     if args.format == "json":
         print(json.dumps(status, indent=2))
         return 0
@@ -315,6 +322,7 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
             f"built from silver run {gold['silver_run_id']}, {gold['age_hours']} h ago"
         )
         out.print(simple_table(title, gold["datasets"]))
+        out.print(simple_table("gold runs kept (bi query --as-of RUN_ID)", gold["kept_runs"]))
     return 0
 
 
@@ -333,7 +341,7 @@ def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
         end=args.end,
     )
     settings = load_settings(lake=args.lake)
-    engine = MetricsEngine(Lake.from_settings(settings).gold)
+    engine = MetricsEngine.open(settings, as_of=args.as_of)
     names: dict[str, str] = {}
     try:
         vocabulary.check_filter_values(engine, question)

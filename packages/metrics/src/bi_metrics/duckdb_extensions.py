@@ -1,5 +1,6 @@
-"""DuckDB reading Gold on S3: `httpfs` loaded from the `duckdb-ext-httpfs` wheel, its S3 secret built from
-the endpoint, region and credentials botocore resolved, so DuckDB reads from where the rest writes to."""
+"""DuckDB reading Gold's Iceberg tables, locally or on S3: `iceberg` (with `avro`, for its manifests) and
+`httpfs` loaded from their `duckdb-ext-*` wheels, never downloaded; on S3, the secret built from the
+endpoint, region and credentials botocore resolved, so DuckDB reads from where the rest writes to."""
 
 from __future__ import annotations
 
@@ -15,31 +16,36 @@ from bi_metrics.question import sql_literal
 SECRET_NAME = "bi_lake_s3"
 
 
-def extension_directory() -> str:
-    """Where the wheel put the extension: DuckDB looks there, and never downloads."""
+def extension_directory(extensions: tuple[str, ...]) -> str:
+    """Where the wheels put the extensions: DuckDB looks there, and never downloads."""
     spec = importlib.util.find_spec("duckdb_ext")
     locations = list(spec.submodule_search_locations or []) if spec else []
     for location in locations:
         directory = Path(location) / "extensions"
-        if any(directory.glob(f"v{duckdb.__version__}/*/httpfs.duckdb_extension")):
+        found = {
+            path.name.split(".")[0] for path in directory.glob(f"v{duckdb.__version__}/*/*.duckdb_extension")
+        }
+        if set(extensions) <= found:
             return str(directory)
     raise UserError(
-        f"DuckDB's httpfs extension for DuckDB {duckdb.__version__} is not installed: "
-        "install the duckdb-ext-httpfs wheel of the same version"
+        f"DuckDB's {', '.join(extensions)} extensions for DuckDB {duckdb.__version__} are not installed: "
+        f"install the {', '.join(f'duckdb-ext-{name}' for name in extensions)} wheels of the same version"
     )
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory connection that can read s3:// with the extension from the wheel, offline."""
+def connect(on_s3: bool) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that reads Iceberg tables (on s3:// too when `on_s3`), offline."""
+    extensions = ("avro", "iceberg", *(("httpfs",) if on_s3 else ()))
     connection = duckdb.connect(
         ":memory:",
         config={
-            "extension_directory": extension_directory(),
+            "extension_directory": extension_directory(extensions),
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
         },
     )
-    connection.execute("LOAD httpfs")
+    for extension in extensions:
+        connection.execute(f"LOAD {extension}")
     return connection
 
 

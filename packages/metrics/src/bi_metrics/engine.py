@@ -1,8 +1,9 @@
 """Answers metric questions from one lake's Gold through one DuckDB connection.
 
-Each Gold dataset is a view over exactly the files Gold's state object lists, so a reader never sees
-a partition that is still being written. The views are rebuilt when Gold's version (the run id of its
-last commit) changes, so a long-lived engine picks up a new pipeline run at its next question.
+Each Gold dataset is a view over its Iceberg table (`iceberg_scan`) at the snapshot the last Gold run's
+record names (see `bi_metrics.published`), so a reader never sees a run that is half committed. The
+views are rebuilt when Gold's version (the run id of that record) changes, so a long-lived engine picks
+up a new pipeline run at its next question; `as_of` pins the engine to an earlier run instead.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from typing import Any, TypeVar
 import duckdb
 
 from bi_lake.errors import UserError
-from bi_lake.layout import STATE_KEY
-from bi_lake.storage import Storage, is_s3
+from bi_lake.settings import Settings
+from bi_lake.storage import is_s3
+from bi_lake.tables import LayerTables, matches_declaration
+from bi_metrics import duckdb_extensions
 from bi_metrics.access import EVERYTHING, RestaurantAccess, withheld_error
 from bi_metrics.compiler import Plan, compile_question
 from bi_metrics.formatting import Value
-from bi_metrics.gold import DATASETS, GoldDataset, GoldState
+from bi_metrics.gold import DATASETS, GoldDataset
+from bi_metrics.published import GoldState, as_of, gold_tables, published
 from bi_metrics.question import Question, sql_literal
 from bi_metrics.restaurants import RESTAURANT_COLUMN
 
@@ -59,53 +63,49 @@ class MetricsEngine:
     """Gold through one DuckDB connection; a restricted reader's connection holds only the rows of
     its restaurants (see bi_metrics.access)."""
 
-    def __init__(self, gold: Storage, access: RestaurantAccess = EVERYTHING) -> None:
+    def __init__(
+        self, gold: LayerTables, access: RestaurantAccess = EVERYTHING, as_of: str | None = None
+    ) -> None:
         self.gold = gold
         self.access = access
-        self.on_s3 = is_s3(gold.uri)
-        if self.on_s3:
-            # The S3 client and its extension only when Gold is on S3: a local lake answers sooner.
-            from bi_metrics import duckdb_s3
-
-            self.connection = duckdb_s3.connect()
-        else:
-            self.connection = duckdb.connect(":memory:")
+        self.as_of = as_of
+        self.uri = gold.storage.uri
+        self.on_s3 = is_s3(self.uri)
+        # The S3 client and its extension only when Gold is on S3: a local lake answers sooner.
+        self.connection = duckdb_extensions.connect(self.on_s3)
         self._lock = threading.Lock()
         self._loaded: GoldState | None = None
         self._secret_at = -SECRET_TTL_S
+
+    @classmethod
+    def open(
+        cls, settings: Settings, access: RestaurantAccess = EVERYTHING, as_of: str | None = None
+    ) -> MetricsEngine:
+        """The engine over the Gold the settings name."""
+        return cls(gold_tables(settings), access, as_of)
 
     def close(self) -> None:
         self.connection.close()
 
     def read_state(self) -> GoldState:
-        try:
-            return GoldState.model_validate_json(self.gold.read_bytes(STATE_KEY))
-        except FileNotFoundError:
-            return GoldState()
+        if self.as_of is not None:
+            return self._loaded or as_of(self.gold, self.as_of)
+        return published(self.gold)
 
     def refresh(self) -> GoldState:
-        """Gold as published now; the views follow it when it has moved on."""
+        """Gold as published now (or as of the run the engine is pinned to); the views follow it when
+        it has moved on."""
         state = self.read_state()
         if state.run_id is None:
-            raise UserError(f"the lake has no Gold yet at {self.gold.uri}: run `bi run` to build it")
+            raise UserError(f"the lake has no Gold yet at {self.uri}: run `bi run` to build it")
         if self.on_s3 and time.monotonic() - self._secret_at > SECRET_TTL_S:
-            from bi_metrics import duckdb_s3
-
-            duckdb_s3.refresh_secret(self.connection)
+            duckdb_extensions.refresh_secret(self.connection)
             self._secret_at = time.monotonic()
         if self._loaded is None or self._loaded.run_id != state.run_id:
             for dataset in DATASETS:
                 if not self._readable(dataset):
                     continue
-                try:
-                    self.connection.execute(self._view(dataset, state))
-                except duckdb.BinderException as exc:
-                    # Files written by an older version lack a column the declarations now have.
-                    detail = str(exc).strip().splitlines()[0]
-                    raise UserError(
-                        f"Gold at {self.gold.uri} was built by an older version ({dataset.name}: {detail}): "
-                        "run `bi run` to rebuild it"
-                    ) from None
+                self.connection.execute(self._view(dataset, state))
             self._loaded = state
         return state
 
@@ -119,11 +119,22 @@ class MetricsEngine:
     def _view(self, dataset: GoldDataset, state: GoldState) -> str:
         columns = ", ".join(f'"{column}"' for column in dataset.column_names)
         entry = state.datasets.get(dataset.name)
-        if entry is None or not entry.files:
+        table = self.gold.load(dataset.name) if entry is not None and entry.rows else None
+        if entry is None or table is None:
             empty = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in dataset.columns)
             return f'CREATE OR REPLACE VIEW "{dataset.name}" AS SELECT {empty} WHERE FALSE'
-        files = ", ".join(sql_literal(self.gold.uri_of(key)) for key in entry.files)
-        rows = f"SELECT {columns} FROM read_parquet([{files}])"
+        if not matches_declaration(table, dataset.declaration):
+            raise UserError(
+                f"Gold at {self.uri} was built by an older version ({dataset.name} is not as declared): "
+                "run `bi run` to rebuild it"
+            )
+        if table.metadata.snapshot_by_id(entry.snapshot_id) is None:
+            raise UserError(
+                f"Gold run {state.run_id}'s {dataset.name} is no longer kept (snapshots expire: see "
+                "BI_SNAPSHOTS_KEPT and BI_SNAPSHOT_DAYS_KEPT)"
+            )
+        scan = f"iceberg_scan({sql_literal(table.metadata_location)}, snapshot_from_id={entry.snapshot_id})"
+        rows = f"SELECT {columns} FROM {scan}"
         if self.access.restricted and RESTAURANT_COLUMN in dataset.column_names:
             allowed = ", ".join(sql_literal(r) for r in self.access.allowed()) or "NULL"
             rows += f' WHERE "{RESTAURANT_COLUMN}" IN ({allowed})'
@@ -175,4 +186,4 @@ class MetricsEngine:
             return work()
         except duckdb.IOException as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"cannot read Gold at {self.gold.uri}: {first_line}") from None
+            raise UserError(f"cannot read Gold at {self.uri}: {first_line}") from None

@@ -1,6 +1,7 @@
 """Gold's datasets, declared once: columns, grain, partitioning, sort order, and what each can answer.
 
-The Gold job writes exactly these columns; the query compiler reads them and picks, per question,
+The Gold job writes exactly these columns, each dataset an Apache Iceberg table (`declaration`); the
+query compiler reads them and picks, per question,
 the smallest dataset that answers it exactly; the dashboard lists them. Aggregates keep keys, not
 labels (`item_key`, `order_date`, `user_id`): names, calendar attributes and customer attributes are
 joined from the lookup datasets at query time, so a canonical item name or a customer's segment at a
@@ -14,21 +15,21 @@ categories.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, Field
-
+from bi_lake.tables import Partitioning, TableDeclaration
 from bi_metrics import customers as c
 from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
 from bi_metrics.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 
 MONEY = "decimal(28,2)"
-# Month partitions: the first day of the order date's month.
-MONTH_PARTITION = "order_month"
+# The aggregates and series are partitioned by month: the first day of the order date's month, kept
+# in a column of its own (see bi_lake.tables.Partitioning).
+MONTH_PARTITION = "partition_month"
+BY_MONTH = Partitioning(column=MONTH_PARTITION, transform="identity")
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class GoldDataset:
     role: Literal["aggregate", "lookup", "series"]
     columns: tuple[Column, ...]
     grain: tuple[str, ...]
-    partition_by: str | None = None
+    partitioning: Partitioning | None = None
     sort_by: tuple[str, ...] = ()
     answers: Mapping[str, str] = field(default_factory=dict)
     precounted_orders: bool = False
@@ -59,6 +60,17 @@ class GoldDataset:
     def column(self, name: str) -> Column:
         return next(column for column in self.columns if column.name == name)
 
+    @property
+    def declaration(self) -> TableDeclaration:
+        """The dataset as an Iceberg table."""
+        return TableDeclaration(
+            name=self.name,
+            columns=tuple((column.name, column.type) for column in self.columns),
+            partitioning=self.partitioning,
+            sort_by=self.sort_by,
+            description=self.description,
+        )
+
 
 def _columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
     return tuple(Column(*spec) for spec in specs)
@@ -71,6 +83,7 @@ _ORDER_KEYS = _columns(
     ("is_loyalty", "boolean", "any line of the order used the loyalty program"),
     ("is_discounted", "boolean", "the order had a discount (its discount amount > 0)"),
 )
+_MONTH = _columns((MONTH_PARTITION, "date", "first day of the order date's month: the partition"))
 _USER = _columns(("user_id", "string", "the customer; NULL for guest orders"))
 _CATEGORY = _columns(("item_category", "string", "the line's category"))
 _ITEM = _columns(("item_key", "string", "the item (its trimmed, lower-case name)"))
@@ -104,9 +117,9 @@ DATASETS: tuple[GoldDataset, ...] = (
         name="agg_sales_daily",
         description="Orders by day, restaurant, app and loyalty flag: every order-level total",
         role="aggregate",
-        columns=(*_ORDER_KEYS, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS),
+        columns=(*_ORDER_KEYS, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS, *_MONTH),
         grain=tuple(c.name for c in _ORDER_KEYS),
-        partition_by=MONTH_PARTITION,
+        partitioning=BY_MONTH,
         sort_by=("order_date", "restaurant_id"),
         answers={**_SUM_ANSWERS, **_PRECOUNTED_ANSWERS},
         precounted_orders=True,
@@ -115,9 +128,9 @@ DATASETS: tuple[GoldDataset, ...] = (
         name="agg_category_daily",
         description="Lines by day, restaurant, app, loyalty flag and category",
         role="aggregate",
-        columns=(*_ORDER_KEYS, *_CATEGORY, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS),
+        columns=(*_ORDER_KEYS, *_CATEGORY, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS, *_MONTH),
         grain=tuple(c.name for c in (*_ORDER_KEYS, *_CATEGORY)),
-        partition_by=MONTH_PARTITION,
+        partitioning=BY_MONTH,
         sort_by=("order_date", "item_category", "restaurant_id"),
         answers={**_SUM_ANSWERS, **_PRECOUNTED_ANSWERS},
         precounted_orders=True,
@@ -126,9 +139,9 @@ DATASETS: tuple[GoldDataset, ...] = (
         name="agg_item_daily",
         description="Lines by day, restaurant, app, loyalty flag, category and item",
         role="aggregate",
-        columns=(*_ORDER_KEYS, *_CATEGORY, *_ITEM, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS),
+        columns=(*_ORDER_KEYS, *_CATEGORY, *_ITEM, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS, *_MONTH),
         grain=tuple(c.name for c in (*_ORDER_KEYS, *_CATEGORY, *_ITEM)),
-        partition_by=MONTH_PARTITION,
+        partitioning=BY_MONTH,
         sort_by=("order_date", "item_category", "item_key"),
         answers={**_SUM_ANSWERS, **_PRECOUNTED_ANSWERS},
         precounted_orders=True,
@@ -137,9 +150,9 @@ DATASETS: tuple[GoldDataset, ...] = (
         name="agg_customer_daily",
         description="Orders by day, restaurant, app, loyalty flag and customer (guests as one NULL customer)",
         role="aggregate",
-        columns=(*_ORDER_KEYS, *_USER, *_SUMS, *_ORDER_COUNTS),
+        columns=(*_ORDER_KEYS, *_USER, *_SUMS, *_ORDER_COUNTS, *_MONTH),
         grain=tuple(c.name for c in (*_ORDER_KEYS, *_USER)),
-        partition_by=MONTH_PARTITION,
+        partitioning=BY_MONTH,
         sort_by=("order_date", "user_id"),
         answers={
             **_SUM_ANSWERS,
@@ -164,9 +177,10 @@ DATASETS: tuple[GoldDataset, ...] = (
             *_CATEGORY,
             *_ITEM,
             *_SUMS,
+            *_MONTH,
         ),
         grain=("order_id", *(c.name for c in (*_ORDER_KEYS, *_USER, *_CATEGORY, *_ITEM))),
-        partition_by=MONTH_PARTITION,
+        partitioning=BY_MONTH,
         sort_by=("order_date", "order_id"),
         answers={
             **_SUM_ANSWERS,
@@ -183,15 +197,18 @@ DATASETS: tuple[GoldDataset, ...] = (
         name="agg_customer_clv_daily",
         description="CLV as it evolves: per customer and order date, that day's net sales and running total",
         role="series",
-        columns=_columns(
-            ("user_id", "string", "the customer"),
-            ("order_date", "date", "a date the customer ordered"),
-            ("orders", "bigint", "the customer's orders that day"),
-            ("net_sales", MONEY, "the customer's net sales that day"),
-            ("clv", MONEY, "lifetime net sales up to and including that day"),
+        columns=(
+            *_columns(
+                ("user_id", "string", "the customer"),
+                ("order_date", "date", "a date the customer ordered"),
+                ("orders", "bigint", "the customer's orders that day"),
+                ("net_sales", MONEY, "the customer's net sales that day"),
+                ("clv", MONEY, "lifetime net sales up to and including that day"),
+            ),
+            *_MONTH,
         ),
         grain=("user_id", "order_date"),
-        partition_by=MONTH_PARTITION,
+        partitioning=BY_MONTH,
         sort_by=("order_date", "user_id"),
     ),
     GoldDataset(
@@ -296,66 +313,5 @@ def definitions_fingerprint(builder_version: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-# Manifests for SQL engines that read Gold from the data catalogue (Athena): per dataset and month, a
-# `symlink.txt` listing the published files, rewritten at each commit, so they read what the state
-# publishes and never a half-written or replaced version.
-CATALOGUE_PREFIX = "_athena"
-
-
-def catalogue_manifests(state: GoldState, uri_of: Callable[[str], str]) -> dict[str, bytes]:
-    """Manifest key -> its lines (one file URI each), for every published partition."""
-    manifests: dict[str, bytes] = {}
-    for name, entry in state.datasets.items():
-        dataset = DATASETS_BY_NAME[name]
-        for value, partition in entry.partitions.items():
-            folder = f"{dataset.partition_by}={value}/" if dataset.partition_by and value else ""
-            lines = "".join(f"{uri_of(key)}\n" for key in partition.files)
-            manifests[f"{CATALOGUE_PREFIX}/{name}/{folder}symlink.txt"] = lines.encode()
-    return manifests
-
-
 # Lookups join on their single grain column.
 LOOKUP_KEYS = {d.name: d.grain[0] for d in DATASETS if d.role == "lookup"}
-
-
-class GoldPartition(BaseModel):
-    folder: str
-    files: list[str]
-    rows: int
-
-
-class GoldDatasetState(BaseModel):
-    # partition value (an ISO date for month partitions; "" when unpartitioned) -> its files
-    partitions: dict[str, GoldPartition] = Field(default_factory=dict)
-
-    @property
-    def rows(self) -> int:
-        return sum(partition.rows for partition in self.partitions.values())
-
-    @property
-    def files(self) -> list[str]:
-        return [file for _, p in sorted(self.partitions.items()) for file in p.files]
-
-
-class GoldState(BaseModel):
-    """What Gold publishes: written last by the Gold job, in one object write, and read by every reader."""
-
-    run_id: str | None = None
-    committed_at: dt.datetime | None = None
-    snapshot_date: dt.date | None = None
-    silver_run_id: str | None = None
-    # Silver's order-date partitions (date -> folder) this Gold was built from: the next run rebuilds
-    # the months whose Silver partitions changed since.
-    silver_partitions: dict[str, str] = Field(default_factory=dict)
-    gold_runs: list[str] = Field(default_factory=list)
-    datasets: dict[str, GoldDatasetState] = Field(default_factory=dict)
-    # What built the datasets (declarations and builder version): when it changes, all of Gold is
-    # rebuilt rather than mixing old and new months.
-    definitions: str | None = None
-    # Files the previous commit published and this one replaced: kept until the next commit, so a
-    # reader that planned on the previous state can still finish.
-    retained_folders: list[str] = Field(default_factory=list)
-
-    @property
-    def folders(self) -> set[str]:
-        return {p.folder for entry in self.datasets.values() for p in entry.partitions.values()}

@@ -7,17 +7,27 @@ import datetime as dt
 import json
 from typing import Any
 
-from bi_lake.layout import STATE_KEY, Lake, version_run
+from bi_lake.layout import Lake
 from bi_lake.manifests import Watermarks, load_manifests
 from bi_lake.runs import load_run_reports, utc_now
-from bi_metrics.gold import GoldState
+from bi_lake.settings import Settings
+from bi_lake.tables import (
+    GOLD,
+    RUN_ID_PROPERTY,
+    SILVER,
+    SILVER_PUBLISHED_LAST,
+    SILVER_RUN_PROPERTY,
+    LayerTables,
+    layer_tables,
+)
+from bi_metrics.published import history, published
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def lake_status(lake: Lake, runs: int = 10) -> dict[str, Any]:
+def lake_status(lake: Lake, settings: Settings, runs: int = 10) -> dict[str, Any]:
     now = utc_now()
     reports = load_run_reports(lake.root, limit=runs)
     watermarks = Watermarks.load(lake.bronze)
@@ -62,49 +72,63 @@ def lake_status(lake: Lake, runs: int = 10) -> dict[str, Any]:
             for mark in watermarks.tables.values()
         ],
         "bronze_tables": sorted(bronze.values(), key=lambda table: str(table["table"])),
-        "silver": _silver_status(lake),
-        "gold": _gold_status(lake, now),
+        "silver": _silver_status(layer_tables(settings, SILVER, lake.silver)),
+        "gold": _gold_status(layer_tables(settings, GOLD, lake.gold), now),
     }
 
 
-def _silver_status(lake: Lake) -> dict[str, Any]:
-    """The last committed Silver run and its reconciliation, read from Silver's state object."""
-    try:
-        state = json.loads(lake.silver.read_bytes(STATE_KEY))
-    except FileNotFoundError:
+def _silver_status(silver: LayerTables) -> dict[str, Any]:
+    """The last committed Silver run and its reconciliation, from the record its last commit carries."""
+    found = silver.record(SILVER_PUBLISHED_LAST, SILVER_RUN_PROPERTY)
+    if found is None:
         return {}
+    record = json.loads(found[0])
     return {
-        "run_id": state.get("run_id"),
-        "committed_at": state.get("committed_at"),
-        "tables": {name: len(entry.get("partitions", {})) for name, entry in state.get("tables", {}).items()},
-        "reconciliation": state.get("reconciliation", {}),
+        "run_id": record.get("run_id"),
+        "committed_at": record.get("committed_at"),
+        "reconciliation": record.get("reconciliation", {}),
     }
 
 
-def _gold_status(lake: Lake, now: dt.datetime) -> dict[str, Any]:
-    """What Gold publishes: its version, snapshot date, freshness and each dataset's size."""
-    try:
-        state = GoldState.model_validate_json(lake.gold.read_bytes(STATE_KEY))
-    except FileNotFoundError:
+def _gold_status(gold: LayerTables, now: dt.datetime) -> dict[str, Any]:
+    """What Gold publishes: its version, snapshot date, freshness, each dataset's Iceberg snapshot, and
+    the Gold runs whose snapshots are kept (what `--as-of` can go back to)."""
+    state = published(gold)
+    if state.run_id is None:
         return {}
     committed = state.committed_at
+    datasets = []
+    for name, entry in state.datasets.items():
+        table = gold.load(name)
+        snapshot = table.snapshot_by_id(entry.snapshot_id) if table is not None else None
+        summary = snapshot.summary if snapshot is not None else None
+        datasets.append(
+            {
+                "dataset": name,
+                "rows": entry.rows,
+                "files": int(summary.get("total-data-files") or 0) if summary else None,
+                "snapshot_id": entry.snapshot_id,
+                "snapshot_at": _iso(_moment(snapshot.timestamp_ms)) if snapshot else None,
+                "committed_by_run": summary.get(RUN_ID_PROPERTY) if summary else None,
+            }
+        )
     return {
         "run_id": state.run_id,
         "committed_at": _iso(committed),
         "age_hours": round((now - committed).total_seconds() / 3600, 1) if committed else None,
         "snapshot_date": state.snapshot_date.isoformat() if state.snapshot_date else None,
         "silver_run_id": state.silver_run_id,
-        "datasets": [
+        "datasets": datasets,
+        "kept_runs": [
             {
-                "dataset": name,
-                "rows": entry.rows,
-                "partitions": len(entry.partitions),
-                "files": len(entry.files),
-                "latest_partition": max((p for p in entry.partitions if p), default=None),
-                "rebuilt_by_run": max(
-                    (run for p in entry.partitions.values() if (run := version_run(p.folder))), default=None
-                ),
+                "run_id": record.run_id,
+                "committed_at": _iso(record.committed_at),
+                "snapshot_date": record.snapshot_date.isoformat() if record.snapshot_date else None,
             }
-            for name, entry in state.datasets.items()
+            for record in history(gold)
         ],
     }
+
+
+def _moment(timestamp_ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp_ms / 1000, dt.UTC)

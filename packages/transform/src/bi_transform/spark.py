@@ -46,7 +46,11 @@ LOCAL_CONFIG: dict[str, str] = {
     "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_LOG_CONFIG}",
 }
 # Everywhere: one time zone, so dates derived from timestamps are UTC dates.
-SESSION_CONFIG: dict[str, str] = {"spark.sql.session.timeZone": "UTC"}
+SESSION_CONFIG: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    # Iceberg registers timestamps written as micro-seconds, and refuses Spark's default INT96.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
 
 
 def java_executable() -> Path | None:

@@ -56,6 +56,12 @@ def render() -> None:
             )
             return
         ui.frame_table(pd.DataFrame(gold["datasets"]), {})
+        st.subheader("Gold runs kept")
+        st.caption(
+            "Each dataset is an Iceberg table; these runs' snapshots are kept, so a report can be "
+            "reproduced as any of them published it (`bi query ... --as-of RUN_ID`)."
+        )
+        ui.frame_table(pd.DataFrame(gold["kept_runs"]), {})
     elif session.access().restricted:
         return
     st.subheader("Last runs")

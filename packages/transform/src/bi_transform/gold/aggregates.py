@@ -14,7 +14,7 @@ from typing import Literal
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from bi_metrics.gold import GoldDataset
+from bi_metrics.gold import MONTH_PARTITION, GoldDataset
 
 Source = Literal["orders", "lines"]
 
@@ -88,7 +88,8 @@ def build(dataset: GoldDataset, orders: DataFrame, lines: DataFrame) -> DataFram
     else:
         source = per_order(lines, dataset.grain)
     totals = order_totals()
-    measures = [column for column in dataset.columns if column.name not in dataset.grain]
+    # The partition column is derived from the order date when the dataset is written.
+    measures = [c for c in dataset.columns if c.name not in dataset.grain and c.name != MONTH_PARTITION]
     return source.groupBy(*dataset.grain).agg(
         *(totals[column.name].cast(column.type).alias(column.name) for column in measures)
     )

@@ -9,31 +9,46 @@ published with one state write, as Silver is.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bi_lake.errors import UserError
 from bi_lake.runs import JobReport, TableCounts, utc_now
+from bi_lake.tables import RUN_ID_PROPERTY, LayerTables, Published
 from bi_lake.workflow import JobContext
 from bi_metrics import customers as customer_rules
 from bi_metrics import restaurants as restaurant_rule
 from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
 from bi_metrics.gold import (
     DATASETS,
+    DATASETS_BY_NAME,
     MONTH_PARTITION,
     GoldDataset,
-    GoldDatasetState,
-    GoldState,
     definitions_fingerprint,
 )
+from bi_metrics.published import (
+    GOLD_RUN_PROPERTY,
+    PUBLISHED_LAST,
+    GoldState,
+    PublishedDataset,
+    gold_tables,
+    published,
+)
 from bi_transform.gold import aggregates, customers, lookups
-from bi_transform.gold.store import GoldStore
+from bi_transform.silver.job import store_of as silver_store
 from bi_transform.silver.store import SilverState, SilverStore
 from bi_transform.spark import spark_session
+from bi_transform.tables import write_files
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 # Spark's names for the declared column types, where they differ.
 _SPARK_TYPE_NAMES = {"integer": "int"}
@@ -67,60 +82,81 @@ def _builder_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def _month_digests(partitions: dict[str, str]) -> dict[str, str]:
+    """Per month, a digest of Silver's order-date partitions in it (date -> the folder holding it)."""
+    months: dict[str, list[str]] = {}
+    for day, folder in sorted(partitions.items()):
+        months.setdefault(month_of(day), []).append(f"{day}={folder}")
+    return {
+        month: hashlib.sha256("\n".join(days).encode()).hexdigest()[:16] for month, days in months.items()
+    }
+
+
 def _changed_months(current: dict[str, str], built_from: dict[str, str]) -> set[str]:
-    changed = {day for day in current.keys() | built_from.keys() if current.get(day) != built_from.get(day)}
-    return {month_of(day) for day in changed}
+    return {
+        month for month in current.keys() | built_from.keys() if current.get(month) != built_from.get(month)
+    }
+
+
+# Lookups first, so no aggregate names an item or a restaurant its reader cannot find; the customer
+# snapshot last, because its commit carries the run's record.
+COMMIT_ORDER = (
+    *(d for d in DATASETS if d.role == "lookup" and d.name != PUBLISHED_LAST),
+    *(d for d in DATASETS if d.role != "lookup"),
+    DATASETS_BY_NAME[PUBLISHED_LAST],
+)
 
 
 def run(context: JobContext) -> JobReport:
     spark = spark_session(
         "bi-gold", context.lake, context.settings.kms_key_id, context.settings.spark_log_level
     )
-    silver = SilverStore(context.lake.silver)
+    silver = silver_store(context)
     silver_state = silver.state()
-    store = GoldStore(context.lake.gold)
-    previous = store.state()
-    swept = store.sweep(previous)
+    tables = gold_tables(context.settings, context.lake)
+    previous = published(tables)
     if silver_state.run_id is None:
         return JobReport(job="gold", status="succeeded", details={"note": "Silver holds no orders yet"})
     definitions = definitions_fingerprint(_builder_fingerprint())
     rebuild_all = context.full_refresh or previous.definitions != definitions
     if not rebuild_all and previous.silver_run_id == silver_state.run_id:
         note = f"Gold is up to date with Silver run {silver_state.run_id}"
-        return JobReport(job="gold", status="succeeded", details={"note": note, "swept": swept})
+        return JobReport(job="gold", status="succeeded", details={"note": note})
     spark.sparkContext.setJobGroup(context.run_id, "gold")
+    if rebuild_all:
+        tables.remove_pre_iceberg_files(d.name for d in DATASETS)
     # A new declaration or builder rebuilds every month, so old and new definitions never mix.
     base = GoldState() if rebuild_all else previous
     all_orders = silver.read(spark, silver_state, "fct_order")
     s = customers.snapshot_date(all_orders) if all_orders is not None else None
+    record = GoldState(
+        run_id=context.run_id,
+        snapshot_date=s,
+        silver_run_id=silver_state.run_id,
+        definitions=definitions,
+    )
     if all_orders is None or s is None:
         # No order in Silver (an empty source, every line quarantined or voided): Gold follows, every
         # dataset published empty, so questions answer with no rows.
-        state = GoldState(
-            run_id=context.run_id,
-            silver_run_id=silver_state.run_id,
-            gold_runs=[*base.gold_runs, context.run_id],
-            datasets={dataset.name: GoldDatasetState() for dataset in DATASETS},
-            definitions=definitions,
-            retained_folders=sorted(previous.folders),
-            committed_at=utc_now(),
-        )
-        store.commit(state)
-        store.sweep(state)
+        for dataset in COMMIT_ORDER:
+            table = tables.ensure(dataset.declaration)
+            done = _publish(context, tables, table, dataset, [], None, record)
+            record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
         return JobReport(
             job="gold", status="succeeded", details={"note": "Silver holds no orders: Gold is empty"}
         )
-    current = dict(silver_state.tables["fct_order"].partitions)
-    months = _changed_months(current, base.silver_partitions)
+    current = silver.partition_digests(silver_state, "fct_order")
+    record.silver_months = _month_digests(current)
+    months = _changed_months(record.silver_months, base.silver_months)
     days = {day for day in current if month_of(day) in months}
     orders = silver.read(spark, silver_state, "fct_order", days) or all_orders.limit(0)
     lines = silver.read(spark, silver_state, "fct_order_line", days) or _read(
         spark, silver, silver_state, "fct_order_line"
     ).limit(0)
     # Running totals change from the first changed month on.
-    first_month = min(months, default=None)
+    first_month = dt.date.fromisoformat(min(months)) if months else None
     clv = customers.clv_daily(all_orders).where(
-        F.trunc("order_date", "month") >= F.lit(first_month).cast("date") if first_month else F.lit(False)
+        F.trunc("order_date", "month") >= F.lit(first_month) if first_month else F.lit(False)
     )
     order_lines = aggregates.order_lines(lines, orders)
     dim_date = _read(spark, silver, silver_state, "dim_date")
@@ -148,55 +184,41 @@ def run(context: JobContext) -> JobReport:
         CUSTOMERS: (customers.customer_snapshot(all_orders, s), "all_orders"),
     }
     rows_in = {name: frame.count() for name, frame in sources.items()}
-    rebuilt = {
-        "agg_customer_clv_daily": {
-            month
-            for month in base.datasets.get("agg_customer_clv_daily", GoldDatasetState()).partitions
-            if first_month is not None and month >= first_month
-        }
-    }
 
-    state = GoldState(
-        run_id=context.run_id,
-        snapshot_date=s,
-        silver_run_id=silver_state.run_id,
-        silver_partitions=current,
-        gold_runs=[*base.gold_runs, context.run_id],
-        datasets={name: entry.model_copy(deep=True) for name, entry in base.datasets.items()},
-        definitions=definitions,
-    )
+    def replaced(first_day: dt.date) -> bool:
+        return first_day.isoformat() in months
+
+    def replaced_from_first_month(first_day: dt.date) -> bool:
+        return first_month is not None and first_day >= first_month
+
+    replacing = {"agg_customer_clv_daily": replaced_from_first_month}
     counts: list[TableCounts] = []
-    for dataset in DATASETS:
+    for dataset in COMMIT_ORDER:
         task = context.progress.task(f"gold {dataset.name}")
         started = time.monotonic()
         built, source = frames[dataset.name]
-        frame = conform(dataset, built)
-        if dataset.partition_by == MONTH_PARTITION:
-            frame = frame.withColumn(MONTH_PARTITION, F.trunc("order_date", "month"))
-        frame = frame.localCheckpoint(eager=True)
-        rows = _rows_by_partition(frame, dataset.partition_by)
-        written = store.write(dataset, frame, context.run_id, rows)
-        entry = state.datasets.setdefault(dataset.name, GoldDatasetState())
-        if dataset.partition_by:
-            replaced = rebuilt.get(dataset.name, months)
-            entry.partitions = {k: v for k, v in entry.partitions.items() if k not in replaced} | written
-        else:
-            entry.partitions = written
-        total = sum(rows.values())
+        table = tables.ensure(dataset.declaration)
+        if dataset.partitioning is not None:
+            built = built.withColumn(MONTH_PARTITION, F.trunc("order_date", "month"))
+        frame = conform(dataset, built).localCheckpoint(eager=True)
+        files = write_files(tables, dataset.declaration, frame, context.run_id)
+        done = _publish(context, tables, table, dataset, files, replacing.get(dataset.name, replaced), record)
+        record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
         counts.append(
             TableCounts(
                 table=dataset.name,
                 rows_in=rows_in[source],
-                rows_out=total,
-                files=sum(len(p.files) for p in written.values()),
-                note=f"{len(written)} partition(s) rebuilt, {entry.rows:,} rows published",
+                rows_out=done.added_rows,
+                files=done.added_files,
+                note=(f"{len(done.partitions)} partition(s) rebuilt" if dataset.partitioning else "rebuilt")
+                + f", {done.rows:,} rows published",
             )
         )
-        task.finish(f"{total:,} rows in {len(written)} partition(s), {time.monotonic() - started:.1f} s")
-    state.retained_folders = sorted(previous.folders - state.folders)
-    state.committed_at = utc_now()
-    store.commit(state)
-    store.sweep(state)
+        task.finish(
+            f"{done.added_rows:,} rows in {len(done.partitions) or 1} partition(s), "
+            f"{time.monotonic() - started:.1f} s"
+        )
+    removed = _expire(context, tables, record)
     spark.catalog.clearCache()
     return JobReport(
         job="gold",
@@ -207,8 +229,41 @@ def run(context: JobContext) -> JobReport:
             "snapshot_date": s.isoformat(),
             "rebuilt_months": sorted(months),
             "full_refresh": context.full_refresh,
+            "snapshots": {name: entry.snapshot_id for name, entry in record.datasets.items()},
+            "files_removed": removed,
         },
     )
+
+
+def _publish(
+    context: JobContext,
+    tables: LayerTables,
+    table: Table,
+    dataset: GoldDataset,
+    files: list[str],
+    replacing: Callable[[dt.date], bool] | None,
+    record: GoldState,
+) -> Published:
+    """One dataset's commit; the last one carries the run's record, complete by then."""
+    properties = {RUN_ID_PROPERTY: context.run_id}
+    if dataset.name == PUBLISHED_LAST:
+        record.committed_at = utc_now()
+        # Its own snapshot is not known before the commit: readers take the commit's own snapshot.
+        properties[GOLD_RUN_PROPERTY] = record.model_dump_json()
+    return tables.publish(table, dataset.declaration, files, replacing, properties)
+
+
+def _expire(context: JobContext, tables: LayerTables, record: GoldState) -> int:
+    """Old snapshots and the files only they referenced, past what the settings keep."""
+    settings = context.settings
+    removed = 0
+    for name, entry in record.datasets.items():
+        table = tables.load(name)
+        if table is not None:
+            removed += tables.expire(
+                table, settings.snapshots_kept, settings.snapshot_days_kept, {entry.snapshot_id}
+            )
+    return removed
 
 
 def _read(spark: SparkSession, silver: SilverStore, state: SilverState, table: str) -> DataFrame:
@@ -216,9 +271,3 @@ def _read(spark: SparkSession, silver: SilverStore, state: SilverState, table: s
     if frame is None:
         raise UserError(f"gold: Silver has no {table}; run the silver job first")
     return frame
-
-
-def _rows_by_partition(frame: DataFrame, partition_by: str | None) -> dict[str, int]:
-    if partition_by is None:
-        return {"": frame.count()}
-    return {str(row[0]): row[1] for row in frame.groupBy(partition_by).count().collect()}

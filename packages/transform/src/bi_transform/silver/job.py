@@ -18,9 +18,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bi_lake.errors import UserError
+from bi_lake.layout import Lake
 from bi_lake.manifests import Manifest, load_manifests
 from bi_lake.runs import JobReport, TableCounts, utc_now
+from bi_lake.settings import Settings
 from bi_lake.storage import Storage
+from bi_lake.tables import Partitioning
 from bi_lake.workflow import JobContext
 from bi_transform.silver import (
     contracts,
@@ -44,18 +47,19 @@ from bi_transform.silver.rules import (
     masked_card,
     repair_lines,
 )
-from bi_transform.silver.store import SilverState, SilverStore, TableState
+from bi_transform.silver.store import BY_DAY, PUBLISHED_LAST, SilverState, SilverStore, silver_tables
 from bi_transform.spark import spark_session
 
-# Silver's tables, declared once: contract and partitioning.
-TABLES: dict[str, tuple[type[Any], str | None]] = {
-    "fct_order_line": (fct_order_line.FctOrderLine, "order_date"),
-    "fct_order": (fct_order.FctOrder, "order_date"),
-    "fct_order_option": (fct_order_option.FctOrderOption, "order_date"),
+# Silver's tables, declared once: contract and partitioning, in the order a run commits them (the
+# dimensions before the facts that name them, fct_order last: its commit carries the run's record).
+TABLES: dict[str, tuple[type[Any], Partitioning | None]] = {
     "dim_date": (dim_date.DimDate, None),
     "dim_restaurant": (dim_restaurant.DimRestaurant, None),
     "dim_item": (dim_item.DimItem, None),
     "dim_customer": (dim_customer.DimCustomer, None),
+    "fct_order_option": (fct_order_option.FctOrderOption, BY_DAY),
+    "fct_order_line": (fct_order_line.FctOrderLine, BY_DAY),
+    PUBLISHED_LAST: (fct_order.FctOrder, BY_DAY),
 }
 
 # The shape of a kept line before modelling, whether it comes from Bronze or back from Silver.
@@ -157,38 +161,46 @@ def run(context: JobContext) -> JobReport:
         spark.catalog.clearCache()
 
 
+def open_store(settings: Settings, lake: Lake | None = None) -> SilverStore:
+    """Silver's tables in the lake the settings name."""
+    return SilverStore(silver_tables(settings, (lake or Lake.from_settings(settings)).silver), TABLES)
+
+
+def store_of(context: JobContext) -> SilverStore:
+    return open_store(context.settings, context.lake)
+
+
 def _run(context: JobContext, spark: SparkSession) -> JobReport:
-    store = SilverStore(context.lake.silver)
+    store = store_of(context)
     previous = store.state()
-    swept = store.sweep(previous)
     all_manifests = load_manifests(context.lake.bronze)
     consumed = set() if context.full_refresh else set(previous.consumed_ingest_runs)
     batch = [m for m in all_manifests if m.run_id not in consumed]
     if not batch:
-        return JobReport(
-            job="silver", status="succeeded", details={"note": "no new Bronze runs", "swept": swept}
-        )
+        return JobReport(job="silver", status="succeeded", details={"note": "no new Bronze runs"})
     base = SilverState() if context.full_refresh else previous
+    if base.run_id is None:
+        store.tables.remove_pre_iceberg_files(TABLES)
     bronze = context.lake.bronze
     line_rows = _bronze(spark, bronze, batch, "order_items")
     option_rows = _bronze(spark, bronze, batch, "order_item_options")
     if line_rows is None:
         # Empty extractions: nothing to conform, but the runs are consumed so they are not read again,
         # and the run is recorded, so Gold follows what Silver holds (nothing, for an empty source).
-        store.commit(
-            previous.model_copy(
-                update={
-                    "run_id": context.run_id,
-                    "committed_at": utc_now(),
-                    "silver_runs": [*previous.silver_runs, context.run_id],
-                    "consumed_ingest_runs": sorted(
-                        set(previous.consumed_ingest_runs) | {m.run_id for m in batch}
-                    ),
-                }
-            )
+        record = previous.model_copy(
+            update={
+                "run_id": context.run_id,
+                "committed_at": utc_now(),
+                "silver_runs": [*previous.silver_runs, context.run_id],
+                "consumed_ingest_runs": sorted(
+                    set(previous.consumed_ingest_runs) | {m.run_id for m in batch}
+                ),
+            }
         )
+        # A commit that changes no row, for the record.
+        store.publish(PUBLISHED_LAST, [], _nothing, context.run_id, record)
         note = f"{len(batch)} Bronze run(s) without order lines"
-        return JobReport(job="silver", status="succeeded", details={"note": note, "swept": swept})
+        return JobReport(job="silver", status="succeeded", details={"note": note})
     spark.sparkContext.setJobGroup(context.run_id, "silver")
 
     task = context.progress.task("silver classify")
@@ -282,24 +294,16 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
                 f"{sum(check.outcomes.values()):,} accounted for ({check.as_dict()})"
             )
 
-    state = SilverState(
+    record = SilverState(
         run_id=context.run_id,
         consumed_ingest_runs=sorted(consumed | {m.run_id for m in batch}),
         silver_runs=[*base.silver_runs, context.run_id],
-        tables={name: entry.model_copy(deep=True) for name, entry in base.tables.items()},
+        tables=dict(base.tables),
         reconciliation={c.table: c.as_dict() for c in (lines_check, options_check)},
     )
     task = context.progress.task("silver write")
     started = time.monotonic()
-    written: dict[str, int] = {}
-    for table, (_, partition_by) in TABLES.items():
-        folders = store.write(outputs[table], table, context.run_id, partition_by)
-        entry = state.tables.setdefault(table, TableState(partitioned=partition_by is not None))
-        if partition_by:
-            entry.partitions = {k: v for k, v in entry.partitions.items() if k not in touched} | folders
-        else:
-            entry.partitions = folders
-        written[table] = len(folders)
+    files = {table: store.write(outputs[table], table, context.run_id) for table in TABLES}
     # A quarantined line keeps its values for whoever mends it, but never a full card number.
     store.write_quarantine(
         classified.where(F.col("_outcome") == QUARANTINED)
@@ -314,10 +318,24 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
             "order_item_options",
             context.run_id,
         )
-    state.committed_at = utc_now()
-    store.commit(state)
+
+    def replaced(day: dt.date) -> bool:
+        return day.isoformat() in touched
+
+    written: dict[str, int] = {}
+    for table in TABLES:
+        last = table == PUBLISHED_LAST
+        if last:
+            record.committed_at = utc_now()
+        # A full refresh replaces every partition; a run, those its batch touched.
+        replacing = None if context.full_refresh else replaced
+        done = store.publish(table, files[table], replacing, context.run_id, record if last else None)
+        record.tables[table] = done.snapshot_id
+        written[table] = len(done.partitions) or 1
     task.finish(f"{sum(written.values()):,} partitions in {time.monotonic() - started:.1f} s")
-    store.sweep(state)
+    settings = context.settings
+    store.expire(record, settings.snapshots_kept, settings.snapshot_days_kept)
+    state = record
     return JobReport(
         job="silver",
         status="succeeded",
@@ -330,6 +348,10 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
             "full_refresh": context.full_refresh,
         },
     )
+
+
+def _nothing(_: dt.date) -> bool:
+    return False
 
 
 def _counts(check: Reconciliation) -> TableCounts:

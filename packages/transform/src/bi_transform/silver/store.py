@@ -1,85 +1,188 @@
-"""Silver's tables on storage, versioned, with one atomic commit.
+"""Silver's tables as Iceberg tables, and the record of the Silver run that published them.
 
-A run writes each table it changes as a new version (see `bi_transform.versions`, by `order_date=`
-partition where the table is partitioned). Nothing of it is visible until the run writes
-`_state/current.json`, which maps every table partition to the version that holds it, and records the
-Bronze runs consumed. That one object write is the commit.
+Each table is declared by its contract (a pandera model: columns and types) and its partitioning. A
+run writes each table's new files aside, then commits table by table: the dimensions first, the facts
+after, `fct_order` last. That last commit carries the run's record in its snapshot summary: the
+Bronze runs consumed, the reconciliation, and the snapshot of every table as the run left it. Readers
+(Gold, `bi status`) read each table at the snapshot the record names, so they never see a run that
+is half committed; a run killed before its last commit is done again by the next, which consumes
+the same Bronze runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructField, StructType
 
-from bi_lake.layout import STATE_KEY
+from bi_lake.settings import Settings
 from bi_lake.storage import Storage
-from bi_transform.versions import read_folders, sweep_versions, write_version
+from bi_lake.tables import (
+    RUN_ID_PROPERTY,
+    SILVER,
+    SILVER_PUBLISHED_LAST,
+    SILVER_RUN_PROPERTY,
+    LayerTables,
+    Partitioning,
+    Published,
+    TableDeclaration,
+    layer_tables,
+)
+from bi_transform.tables import read_files, write_files
 
 QUARANTINE_PREFIX = "_quarantine"
 _QUARANTINED = re.compile(rf"^{QUARANTINE_PREFIX}/(?P<table>[^/]+)/run_id=(?P<run>[^/]+)/")
+PUBLISHED_LAST = SILVER_PUBLISHED_LAST
+BY_DAY = Partitioning(column="order_date", transform="day")
 
 
-class TableState(BaseModel):
-    partitioned: bool
-    # partition value (an ISO date; "" for an unpartitioned table) -> folder holding its files
-    partitions: dict[str, str] = Field(default_factory=dict)
+# A contract: a pandera model class (pandera's generic is not parameterised by its users).
+Model = type[Any]
+
+
+def declaration(name: str, model: Model, partitioning: Partitioning | None) -> TableDeclaration:
+    """A Silver table as an Iceberg table, from its contract."""
+    columns = model.to_schema().columns
+    return TableDeclaration(
+        name=name,
+        columns=tuple((column, spec.dtype.type.simpleString()) for column, spec in columns.items()),
+        partitioning=partitioning,
+        description=(model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else "",
+    )
+
+
+def spark_schema(model: Model) -> StructType:
+    columns = model.to_schema().columns
+    return StructType([StructField(name, spec.dtype.type, spec.nullable) for name, spec in columns.items()])
 
 
 class SilverState(BaseModel):
+    """A Silver run's record."""
+
     run_id: str | None = None
     committed_at: dt.datetime | None = None
     consumed_ingest_runs: list[str] = Field(default_factory=list)
     silver_runs: list[str] = Field(default_factory=list)
-    tables: dict[str, TableState] = Field(default_factory=dict)
+    # table -> the snapshot this run left it at
+    tables: dict[str, int] = Field(default_factory=dict)
     reconciliation: dict[str, Any] = Field(default_factory=dict)
 
 
+def silver_tables(settings: Settings, storage: Storage) -> LayerTables:
+    return layer_tables(settings, SILVER, storage)
+
+
 class SilverStore:
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+    def __init__(self, tables: LayerTables, models: Mapping[str, tuple[Model, Partitioning | None]]) -> None:
+        self.tables = tables
+        self.storage = tables.storage
+        self.models = models
+        self.declarations = {name: declaration(name, model, by) for name, (model, by) in models.items()}
 
     def state(self) -> SilverState:
-        try:
-            return SilverState.model_validate_json(self.storage.read_bytes(STATE_KEY))
-        except FileNotFoundError:
+        """The record of the last Silver run that committed whole; an empty one when there is none."""
+        found = self.tables.record(PUBLISHED_LAST, SILVER_RUN_PROPERTY)
+        if found is None:
             return SilverState()
+        text, snapshot_id = found
+        try:
+            record = SilverState.model_validate_json(text)
+        except ValidationError:
+            # A record another version wrote: treated as none, so Silver is rebuilt from Bronze.
+            return SilverState()
+        record.tables[PUBLISHED_LAST] = snapshot_id
+        return record
+
+    def files(self, state: SilverState, table: str, partitions: set[str] | None = None) -> list[str]:
+        """The data files of `table` as the run recorded in `state` left it (or of these order-date
+        partitions, ISO dates)."""
+        snapshot_id = state.tables.get(table)
+        loaded = self.tables.load(table) if snapshot_id is not None else None
+        if loaded is None:
+            return []
+        by = self.declarations[table].partitioning
+        return sorted(
+            task.file.file_path
+            for task in loaded.scan(snapshot_id=snapshot_id).plan_files()
+            if partitions is None or by is None or _day(by, task.file.partition[0]) in partitions
+        )
+
+    def partition_digests(self, state: SilverState, table: str) -> dict[str, str]:
+        """Per order-date partition (an ISO date), a digest of its files: it changes when a run
+        republishes the partition."""
+        by = self.declarations[table].partitioning
+        snapshot_id = state.tables.get(table)
+        loaded = self.tables.load(table) if snapshot_id is not None else None
+        if loaded is None or by is None:
+            return {}
+        # Paths relative to the table, so a lake copied elsewhere has the same digests.
+        location = loaded.location().rstrip("/") + "/"
+        days: dict[str, list[str]] = {}
+        for task in loaded.scan(snapshot_id=snapshot_id).plan_files():
+            path = task.file.file_path.removeprefix(location)
+            days.setdefault(_day(by, task.file.partition[0]), []).append(path)
+        return {day: _digest(files) for day, files in days.items()}
 
     def read(
         self, spark: SparkSession, state: SilverState, table: str, partitions: set[str] | None = None
     ) -> DataFrame | None:
         """The committed table (or some of its partitions); None when nothing of it is published."""
-        entry = state.tables.get(table)
-        if entry is None:
+        if table not in state.tables:
             return None
-        folders = [
-            f for value, f in sorted(entry.partitions.items()) if partitions is None or value in partitions
-        ]
-        return read_folders(spark, self.storage, table, folders)
+        files = self.files(state, table, partitions)
+        if partitions is not None and not files:
+            return None
+        return read_files(spark, self.declarations[table], files, spark_schema(self.models[table][0]))
 
-    def write(self, frame: DataFrame, table: str, run_id: str, partition_by: str | None) -> dict[str, str]:
-        """Write a new version of `table` (all of it, or the partitions present in `frame`)."""
-        return write_version(self.storage, frame, table, run_id, partition_by)
+    def write(self, frame: DataFrame, table: str, run_id: str) -> list[str]:
+        """Write the new files of `table` (all of it, or the partitions present in `frame`), unpublished."""
+        return write_files(self.tables, self.declarations[table], frame, run_id)
+
+    def publish(
+        self,
+        table: str,
+        files: list[str],
+        replacing: Callable[[dt.date], bool] | None,
+        run_id: str,
+        record: SilverState | None = None,
+    ) -> Published:
+        """One table's commit; the last one carries the run's record."""
+        declared = self.declarations[table]
+        properties = {RUN_ID_PROPERTY: run_id}
+        if record is not None:
+            properties[SILVER_RUN_PROPERTY] = record.model_dump_json()
+        return self.tables.publish(self.tables.ensure(declared), declared, files, replacing, properties)
 
     def write_quarantine(self, frame: DataFrame, table: str, run_id: str) -> None:
         frame.write.mode("overwrite").parquet(
             self.storage.uri_of(f"{QUARANTINE_PREFIX}/{table}/run_id={run_id}")
         )
 
-    def commit(self, state: SilverState) -> None:
-        self.storage.write_bytes(STATE_KEY, state.model_dump_json(indent=2).encode())
-
-    def sweep(self, state: SilverState) -> int:
-        """Remove files no committed partition points to (old versions, a dead run's output) and the
-        quarantine of runs that never committed; the number of files removed."""
-        referenced = {folder for entry in state.tables.values() for folder in entry.partitions.values()}
-        removed = sweep_versions(self.storage, referenced)
+    def expire(self, state: SilverState, kept: int, days_kept: float) -> int:
+        """Old snapshots and the files only they referenced, and the quarantine of runs that never
+        committed; the number of files removed."""
+        removed = 0
+        for table, snapshot_id in state.tables.items():
+            loaded = self.tables.load(table)
+            if loaded is not None:
+                removed += self.tables.expire(loaded, kept, days_kept, {snapshot_id})
         for key in self.storage.list_keys(QUARANTINE_PREFIX):
             quarantined = _QUARANTINED.match(key)
             if quarantined and quarantined["run"] not in state.silver_runs:
                 self.storage.delete(key)
                 removed += 1
         return removed
+
+
+def _day(by: Partitioning, value: int) -> str:
+    return by.first_day(value).isoformat()
+
+
+def _digest(files: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()[:16]
