@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 
 from bi_infra.access import ACCESS
-from bi_infra.catalog import hive_type
-from bi_infra.config import load_stack_file, stack_file
+from bi_infra.config import CATALOG_LAYERS, load_stack_file, parse, stack_file
 from bi_lake.errors import UserError
 from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN, ROWS_OUT
+from bi_lake.settings import load_settings
 from bi_lake.workflow import WORKFLOW
-from bi_metrics.gold import DATASETS
 from tests.infra.conftest import ACCOUNT, REGION, Stack
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -25,6 +24,7 @@ JOB, TRIGGER, OBJECT = "aws:glue/job:Job", "aws:glue/trigger:Trigger", "aws:s3/b
 EVENT_RULE, EVENT_TARGET = "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"
 KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/key-1234"
 DATA_BUCKETS = ("bronze", "silver", "gold", "artifacts")
+DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -216,23 +216,41 @@ def test_every_job_has_a_timeout_its_script_its_wheels_and_the_security_configur
         assert "--source_url" not in job["defaultArguments"], "the source URL lives in the secret only"
 
 
-def test_the_catalogue_has_a_table_per_gold_dataset_with_its_declared_columns(stack: Stack) -> None:
-    tables = {t.inputs["name"]: t.inputs for t in stack.of_type("aws:glue/catalogTable:CatalogTable")}
-    assert set(tables) == {d.name for d in DATASETS}
-    for dataset in DATASETS:
-        table = tables[dataset.name]
-        columns = [(c["name"], c["type"]) for c in table["storageDescriptor"]["columns"]]
-        assert columns == [(c.name, hive_type(c.type)) for c in dataset.columns]
-        location = f"s3://{_bucket(stack, 'gold')}/_athena/{dataset.name}/"
-        assert table["storageDescriptor"]["location"] == location
-        if dataset.partition_by:
-            assert table["partitionKeys"] == [{"name": dataset.partition_by, "type": "date"}]
-            assert table["parameters"]["projection.enabled"] == "true"
-            assert (
-                table["parameters"]["storage.location.template"] == f"{location}order_month=${{order_month}}/"
-            )
-        else:
-            assert "partitionKeys" not in table and "projection.enabled" not in table["parameters"]
+def test_the_catalog_is_a_database_per_iceberg_layer_named_as_the_jobs_name_it(stack: Stack) -> None:
+    databases = {d.name: d.inputs for d in stack.of_type(DATABASE)}
+    assert (
+        set(databases)
+        == {f"{layer}-database" for layer in CATALOG_LAYERS}
+        == {"silver-database", "gold-database"}
+    )
+    for layer in CATALOG_LAYERS:
+        database = databases[f"{layer}-database"]
+        # The stack's names with `_` for `-`: the gold database keeps the name it had before its tables
+        # became Iceberg tables.
+        assert database["name"] == stack.config.name(layer).replace("-", "_") == stack.config.database(layer)
+        assert database["locationUri"] == f"s3://{_bucket(stack, layer)}"
+        assert "Iceberg" in database["description"]
+    # The jobs' and the dashboard's setting: a prefix the settings accept, naming the same databases.
+    settings = load_settings(catalog="glue", catalog_namespace_prefix=stack.config.catalog_namespace_prefix)
+    assert {f"{settings.catalog_namespace_prefix}{layer}" for layer in CATALOG_LAYERS} == {
+        d["name"] for d in databases.values()
+    }
+
+
+def test_the_stack_declares_no_table_no_manifest_and_no_partition_projection(stack: Stack) -> None:
+    assert not stack.of_type("aws:glue/catalogTable:CatalogTable")
+    assert not stack.of_type("aws:glue/partition:Partition")
+    assert not stack.of_type("aws:glue/crawler:Crawler")
+    declared = json.dumps([r.inputs for r in stack.resources], default=str)
+    for relic in ("projection.enabled", "SymlinkTextInputFormat", "_athena", "storage.location.template"):
+        assert relic not in declared, relic
+
+
+def test_a_stack_whose_name_makes_no_glue_database_name_is_one_line() -> None:
+    region, settings = stack_file("dev")
+    with pytest.raises(UserError) as raised:
+        parse("Dev.EU", region, settings)
+    assert "Glue database name" in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_a_job_alerts_by_email_when_its_last_attempt_fails_not_before(stack: Stack) -> None:
@@ -439,7 +457,8 @@ def test_a_prefix_too_long_for_a_bucket_name_is_one_line(stack: Stack) -> None:
 
 
 def test_what_holds_data_is_protected_from_deletion_in_prod(dev: Stack, prod: Stack) -> None:
-    holding_data = {"key", "sqlserver-url", "access-logs", *DATA_BUCKETS}
+    # The databases hold each table's pointer to its current metadata: losing one loses the tables.
+    holding_data = {"key", "sqlserver-url", "access-logs", *DATA_BUCKETS, "silver-database", "gold-database"}
     assert prod.config.protect_data and not dev.config.protect_data
     assert prod.protected == holding_data
     assert dev.protected == set()
