@@ -118,7 +118,8 @@ def _listener(stack: Stack, port: int) -> dict[str, Any]:
 def _arns(stack: Stack) -> access.Arns:
     buckets = {what: f"arn:aws:s3:::{stack.config.bucket_name(what, ACCOUNT)}"
                for what in ("bronze", "silver", "gold", "artifacts")}  # fmt: skip
-    return access.Arns(ACCOUNT, REGION, "aws", KEY_ARN, buckets, secret="", subnet="", security_group="")
+    return access.Arns(ACCOUNT, REGION, "aws", KEY_ARN, buckets, secret="", subnet="", security_group="",
+                       catalog_namespace_prefix=stack.config.catalog_namespace_prefix)  # fmt: skip
 
 
 def _container(stack: Stack) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bi_infra.access import ACCESS
-from bi_infra.config import CATALOG_LAYERS, load_stack_file, parse, stack_file
+from bi_infra.config import CATALOG_LAYERS, CatalogLayer, load_stack_file, parse, stack_file
 from bi_lake.errors import UserError
 from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN, ROWS_OUT
 from bi_lake.settings import load_settings
@@ -25,6 +25,10 @@ EVENT_RULE, EVENT_TARGET = "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch
 KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/key-1234"
 DATA_BUCKETS = ("bronze", "silver", "gold", "artifacts")
 DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
+GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+# What pyiceberg's Glue catalog calls to load, create, commit (UpdateTable on the version read) and drop.
+TABLE_READS = {"glue:GetDatabase", "glue:GetTable", "glue:GetTables"}
+TABLE_WRITES = {"glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"}
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -136,10 +140,46 @@ def test_each_job_role_can_do_exactly_its_job(stack: Stack, job: str) -> None:
             ), statement
 
 
+def _database_resources(stack: Stack, layer: CatalogLayer) -> list[str]:
+    database = stack.config.database(layer)
+    return [f"{GLUE}:catalog", f"{GLUE}:database/{database}", f"{GLUE}:table/{database}/*"]
+
+
+def _catalog_grants(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Glue Data Catalog resource -> the actions granted on it (the connection look-up aside)."""
+    grants: dict[str, set[str]] = {}
+    for statement in statements:
+        actions = {a for a in statement["Action"] if a.startswith("glue:") and a != "glue:GetConnection"}
+        for resource in statement["Resource"] if actions else ():
+            grants.setdefault(resource, set()).update(actions)
+    return grants
+
+
+@pytest.mark.parametrize("job", WORKFLOW.names)
+def test_a_job_role_commits_tables_in_its_own_layers_database_only(stack: Stack, job: str) -> None:
+    access = ACCESS[job]
+    expected: dict[str, set[str]] = {}
+    for layer in CATALOG_LAYERS:
+        actions = TABLE_READS | TABLE_WRITES if layer in access.writes else TABLE_READS
+        if layer in {*access.reads, *access.writes}:
+            for resource in _database_resources(stack, layer):
+                expected.setdefault(resource, set()).update(actions)
+    assert _catalog_grants(_role_statements(stack, job)) == expected
+    # The stack creates the databases: no job creates, changes or deletes one, nor lists the catalog.
+    actions = {a for s in _role_statements(stack, job) for a in s["Action"]}
+    assert not {a for a in actions if a.startswith("glue:") and "Database" in a} - {"glue:GetDatabase"}
+    assert "glue:GetDatabases" not in actions
+
+
+def test_the_dashboard_role_reads_golds_catalog_entries_and_writes_none(stack: Stack) -> None:
+    statements = _statements(stack.named(ROLE_POLICY, "dashboard-policy").inputs["policy"])
+    assert _catalog_grants(statements) == {r: TABLE_READS for r in _database_resources(stack, "gold")}
+
+
 def test_the_dashboard_role_reads_gold_and_decrypts_and_writes_nothing(stack: Stack) -> None:
     statements = _statements(stack.named(ROLE_POLICY, "dashboard-policy").inputs["policy"])
     actions = {a for s in statements for a in s["Action"]}
-    assert actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "kms:DescribeKey"}
+    assert actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "kms:DescribeKey", *TABLE_READS}
     gold = next(s for s in statements if s["Sid"] == "ReadGold")
     assert gold["Resource"] == [f"arn:aws:s3:::{_bucket(stack, 'gold')}/*"]
     health = [s for s in statements if s["Sid"].startswith("ListHealth")]

@@ -50,6 +50,7 @@ def build(config: StackConfig) -> None:
             buckets=dict(zip(buckets.arns(), resolved[4:], strict=True)),
             subnet=f"{ec2}:subnet/{resolved[2]}",
             security_group=f"{ec2}:security-group/{resolved[3]}",
+            catalog_namespace_prefix=config.catalog_namespace_prefix,
         )
     )
     iam.attach_policies(roles, arns, opts)
