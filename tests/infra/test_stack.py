@@ -11,8 +11,9 @@ from bi_infra.access import ACCESS
 from bi_infra.config import CATALOG_LAYERS, CatalogLayer, load_stack_file, parse, stack_file
 from bi_lake.errors import UserError
 from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN, ROWS_OUT
-from bi_lake.settings import load_settings
+from bi_lake.settings import Settings, load_settings
 from bi_lake.workflow import WORKFLOW
+from bi_transform.glue.entrypoint import SETTING_ARGUMENTS, parse_job_arguments
 from tests.infra.conftest import ACCOUNT, REGION, Stack
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -254,6 +255,23 @@ def test_every_job_has_a_timeout_its_script_its_wheels_and_the_security_configur
         assert job["numberOfWorkers"] == size.workers and job["workerType"] == size.worker_type
         assert job["executionClass"] == ("FLEX" if size.flex else "STANDARD")
         assert "--source_url" not in job["defaultArguments"], "the source URL lives in the secret only"
+
+
+def test_every_job_registers_its_tables_in_the_stacks_glue_databases(stack: Stack) -> None:
+    for spec in WORKFLOW.jobs:
+        arguments = next(j.inputs["defaultArguments"] for j in stack.of_type(JOB)
+                         if j.inputs["name"] == stack.config.name(spec.name))  # fmt: skip
+        assert arguments["--catalog"] == "glue"
+        assert arguments["--catalog_namespace_prefix"] == stack.config.catalog_namespace_prefix
+        # What the Glue entrypoint makes of them: every setting the stack passes reaches the job.
+        parsed = parse_job_arguments([word for pair in arguments.items() for word in pair])
+        assert set(parsed) & set(Settings.model_fields) <= set(SETTING_ARGUMENTS)
+        passed = {key for key in parsed if key in SETTING_ARGUMENTS}
+        settings = load_settings(**{key: parsed[key] for key in passed})
+        assert (settings.catalog, settings.catalog_namespace_prefix) == (
+            "glue",
+            stack.config.catalog_namespace_prefix,
+        )
 
 
 def test_the_catalog_is_a_database_per_iceberg_layer_named_as_the_jobs_name_it(stack: Stack) -> None:
