@@ -118,7 +118,8 @@ def _listener(stack: Stack, port: int) -> dict[str, Any]:
 def _arns(stack: Stack) -> access.Arns:
     buckets = {what: f"arn:aws:s3:::{stack.config.bucket_name(what, ACCOUNT)}"
                for what in ("bronze", "silver", "gold", "artifacts")}  # fmt: skip
-    return access.Arns(ACCOUNT, REGION, "aws", KEY_ARN, buckets, secret="", subnet="", security_group="")
+    return access.Arns(ACCOUNT, REGION, "aws", KEY_ARN, buckets, secret="", subnet="", security_group="",
+                       catalog_namespace_prefix=stack.config.catalog_namespace_prefix)  # fmt: skip
 
 
 def _container(stack: Stack) -> dict[str, Any]:
@@ -325,8 +326,12 @@ def test_the_task_environment_is_task_environment_for_the_stacks_values(served: 
         groups_claim=settings.groups_claim_name,
         health_uris={"bronze": f"s3://{bucket['bronze']}/bronze", "silver": f"s3://{bucket['silver']}"},
         lake_uri=f"s3://{bucket['bronze']}",
+        catalog_namespace_prefix=served.config.catalog_namespace_prefix,
     )
     assert {e["name"]: e["value"] for e in container["environment"]} == expected
+    # Gold's tables are found in the stack's Glue database, as the gold job registered them.
+    assert expected["BI_CATALOG"] == "glue"
+    assert expected["BI_CATALOG_NAMESPACE_PREFIX"] + "gold" == served.config.database("gold")
     assert container["portMappings"] == [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}]
     assert container["name"] == CONTAINER_NAME
     repository = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{served.config.name('dashboard')}"

@@ -13,8 +13,10 @@ Then the three jobs run from those environments as subprocesses through the Glue
 here). Ingest writes Bronze to moto's S3 with SSE-KMS, in the buckets the stack names, from a SQLite
 source passed as --source_url (the stack passes a secret's id instead). Spark cannot reach S3 here (the
 S3A connector cannot be downloaded), so the Bronze bucket is copied object by object into a local folder
-and silver and gold run on that folder. `bi query` on that lake must answer exactly as a local `bi run`
-of the same source, which runs meanwhile.
+and silver and gold run on that folder, with their Iceberg tables in the local lake's SQL catalog (the
+stack's Glue databases are AWS's, out of reach here; each environment must import pyiceberg's Glue
+catalog, which the stack's --catalog glue selects). `bi query` on that lake must answer exactly as a
+local `bi run` of the same source, which runs meanwhile.
 """
 
 from __future__ import annotations
@@ -159,6 +161,12 @@ def glue_side(
                    if name not in overrides and versions.get(name) != version}  # fmt: skip
         assert not changed, f"the {job} zip changed Glue's modules: {changed}"
         assert versions["pyspark"] == glue5.SPARK_VERSION and "bi-source" not in versions
+        # Silver's and Gold's table format, with the Glue catalog the stack's jobs register tables in,
+        # on Glue's own pyarrow.
+        assert "pyiceberg" in versions and versions["pyarrow"] == glue5.PROVIDED["pyarrow"]
+        _run(
+            [str(python), "-c", "import pyiceberg.catalog.glue, pyiceberg.catalog.sql, pyiceberg.io.pyarrow"]
+        )
         environments[content] = python
 
     def python_of(job: str) -> Path:
@@ -188,7 +196,8 @@ def glue_side(
         (lake / key).parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(bronze, key, str(lake / key))
     local = {"--lake": str(lake), "--bronze_uri": str(lake / "bronze"), "--silver_uri": str(lake / "silver"),
-             "--gold_uri": str(lake / "gold"), "--kms_key_id": None}  # fmt: skip
+             "--gold_uri": str(lake / "gold"), "--kms_key_id": None,
+             "--catalog": None, "--catalog_namespace_prefix": None}  # fmt: skip
     for job in ("silver", "gold"):
         glue_run(python_of(job), dev, job, local, env)
     return lake

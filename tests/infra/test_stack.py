@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from bi_infra.access import ACCESS
-from bi_infra.catalog import hive_type
-from bi_infra.config import load_stack_file, stack_file
+from bi_infra.config import CATALOG_LAYERS, CatalogLayer, load_stack_file, parse, stack_file
 from bi_lake.errors import UserError
 from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN, ROWS_OUT
+from bi_lake.settings import Settings, load_settings
 from bi_lake.workflow import WORKFLOW
-from bi_metrics.gold import DATASETS
+from bi_transform.glue.entrypoint import SETTING_ARGUMENTS, parse_job_arguments
 from tests.infra.conftest import ACCOUNT, REGION, Stack
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -25,6 +25,11 @@ JOB, TRIGGER, OBJECT = "aws:glue/job:Job", "aws:glue/trigger:Trigger", "aws:s3/b
 EVENT_RULE, EVENT_TARGET = "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"
 KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/key-1234"
 DATA_BUCKETS = ("bronze", "silver", "gold", "artifacts")
+DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
+GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+# What pyiceberg's Glue catalog calls to load, create, commit (UpdateTable on the version read) and drop.
+TABLE_READS = {"glue:GetDatabase", "glue:GetTable", "glue:GetTables"}
+TABLE_WRITES = {"glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"}
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -136,10 +141,46 @@ def test_each_job_role_can_do_exactly_its_job(stack: Stack, job: str) -> None:
             ), statement
 
 
+def _database_resources(stack: Stack, layer: CatalogLayer) -> list[str]:
+    database = stack.config.database(layer)
+    return [f"{GLUE}:catalog", f"{GLUE}:database/{database}", f"{GLUE}:table/{database}/*"]
+
+
+def _catalog_grants(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Glue Data Catalog resource -> the actions granted on it (the connection look-up aside)."""
+    grants: dict[str, set[str]] = {}
+    for statement in statements:
+        actions = {a for a in statement["Action"] if a.startswith("glue:") and a != "glue:GetConnection"}
+        for resource in statement["Resource"] if actions else ():
+            grants.setdefault(resource, set()).update(actions)
+    return grants
+
+
+@pytest.mark.parametrize("job", WORKFLOW.names)
+def test_a_job_role_commits_tables_in_its_own_layers_database_only(stack: Stack, job: str) -> None:
+    access = ACCESS[job]
+    expected: dict[str, set[str]] = {}
+    for layer in CATALOG_LAYERS:
+        actions = TABLE_READS | TABLE_WRITES if layer in access.writes else TABLE_READS
+        if layer in {*access.reads, *access.writes}:
+            for resource in _database_resources(stack, layer):
+                expected.setdefault(resource, set()).update(actions)
+    assert _catalog_grants(_role_statements(stack, job)) == expected
+    # The stack creates the databases: no job creates, changes or deletes one, nor lists the catalog.
+    actions = {a for s in _role_statements(stack, job) for a in s["Action"]}
+    assert not {a for a in actions if a.startswith("glue:") and "Database" in a} - {"glue:GetDatabase"}
+    assert "glue:GetDatabases" not in actions
+
+
+def test_the_dashboard_role_reads_golds_catalog_entries_and_writes_none(stack: Stack) -> None:
+    statements = _statements(stack.named(ROLE_POLICY, "dashboard-policy").inputs["policy"])
+    assert _catalog_grants(statements) == {r: TABLE_READS for r in _database_resources(stack, "gold")}
+
+
 def test_the_dashboard_role_reads_gold_and_decrypts_and_writes_nothing(stack: Stack) -> None:
     statements = _statements(stack.named(ROLE_POLICY, "dashboard-policy").inputs["policy"])
     actions = {a for s in statements for a in s["Action"]}
-    assert actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "kms:DescribeKey"}
+    assert actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "kms:DescribeKey", *TABLE_READS}
     gold = next(s for s in statements if s["Sid"] == "ReadGold")
     assert gold["Resource"] == [f"arn:aws:s3:::{_bucket(stack, 'gold')}/*"]
     health = [s for s in statements if s["Sid"].startswith("ListHealth")]
@@ -216,23 +257,58 @@ def test_every_job_has_a_timeout_its_script_its_wheels_and_the_security_configur
         assert "--source_url" not in job["defaultArguments"], "the source URL lives in the secret only"
 
 
-def test_the_catalogue_has_a_table_per_gold_dataset_with_its_declared_columns(stack: Stack) -> None:
-    tables = {t.inputs["name"]: t.inputs for t in stack.of_type("aws:glue/catalogTable:CatalogTable")}
-    assert set(tables) == {d.name for d in DATASETS}
-    for dataset in DATASETS:
-        table = tables[dataset.name]
-        columns = [(c["name"], c["type"]) for c in table["storageDescriptor"]["columns"]]
-        assert columns == [(c.name, hive_type(c.type)) for c in dataset.columns]
-        location = f"s3://{_bucket(stack, 'gold')}/_athena/{dataset.name}/"
-        assert table["storageDescriptor"]["location"] == location
-        if dataset.partition_by:
-            assert table["partitionKeys"] == [{"name": dataset.partition_by, "type": "date"}]
-            assert table["parameters"]["projection.enabled"] == "true"
-            assert (
-                table["parameters"]["storage.location.template"] == f"{location}order_month=${{order_month}}/"
-            )
-        else:
-            assert "partitionKeys" not in table and "projection.enabled" not in table["parameters"]
+def test_every_job_registers_its_tables_in_the_stacks_glue_databases(stack: Stack) -> None:
+    for spec in WORKFLOW.jobs:
+        arguments = next(j.inputs["defaultArguments"] for j in stack.of_type(JOB)
+                         if j.inputs["name"] == stack.config.name(spec.name))  # fmt: skip
+        assert arguments["--catalog"] == "glue"
+        assert arguments["--catalog_namespace_prefix"] == stack.config.catalog_namespace_prefix
+        # What the Glue entrypoint makes of them: every setting the stack passes reaches the job.
+        parsed = parse_job_arguments([word for pair in arguments.items() for word in pair])
+        assert set(parsed) & set(Settings.model_fields) <= set(SETTING_ARGUMENTS)
+        passed = {key for key in parsed if key in SETTING_ARGUMENTS}
+        settings = load_settings(**{key: parsed[key] for key in passed})
+        assert (settings.catalog, settings.catalog_namespace_prefix) == (
+            "glue",
+            stack.config.catalog_namespace_prefix,
+        )
+
+
+def test_the_catalog_is_a_database_per_iceberg_layer_named_as_the_jobs_name_it(stack: Stack) -> None:
+    databases = {d.name: d.inputs for d in stack.of_type(DATABASE)}
+    assert (
+        set(databases)
+        == {f"{layer}-database" for layer in CATALOG_LAYERS}
+        == {"silver-database", "gold-database"}
+    )
+    for layer in CATALOG_LAYERS:
+        database = databases[f"{layer}-database"]
+        # The stack's names with `_` for `-`: the gold database keeps the name it had before its tables
+        # became Iceberg tables.
+        assert database["name"] == stack.config.name(layer).replace("-", "_") == stack.config.database(layer)
+        assert database["locationUri"] == f"s3://{_bucket(stack, layer)}"
+        assert "Iceberg" in database["description"]
+    # The jobs' and the dashboard's setting: a prefix the settings accept, naming the same databases.
+    settings = load_settings(catalog="glue", catalog_namespace_prefix=stack.config.catalog_namespace_prefix)
+    assert {f"{settings.catalog_namespace_prefix}{layer}" for layer in CATALOG_LAYERS} == {
+        d["name"] for d in databases.values()
+    }
+
+
+def test_the_stack_declares_no_table_no_manifest_and_no_partition_projection(stack: Stack) -> None:
+    assert not stack.of_type("aws:glue/catalogTable:CatalogTable")
+    assert not stack.of_type("aws:glue/partition:Partition")
+    assert not stack.of_type("aws:glue/crawler:Crawler")
+    declared = json.dumps([r.inputs for r in stack.resources], default=str)
+    for relic in ("projection.enabled", "SymlinkTextInputFormat", "_athena", "storage.location.template"):
+        assert relic not in declared, relic
+
+
+def test_a_stack_whose_name_makes_no_glue_database_name_is_one_line() -> None:
+    region, settings = stack_file("dev")
+    with pytest.raises(UserError) as raised:
+        parse("Dev.EU", region, settings)
+    assert "Glue database name" in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_a_job_alerts_by_email_when_its_last_attempt_fails_not_before(stack: Stack) -> None:
@@ -439,7 +515,8 @@ def test_a_prefix_too_long_for_a_bucket_name_is_one_line(stack: Stack) -> None:
 
 
 def test_what_holds_data_is_protected_from_deletion_in_prod(dev: Stack, prod: Stack) -> None:
-    holding_data = {"key", "sqlserver-url", "access-logs", *DATA_BUCKETS}
+    # The databases hold each table's pointer to its current metadata: losing one loses the tables.
+    holding_data = {"key", "sqlserver-url", "access-logs", *DATA_BUCKETS, "silver-database", "gold-database"}
     assert prod.config.protect_data and not dev.config.protect_data
     assert prod.protected == holding_data
     assert dev.protected == set()

@@ -82,6 +82,15 @@ def test_each_job_ships_its_packages_and_their_locked_dependencies_and_bi_source
     assert wheelhouse.job_packages(WORKFLOW.get("silver")) == ("bi-transform",)
 
 
+def test_every_job_ships_pyiceberg_with_its_glue_catalog_and_uses_glues_pyarrow(wheels: Path) -> None:
+    for job, path in wheelhouse.read_manifest(wheels).items():
+        found = shipped(path)
+        # pyiceberg[pyarrow,sql-sqlite,glue]: its native core, the SQL catalog's SQLAlchemy; the Glue
+        # catalog's boto3 is the override the lock gives every job.
+        assert {"pyiceberg", "pyiceberg-core", "sqlalchemy", "boto3"} <= set(found), job
+        assert "pyarrow" not in found and "fsspec" not in found, f"{job} changes Glue's pyarrow or fsspec"
+
+
 def test_a_lock_pinning_a_provided_module_at_another_version_fails_in_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bi_infra.config import CATALOG_LAYERS, CatalogLayer, database_name
 from bi_lake import run_metrics
 from bi_lake.layout import LOCK_KEY, RUNS_PREFIX, WORKFLOW_RUNS_PREFIX
 from bi_lake.workflow import WORKFLOW
@@ -25,6 +26,12 @@ METRIC_NAMESPACES = ("Glue", run_metrics.NAMESPACE)
 ROOT_OBJECTS = (f"{RUNS_PREFIX}/*", f"{WORKFLOW_RUNS_PREFIX}/*", LOCK_KEY)
 # What the dashboard's Data health page reads besides Gold: small bookkeeping objects only.
 HEALTH_OBJECTS = {"bronze": ("_runs/*", "bronze/_manifests/*", "bronze/_state/*"), "silver": ("_state/*",)}
+# The Glue Data Catalog calls pyiceberg's Glue catalog makes (pyiceberg/catalog/glue.py): loading a table
+# (and `table_exists`) GetTable, `namespace_exists` GetDatabase, `list_tables` GetTables; creating a table
+# CreateTable; a commit UpdateTable, with the version it read as the condition; dropping one DeleteTable.
+# The stack creates the databases: no job creates, changes or deletes one.
+CATALOG_READ_ACTIONS = ("glue:GetDatabase", "glue:GetTable", "glue:GetTables")
+CATALOG_WRITE_ACTIONS = ("glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable")
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,9 @@ class Arns:
     secret: str
     subnet: str
     security_group: str
+    # The stack's catalog_namespace_prefix (StackConfig.catalog_namespace_prefix); the settings' default
+    # names a lake's databases `silver` and `gold`.
+    catalog_namespace_prefix: str = ""
 
 
 def _objects(arns: Arns, layer: str, *patterns: str) -> list[str]:
@@ -61,6 +71,22 @@ def _objects(arns: Arns, layer: str, *patterns: str) -> list[str]:
 
 def _layer_objects(arns: Arns, layer: str) -> list[str]:
     return _objects(arns, layer, f"{LAYER_PREFIX[layer]}*")
+
+
+def glue_catalog(arns: Arns) -> str:
+    return f"arn:{arns.partition}:glue:{arns.region}:{arns.account}:catalog"
+
+
+def catalog_resources(arns: Arns, layer: CatalogLayer) -> list[str]:
+    """A layer's Glue database and its tables, with the account's catalog every Glue call is also
+    authorised on: nothing of another layer's database."""
+    database = database_name(arns.catalog_namespace_prefix, layer)
+    glue = f"arn:{arns.partition}:glue:{arns.region}:{arns.account}"
+    return [glue_catalog(arns), f"{glue}:database/{database}", f"{glue}:table/{database}/*"]
+
+
+def _catalogued(layers: tuple[str, ...]) -> list[CatalogLayer]:
+    return [layer for layer in CATALOG_LAYERS if layer in layers]
 
 
 def glue_log_groups(arns: Arns) -> str:
@@ -128,6 +154,15 @@ def job_policy(job: str, arns: Arns) -> Document:
                 "Resource": [r for layer in access.reads for r in _layer_objects(arns, layer)],
             }
         )
+    if read_tables := _catalogued(access.reads):
+        statements.append(
+            {
+                "Sid": "ReadUpstreamTables",
+                "Effect": "Allow",
+                "Action": list(CATALOG_READ_ACTIONS),
+                "Resource": [r for layer in read_tables for r in catalog_resources(arns, layer)],
+            }
+        )
     statements.append(
         {
             "Sid": "WriteItsLayer",
@@ -136,6 +171,16 @@ def job_policy(job: str, arns: Arns) -> Document:
             "Resource": [r for layer in access.writes for r in _layer_objects(arns, layer)],
         }
     )
+    if written_tables := _catalogued(access.writes):
+        statements.append(
+            {
+                # Load, create, commit and drop its Iceberg tables, in its own layer's database only.
+                "Sid": "CommitItsTables",
+                "Effect": "Allow",
+                "Action": [*CATALOG_READ_ACTIONS, *CATALOG_WRITE_ACTIONS],
+                "Resource": [r for layer in written_tables for r in catalog_resources(arns, layer)],
+            }
+        )
     if access.reads_secret:
         statements.append(
             {
@@ -183,7 +228,8 @@ def job_policy(job: str, arns: Arns) -> Document:
 
 
 def dashboard_policy(arns: Arns) -> Document:
-    """Read Gold (and the small bookkeeping objects the Data health page shows); decrypt; nothing else."""
+    """Read Gold, its tables' catalog entries included (and the small bookkeeping objects the Data health
+    page shows); decrypt; nothing else."""
     health = [r for layer, patterns in HEALTH_OBJECTS.items() for r in _objects(arns, layer, *patterns)]
     return {
         "Version": "2012-10-17",
@@ -209,6 +255,14 @@ def dashboard_policy(arns: Arns) -> Document:
                 "Effect": "Allow",
                 "Action": ["s3:GetObject"],
                 "Resource": _layer_objects(arns, "gold"),
+            },
+            {
+                # Where each Gold table's current metadata is: the dashboard, bi query and Athena find
+                # it in the catalog (the metadata and data files are Gold's objects, read above).
+                "Sid": "ReadGoldTables",
+                "Effect": "Allow",
+                "Action": list(CATALOG_READ_ACTIONS),
+                "Resource": catalog_resources(arns, "gold"),
             },
             {"Sid": "ReadHealth", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": health},
             {

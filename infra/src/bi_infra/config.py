@@ -22,6 +22,17 @@ BUCKET_NAME_MAX = 63
 # A stack's OpenID Connect client secret for the dashboard's sign-in is named `<prefix>-<stack>-<this>`
 # (the read-only role that previews may read that name only: see bi_infra.bootstrap).
 SIGN_IN_SECRET = "dashboard-oidc"
+# The layers whose tables are Iceberg tables in a Glue database of the stack (Bronze is plain Parquet).
+CatalogLayer = Literal["silver", "gold"]
+CATALOG_LAYERS: tuple[CatalogLayer, ...] = ("silver", "gold")
+# What a Glue database name (and the settings' catalog_namespace_prefix) may hold.
+_NAMESPACE_PREFIX = re.compile(r"[a-z0-9_]*")
+
+
+def database_name(prefix: str, layer: CatalogLayer) -> str:
+    """The catalog namespace (Glue database) of a layer, as the jobs and readers name it from their
+    catalog_namespace_prefix setting: `<prefix>silver`, `<prefix>gold`."""
+    return f"{prefix}{layer}"
 
 
 class _Config(BaseModel):
@@ -255,6 +266,16 @@ class StackConfig(_Config):
     def name(self, what: str) -> str:
         return f"{self.name_prefix}-{self.stack}-{what}"
 
+    @property
+    def catalog_namespace_prefix(self) -> str:
+        """The stack's catalog_namespace_prefix setting (`bi_dev_`): its names' prefix as a Glue database
+        name goes, so the Gold database keeps the name it had (`bi_dev_gold`)."""
+        return self.name("").replace("-", "_")
+
+    def database(self, layer: CatalogLayer) -> str:
+        """The Glue database of a layer's tables, named as the jobs and the dashboard find it."""
+        return database_name(self.catalog_namespace_prefix, layer)
+
     def bucket_name(self, what: str, account: str) -> str:
         """Bucket names are global: the account id keeps two accounts' stacks from colliding."""
         name = f"{self.name(what)}-{account}"
@@ -270,6 +291,11 @@ class StackConfig(_Config):
         return declared_size(job).model_copy(update=override)
 
     def model_post_init(self, context: Any) -> None:
+        if not _NAMESPACE_PREFIX.fullmatch(self.catalog_namespace_prefix):
+            raise ValueError(
+                f"the stack's Glue databases would be named {self.database('gold')}: a Glue database name "
+                "holds lowercase letters, digits and underscores only (rename the stack)"
+            )
         oidc = self.dashboard.sign_in.oidc if self.dashboard and self.dashboard.sign_in else None
         expected = self.name(SIGN_IN_SECRET)
         if oidc is not None and not re.search(

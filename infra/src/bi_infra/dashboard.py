@@ -262,6 +262,7 @@ def create_dashboard(
             groups_claim=settings.groups_claim_name,
             health_uris={"bronze": a[1], "silver": a[2]},
             lake_uri=a[0],
+            catalog_namespace_prefix=config.catalog_namespace_prefix,
         )
     )
     task = aws.ecs.TaskDefinition(
@@ -381,7 +382,7 @@ def _security_groups(
         )
     if placement.endpoints_security_group_id is not None:
         endpoints = {"referenced_security_group_id": placement.endpoints_security_group_id}
-        rules.append(("dashboard-tasks-to-endpoints", egress, tasks, endpoints, https, "ECR, logs"))
+        rules.append(("dashboard-tasks-to-endpoints", egress, tasks, endpoints, https, "ECR, logs, Glue"))
         ingress(
             "endpoints-from-dashboard",
             security_group_id=placement.endpoints_security_group_id,

@@ -20,11 +20,13 @@ def task_environment(
     groups_claim: str,
     health_uris: Mapping[str, str] | None = None,
     lake_uri: str | None = None,
+    catalog_namespace_prefix: str | None = None,
 ) -> dict[str, str]:
     """The container's environment: where Gold is, that every session must be signed in by this load
     balancer, and who may see which restaurants. `health_uris` adds the Bronze/Silver locations the
-    Data health page reads (their bookkeeping objects only), and `lake_uri` the lake root, where that
-    page finds the run reports."""
+    Data health page reads (their bookkeeping objects only), `lake_uri` the lake root, where that
+    page finds the run reports, and `catalog_namespace_prefix` the stack's Glue databases, where Gold's
+    Iceberg tables are registered."""
     environment = {
         "BI_GOLD_URI": gold_uri,
         "AWS_REGION": region,
@@ -41,4 +43,7 @@ def task_environment(
         environment[f"BI_{layer.upper()}_URI"] = uri
     if lake_uri is not None:
         environment["BI_LAKE"] = lake_uri
+    if catalog_namespace_prefix is not None:
+        environment["BI_CATALOG"] = "glue"
+        environment["BI_CATALOG_NAMESPACE_PREFIX"] = catalog_namespace_prefix
     return environment

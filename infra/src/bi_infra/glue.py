@@ -66,6 +66,7 @@ def _upload(
 
 def _arguments(
     stack: str,
+    catalog_namespace_prefix: str,
     job: JobSpec,
     lake: dict[str, pulumi.Output[str]],
     modules: pulumi.Output[str],
@@ -79,6 +80,10 @@ def _arguments(
         "--silver_uri": lake["silver"],
         "--gold_uri": lake["gold"],
         "--kms_key_id": key.arn,
+        # Silver's and Gold's Iceberg tables are registered in the stack's Glue databases
+        # (`<prefix>silver`, `<prefix>gold`: catalog.py).
+        "--catalog": "glue",
+        "--catalog_namespace_prefix": catalog_namespace_prefix,
         "--additional-python-modules": modules,
         # The zip is the only index: a job start reaches no package index, so no NAT and no drift.
         "--python-modules-installer-option": "--no-index",
@@ -139,7 +144,15 @@ def create_pipeline(
             security_configuration=security.name,
             connections=[connection.name] if ACCESS[job.name].uses_network else None,
             execution_property={"max_concurrent_runs": 1},
-            default_arguments=_arguments(config.name("stack"), job, lake, modules[job.name], secret, key),
+            default_arguments=_arguments(
+                config.name("stack"),
+                config.catalog_namespace_prefix,
+                job,
+                lake,
+                modules[job.name],
+                secret,
+                key,
+            ),
             opts=opts,
         )
     workflow = aws.glue.Workflow(

@@ -21,7 +21,7 @@ private routes, and interface endpoints for ECR. The NAT is there because the ta
 sign-in with the load balancer's public key, served only at
 https://public-keys.auth.elb.<region>.amazonaws.com, for which there is no VPC endpoint. In `existing`,
 `bi:dashboard.network` names the VPC and subnets, which must route the tasks to ECR, S3, CloudWatch
-Logs and that key endpoint.
+Logs, Glue (Gold's catalog) and that key endpoint.
 """
 
 from __future__ import annotations

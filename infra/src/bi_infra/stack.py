@@ -1,5 +1,5 @@
 """The whole stack, resources in dependency order: key, buckets, secret and network, roles, policies,
-Glue (security configuration, jobs, workflow, triggers), the Gold catalogue and the alerts."""
+Glue (security configuration, jobs, workflow, triggers), the catalog's databases and the alerts."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def build(config: StackConfig) -> None:
             buckets=dict(zip(buckets.arns(), resolved[4:], strict=True)),
             subnet=f"{ec2}:subnet/{resolved[2]}",
             security_group=f"{ec2}:security-group/{resolved[3]}",
+            catalog_namespace_prefix=config.catalog_namespace_prefix,
         )
     )
     iam.attach_policies(roles, arns, opts)
@@ -69,7 +70,7 @@ def build(config: StackConfig) -> None:
     starts.create_start(
         config, pipeline.workflow, first, buckets.data["bronze"], key, account, partition, opts
     )
-    database = catalog.create_catalog(config, buckets.data["gold"], opts)
+    databases = catalog.create_catalog(config, buckets.data, opts)
     topic = alerts.create_alerts(config, pipeline.jobs, key, account, with_key)
     if config.dashboard is not None:
         dashboard.create_dashboard(
@@ -84,5 +85,8 @@ def build(config: StackConfig) -> None:
     pulumi.export("workflow", pipeline.workflow.name)
     pulumi.export("jobs", {name: job.name for name, job in pipeline.jobs.items()})
     pulumi.export("dashboard_role_arn", roles.dashboard.arn)
-    pulumi.export("gold_database", database.name)
+    # What a reader outside the stack sets as BI_CATALOG_NAMESPACE_PREFIX (with BI_CATALOG=glue).
+    pulumi.export("catalog_namespace_prefix", config.catalog_namespace_prefix)
+    for layer, database in databases.items():
+        pulumi.export(f"{layer}_database", database.name)
     pulumi.export("alerts_topic", topic.arn)

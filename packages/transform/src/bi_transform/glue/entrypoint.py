@@ -25,6 +25,7 @@ from bi_lake.workflow import WORKFLOW, JobContext, run_job
 # Job arguments that map onto settings; everything else Glue passes is ignored.
 SETTING_ARGUMENTS = (
     "lake", "bronze_uri", "silver_uri", "gold_uri", "kms_key_id", "source_url", "test_app_pattern",
+    "catalog", "catalog_namespace_prefix", "snapshots_kept", "snapshot_days_kept",
 )  # fmt: skip
 
 
