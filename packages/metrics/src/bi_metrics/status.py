@@ -107,7 +107,7 @@ def _gold_status(gold: LayerTables, now: dt.datetime) -> dict[str, Any]:
                 "dataset": name,
                 "rows": entry.rows,
                 "files": int(summary.get("total-data-files") or 0) if summary else None,
-                "snapshot_id": entry.snapshot_id,
+                "snapshot_id": str(entry.snapshot_id),  # an identifier, not a quantity
                 "snapshot_at": _iso(_moment(snapshot.timestamp_ms)) if snapshot else None,
                 "committed_by_run": summary.get(RUN_ID_PROPERTY) if summary else None,
             }

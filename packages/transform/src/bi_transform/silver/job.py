@@ -343,6 +343,7 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
         details={
             "consumed_ingest_runs": [m.run_id for m in batch],
             "touched_partitions": len(touched),
+            "snapshots": dict(record.tables),
             "written_partitions": written,
             "reconciliation": state.reconciliation,
             "full_refresh": context.full_refresh,
