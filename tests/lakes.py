@@ -86,3 +86,19 @@ def files_by_month(table: Table, snapshot_id: int) -> dict[str, set[str]]:
         first_day = BY_MONTH.first_day(task.file.partition[0]).isoformat()
         months.setdefault(first_day, set()).add(task.file.file_path)
     return months
+
+
+def unreferenced_files(tables: LayerTables, name: str) -> tuple[set[str], set[str]]:
+    """A table's data files on storage, and those its kept snapshots reference: equal when nothing is
+    left unpublished and nothing a reader may still plan on is gone."""
+    table = tables.load(name)
+    assert table is not None, name
+    referenced = {
+        task.file.file_path
+        for snapshot in table.snapshots()
+        for task in table.scan(snapshot_id=snapshot.snapshot_id).plan_files()
+    }
+    on_disk = {
+        file_uri(tables.storage, key) for key in tables.storage.list_keys(name) if key.endswith(".parquet")
+    }
+    return on_disk, referenced

@@ -20,7 +20,6 @@ import pytest
 import sqlalchemy as sa
 
 from bi_lake.settings import Settings
-from bi_lake.tables import file_uri
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS, METRICS_BY_NAME
 from bi_metrics.duckdb_extensions import connect
 from bi_metrics.engine import MetricsEngine
@@ -30,7 +29,7 @@ from bi_metrics.question import Question, parse_filters
 from bi_source.generator import add_days
 from bi_transform.silver.job import open_store
 from tests.conftest import GOLD_CONFIG, gold_contents
-from tests.lakes import copy_lake, files_by_month
+from tests.lakes import copy_lake, files_by_month, unreferenced_files
 from tests.running import run_pipeline
 
 pytestmark = pytest.mark.spark
@@ -419,19 +418,10 @@ def test_gold_rebuilds_only_the_changed_months_and_equals_a_full_rebuild(
     assert gold_contents(settings) == incremental
     # Every file in a table's folder is one the kept snapshot references.
     for dataset in DATASETS:
+        on_disk, referenced = unreferenced_files(gold, dataset.name)
+        assert on_disk == referenced, dataset.name
         table = gold.load(dataset.name)
         assert table is not None
-        referenced = {
-            task.file.file_path
-            for s in table.snapshots()
-            for task in table.scan(snapshot_id=s.snapshot_id).plan_files()
-        }
-        on_disk = {
-            file_uri(gold.storage, key)
-            for key in gold.storage.list_keys(dataset.name)
-            if key.endswith(".parquet")
-        }
-        assert on_disk == referenced, dataset.name
         assert len(table.snapshots()) == 1, dataset.name
 
 

@@ -16,12 +16,12 @@ from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.runs import load_run_reports
 from bi_lake.settings import Settings
-from bi_lake.tables import file_uri
 from bi_source.config import SeedConfig
 from bi_source.generator import add_days
 from bi_transform.silver import fct_order, job
 from bi_transform.silver.store import SilverState, SilverStore
 from tests.conftest import RunPipeline, pipeline_on, seeded_source, sqlite_url
+from tests.lakes import unreferenced_files
 
 pytestmark = pytest.mark.spark
 
@@ -162,19 +162,7 @@ def test_incremental_runs_equal_a_full_refresh(
     for name in job.TABLES:
         assert again[name] == incremental[name], name
     # Each file in the table's folder is one a kept snapshot references (none is left unpublished).
-    store = _store(settings)
-    table = store.tables.load("fct_order_line")
-    assert table is not None
-    referenced = {
-        task.file.file_path
-        for snapshot in table.snapshots()
-        for task in table.scan(snapshot_id=snapshot.snapshot_id).plan_files()
-    }
-    on_disk = {
-        file_uri(store.storage, key)
-        for key in store.storage.list_keys("fct_order_line")
-        if key.endswith(".parquet")
-    }
+    on_disk, referenced = unreferenced_files(_store(settings).tables, "fct_order_line")
     assert on_disk == referenced
 
 
