@@ -14,6 +14,7 @@ from typing import Any
 from bi_infra.config import CATALOG_LAYERS, CatalogLayer, database_name
 from bi_lake import run_metrics
 from bi_lake.layout import LOCK_KEY, RUNS_PREFIX, WORKFLOW_RUNS_PREFIX
+from bi_lake.tables import SILVER_PUBLISHED_LAST
 from bi_lake.workflow import WORKFLOW
 
 Document = dict[str, Any]
@@ -25,7 +26,11 @@ ROOT_BUCKET = "bronze"
 METRIC_NAMESPACES = ("Glue", run_metrics.NAMESPACE)
 ROOT_OBJECTS = (f"{RUNS_PREFIX}/*", f"{WORKFLOW_RUNS_PREFIX}/*", LOCK_KEY)
 # What the dashboard's Data health page reads besides Gold: small bookkeeping objects only.
-HEALTH_OBJECTS = {"bronze": ("_runs/*", "bronze/_manifests/*", "bronze/_state/*"), "silver": ("_state/*",)}
+# Silver's part is the record of its last run, carried by the metadata of the table it commits last.
+HEALTH_OBJECTS = {
+    "bronze": ("_runs/*", "bronze/_manifests/*", "bronze/_state/*"),
+    "silver": (f"{SILVER_PUBLISHED_LAST}/metadata/*",),
+}
 # The Glue Data Catalog calls pyiceberg's Glue catalog makes (pyiceberg/catalog/glue.py): loading a table
 # (and `table_exists`) GetTable, `namespace_exists` GetDatabase, `list_tables` GetTables; creating a table
 # CreateTable; a commit UpdateTable, with the version it read as the condition; dropping one DeleteTable.
@@ -83,6 +88,17 @@ def catalog_resources(arns: Arns, layer: CatalogLayer) -> list[str]:
     database = database_name(arns.catalog_namespace_prefix, layer)
     glue = f"arn:{arns.partition}:glue:{arns.region}:{arns.account}"
     return [glue_catalog(arns), f"{glue}:database/{database}", f"{glue}:table/{database}/*"]
+
+
+def silver_record_resources(arns: Arns) -> list[str]:
+    """The catalog entry of the Silver table whose commits carry Silver's run records."""
+    database = database_name(arns.catalog_namespace_prefix, "silver")
+    glue = f"arn:{arns.partition}:glue:{arns.region}:{arns.account}"
+    return [
+        glue_catalog(arns),
+        f"{glue}:database/{database}",
+        f"{glue}:table/{database}/{SILVER_PUBLISHED_LAST}",
+    ]
 
 
 def _catalogued(layers: tuple[str, ...]) -> list[CatalogLayer]:
@@ -265,6 +281,13 @@ def dashboard_policy(arns: Arns) -> Document:
                 "Resource": catalog_resources(arns, "gold"),
             },
             {"Sid": "ReadHealth", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": health},
+            {
+                # Where that table's current metadata is, and nothing else of Silver's catalog.
+                "Sid": "ReadSilverRecord",
+                "Effect": "Allow",
+                "Action": ["glue:GetTable"],
+                "Resource": silver_record_resources(arns),
+            },
             {
                 "Sid": "Decrypt",
                 "Effect": "Allow",
