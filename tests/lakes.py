@@ -12,6 +12,7 @@ from bi_metrics.gold import BY_MONTH
 from bi_metrics.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, gold_tables, published
 from bi_transform.gold.job import COMMIT_ORDER
 from bi_transform.silver.job import TABLES, open_store
+from bi_transform.silver.store import SilverState
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -48,7 +49,7 @@ def copy_tables(
         carried = silver_record.model_copy(deep=True) if table == SILVER_PUBLISHED_LAST else None
         if carried is not None:
             carried.tables.pop(SILVER_PUBLISHED_LAST, None)
-        done = copied_silver.publish(table, mapped, None, silver_record.run_id or "", carried)
+        done = copied_silver.publish(table, mapped, None, silver_record.run_id or "", SilverState(), carried)
         silver_record.tables[table] = done.snapshot_id
 
     gold, copied_gold = gold_tables(original), gold_tables(copy)
@@ -63,8 +64,8 @@ def copy_tables(
             properties[GOLD_RUN_PROPERTY] = record.model_copy(
                 update={"datasets": {k: v for k, v in record.datasets.items() if k != PUBLISHED_LAST}}
             ).model_dump_json()
-        registered = copied_gold.ensure(dataset.declaration)
-        done = copied_gold.publish(registered, dataset.declaration, files, None, properties)
+        registered, _ = copied_gold.ensure(dataset.declaration)
+        done = copied_gold.publish(registered, dataset.declaration, files, None, properties, built_on=None)
         record.datasets[dataset.name] = record.datasets[dataset.name].model_copy(
             update={"snapshot_id": done.snapshot_id}
         )

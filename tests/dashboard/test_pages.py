@@ -217,7 +217,9 @@ def test_a_new_gold_shows_at_the_next_interaction(
     sales, customers = gold.load("agg_sales_daily"), gold.load(PUBLISHED_LAST)
     assert sales is not None and customers is not None
     declaration = DATASETS_BY_NAME["agg_sales_daily"].declaration
-    emptied = gold.publish(sales, declaration, [], lambda month: month == dt.date(2023, 1, 1), {})
+    january = dt.date(2023, 1, 1)
+    built_on = record.datasets["agg_sales_daily"].snapshot_id
+    emptied = gold.publish(sales, declaration, [], lambda month: month == january, {}, built_on=built_on)
     record.datasets["agg_sales_daily"].snapshot_id = emptied.snapshot_id
     record.run_id = "20991231T000000Z-newer"
     with customers.transaction() as transaction:
@@ -256,7 +258,12 @@ def test_a_gold_without_orders_says_so(open_app: OpenApp, tmp_path: Path) -> Non
     declaration = DATASETS_BY_NAME[PUBLISHED_LAST].declaration
     record = GoldState(run_id="20230101T000000Z-empty", committed_at=dt.datetime.now(dt.UTC))
     gold.publish(
-        gold.ensure(declaration), declaration, [], None, {GOLD_RUN_PROPERTY: record.model_dump_json()}
+        gold.ensure(declaration)[0],
+        declaration,
+        [],
+        None,
+        {GOLD_RUN_PROPERTY: record.model_dump_json()},
+        built_on=None,
     )
     app = open_app(str(tmp_path / "lake"))
     assert_clean(app)

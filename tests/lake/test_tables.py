@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
@@ -16,8 +18,11 @@ import pytest
 from bi_lake.errors import UserError
 from bi_lake.settings import Settings
 from bi_lake.storage import open_storage
-from bi_lake.tables import LayerTables, Partitioning, TableDeclaration, layer_tables
+from bi_lake.tables import LayerTables, Partitioning, Published, TableDeclaration, layer_tables
 from bi_metrics.duckdb_extensions import connect
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 SALES = TableDeclaration(
     name="sales",
@@ -69,6 +74,19 @@ def _file(tables: LayerTables, run: str, name: str, rows: list[tuple[dt.date | N
     return f"file://{path}"
 
 
+def _publish(
+    tables: LayerTables,
+    table: Table,
+    files: list[str],
+    replacing: Callable[[dt.date], bool] | None,
+    properties: dict[str, str],
+) -> Published:
+    """A commit on the table as it stands (no dead run's commit to undo)."""
+    current = table.current_snapshot()
+    built_on = current.snapshot_id if current is not None else None
+    return tables.publish(table, SALES, files, replacing, properties, built_on=built_on)
+
+
 def _in_january(day: dt.date) -> bool:
     return day == JAN
 
@@ -92,12 +110,12 @@ def _pyiceberg_total(tables: LayerTables) -> Decimal:
 
 
 def test_a_commit_registers_files_and_replaces_only_their_partitions(tables: LayerTables) -> None:
-    table = tables.ensure(SALES)
+    table, _ = tables.ensure(SALES)
     first = [
         _file(tables, "r1", "jan", [(JAN, "a", "10.50"), (dt.date(2023, 1, 20), "b", "5.25")]),
         _file(tables, "r1", "feb", [(FEB, "a", "1.00")]),
     ]
-    done = tables.publish(table, SALES, first, None, {"bi.run-id": "r1"})
+    done = _publish(tables, table, first, None, {"bi.run-id": "r1"})
     assert (done.rows, done.added_files, done.partitions) == (3, 2, frozenset({JAN, FEB}))
     assert _duckdb_total(tables) == _pyiceberg_total(tables) == Decimal("16.75")
 
@@ -105,7 +123,7 @@ def test_a_commit_registers_files_and_replaces_only_their_partitions(tables: Lay
     second = [_file(tables, "r2", "jan", [(JAN, "a", "99.00")])]
     current = tables.load("sales")
     assert current is not None
-    replaced = tables.publish(current, SALES, second, _in_january, {"bi.run-id": "r2"})
+    replaced = _publish(tables, current, second, _in_january, {"bi.run-id": "r2"})
     assert (replaced.rows, replaced.removed_files) == (2, 1)
     assert _duckdb_total(tables) == _pyiceberg_total(tables) == Decimal("100.00")
     # The earlier snapshot is still there to read as it was.
@@ -122,25 +140,25 @@ def test_a_commit_registers_files_and_replaces_only_their_partitions(tables: Lay
 
 
 def test_a_file_with_no_partition_value_is_refused_and_nothing_published(tables: LayerTables) -> None:
-    table = tables.ensure(SALES)
-    tables.publish(table, SALES, [_file(tables, "r1", "jan", [(JAN, "a", "1.00")])], None, {})
+    table, _ = tables.ensure(SALES)
+    _publish(tables, table, [_file(tables, "r1", "jan", [(JAN, "a", "1.00")])], None, {})
     undated = _file(tables, "r2", "undated", [(None, "a", "2.00")])
     with pytest.raises(
         UserError,
         match=r"gold\.sales: .*undated\.parquet would register with no month \(its partition\); nothing published",
     ):
-        tables.publish(table, SALES, [undated], None, {})
+        _publish(tables, table, [undated], None, {})
     assert _pyiceberg_total(tables) == Decimal("1.00")
 
 
 def test_a_file_not_as_declared_is_refused_and_nothing_published(tables: LayerTables) -> None:
-    table = tables.ensure(SALES)
+    table, _ = tables.ensure(SALES)
     key = f"{tables.data_prefix('sales', 'r1')}/other.parquet"
     path = Path(tables.storage.uri_of(key))
     path.parent.mkdir(parents=True)
     pq.write_table(pa.table({"order_date": pa.array([JAN], pa.date32()), "amount": [1.5]}), path)
     with pytest.raises(UserError, match=r"gold\.sales: .*other\.parquet does not match the declaration"):
-        tables.publish(table, SALES, [f"file://{path}"], None, {})
+        _publish(tables, table, [f"file://{path}"], None, {})
     assert tables.load("sales") is not None and _pyiceberg_total(tables) == 0
 
 
@@ -148,20 +166,18 @@ def test_the_second_of_two_writers_is_refused_and_the_first_commit_stands(tables
     tables.ensure(SALES)
     mine, theirs = tables.load("sales"), tables.load("sales")
     assert mine is not None and theirs is not None
-    tables.publish(theirs, SALES, [_file(tables, "them", "jan", [(JAN, "a", "7.00")])], None, {})
+    _publish(tables, theirs, [_file(tables, "them", "jan", [(JAN, "a", "7.00")])], None, {})
     with pytest.raises(UserError, match=r"gold\.sales: another writer committed first"):
-        tables.publish(mine, SALES, [_file(tables, "me", "jan", [(JAN, "a", "9.00")])], None, {})
+        _publish(tables, mine, [_file(tables, "me", "jan", [(JAN, "a", "9.00")])], None, {})
     assert _pyiceberg_total(tables) == Decimal("7.00")
 
 
 def test_expiry_keeps_the_last_snapshots_and_removes_only_unreferenced_files(tables: LayerTables) -> None:
-    table = tables.ensure(SALES)
+    table, _ = tables.ensure(SALES)
     snapshots = []
     for run in ("r1", "r2", "r3"):
         table = tables.load("sales") or table
-        done = tables.publish(
-            table, SALES, [_file(tables, run, "jan", [(JAN, run, "1.00")])], _in_january, {}
-        )
+        done = _publish(tables, table, [_file(tables, run, "jan", [(JAN, run, "1.00")])], _in_january, {})
         snapshots.append(done.snapshot_id)
         time.sleep(0.01)
     debris = _file(tables, "killed", "jan", [(JAN, "x", "5.00")])  # a dead run's unpublished file
@@ -182,12 +198,13 @@ def test_expiry_keeps_the_last_snapshots_and_removes_only_unreferenced_files(tab
 
 
 def test_a_table_whose_declaration_changed_is_created_anew(tables: LayerTables) -> None:
-    table = tables.ensure(SALES)
-    tables.publish(table, SALES, [_file(tables, "r1", "jan", [(JAN, "a", "1.00")])], None, {})
+    table, _ = tables.ensure(SALES)
+    _publish(tables, table, [_file(tables, "r1", "jan", [(JAN, "a", "1.00")])], None, {})
     wider = TableDeclaration(
         name="sales", columns=(*SALES.columns, ("orders", "bigint")), partitioning=SALES.partitioning
     )
-    recreated = tables.ensure(wider)
+    recreated, created = tables.ensure(wider)
+    assert created
     assert [f.name for f in recreated.schema().fields][-1] == "orders"
     assert recreated.current_snapshot() is None
     assert not list(Path(tables.storage.uri).rglob("*.parquet"))
@@ -204,3 +221,43 @@ def test_duckdb_reads_the_table_offline_with_extensions_from_wheels(tables: Laye
     }
     assert {"iceberg", "avro"} <= loaded and "httpfs" not in loaded
     assert isinstance(connection, duckdb.DuckDBPyConnection)
+
+
+def test_a_commit_undoes_what_a_dead_run_committed_on_top_of_the_snapshot_it_built_on(
+    tables: LayerTables,
+) -> None:
+    table, _ = tables.ensure(SALES)
+    first = _publish(tables, table, [_file(tables, "r1", "jan", [(JAN, "a", "1.00")])], None, {})
+    # A run that died after this commit, before its record: no reader publishes it.
+    dead = tables.load("sales")
+    assert dead is not None
+    _publish(tables, dead, [_file(tables, "dead", "jan", [(JAN, "x", "50.00")])], _in_january, {})
+    current = tables.load("sales")
+    assert current is not None
+    tables.publish(
+        current,
+        SALES,
+        [_file(tables, "r2", "feb", [(FEB, "a", "2.00")])],
+        lambda day: day == FEB,
+        {},
+        built_on=first.snapshot_id,
+    )
+    assert _pyiceberg_total(tables) == Decimal("3.00")
+
+
+def test_a_table_registered_elsewhere_is_an_error_to_readers_and_rebuilt_by_writers(
+    tables: LayerTables, tmp_path: Path
+) -> None:
+    table, _ = tables.ensure(SALES)
+    _publish(tables, table, [_file(tables, "r1", "jan", [(JAN, "a", "1.00")])], None, {})
+    moved = tmp_path / "moved"
+    (tmp_path / "lake").rename(moved)
+    settings = Settings(lake=str(moved))
+    here = layer_tables(settings, "gold", open_storage(settings.gold))
+    with pytest.raises(
+        UserError, match=r"gold\.sales: a file its catalog entry names is missing .*: the lake was moved"
+    ):
+        here.load("sales")
+    assert here.load("sales", moved_is_missing=True) is None
+    rebuilt, created = here.ensure(SALES)
+    assert created and rebuilt.location() == f"file://{moved}/gold/sales"

@@ -12,8 +12,11 @@ from bi_lake.layout import LOCK_KEY
 from bi_lake.lock import LakeLock
 from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN, ROWS_OUT, job_metrics
 from bi_lake.runs import JobReport, load_run_reports, utc_now
+from bi_lake.settings import Settings
 from bi_lake.storage import LocalStorage
+from bi_metrics.published import gold_tables, published
 from bi_transform.glue.entrypoint import main, parse_job_arguments
+from bi_transform.silver.job import open_store
 
 
 def test_glue_style_arguments_are_parsed() -> None:
@@ -108,8 +111,10 @@ def test_the_jobs_of_one_workflow_run_share_one_run_id_and_one_report(
         (n, "succeeded") for n in ("ingest", "silver", "gold")
     ]
     assert (lake / "bronze" / "_manifests" / f"{report.run_id}.json").exists()
-    for layer in ("silver", "gold"):
-        assert json.loads((lake / layer / "_state" / "current.json").read_text())["run_id"] == report.run_id
+    # Both layers' last commits carry this run's record.
+    settings = Settings(lake=str(lake))
+    assert open_store(settings).state().run_id == report.run_id
+    assert published(gold_tables(settings)).run_id == report.run_id
     # Another workflow run is another run.
     assert main(_glue_job("ingest", lake, source, "wr_ffff")) == 0
     assert len({r.run_id for r in load_run_reports(LocalStorage(lake))}) == 2

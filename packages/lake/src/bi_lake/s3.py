@@ -6,8 +6,9 @@ role), resolved once by botocore and handed to the other readers (DuckDB, Spark)
 of them talk to the same endpoint as the same principal.
 
 S3 has no rename: an object appears whole on its PUT, so a file is made visible by one upload, and a
-run's files by one pointer write (the layers' state objects). Exclusive creates and compare-and-swap
-updates use S3's conditional writes (`If-None-Match: *`, `If-Match: <etag>`).
+run's files by one pointer write (Bronze's manifest; an Iceberg commit for Silver and Gold). Exclusive
+creates and compare-and-swap updates use S3's conditional writes (`If-None-Match: *`, `If-Match:
+<etag>`).
 """
 
 from __future__ import annotations

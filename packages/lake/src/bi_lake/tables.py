@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -146,7 +146,7 @@ def sql_catalog_uri(settings: Settings) -> str:
 
 
 def _file_io_properties(settings: Settings) -> dict[str, str]:
-    """S3 access for the catalog's file IO: the endpoint, region and principal botocore resolved."""
+    """S3 access for the catalog's file IO: the endpoint and region botocore resolved."""
     if not any(is_s3(uri) for uri in (settings.lake, settings.silver, settings.gold)):
         return {}
     from bi_lake.s3 import resolved_endpoint
@@ -159,11 +159,8 @@ def _file_io_properties(settings: Settings) -> dict[str, str]:
         properties |= {"py-io-impl": "bi_lake.iceberg_io.KmsFileIO", KMS_KEY_PROPERTY: settings.kms_key_id}
     if endpoint.endpoint_url and not endpoint.is_aws:
         properties["s3.endpoint"] = endpoint.endpoint_url
-    if endpoint.access_key_id and endpoint.secret_access_key:
-        properties["s3.access-key-id"] = endpoint.access_key_id
-        properties["s3.secret-access-key"] = endpoint.secret_access_key
-        if endpoint.session_token:
-            properties["s3.session-token"] = endpoint.session_token
+    # No credentials here: given once, they would outlive a role's rotation in a long-lived reader (the
+    # dashboard). pyarrow's S3 client finds them through the same standard chain, and refreshes them.
     return properties
 
 
@@ -184,6 +181,10 @@ def file_uri(storage: Storage, key: str) -> str:
     """A URI every engine reads the object by (`file://` for a local lake)."""
     uri = storage.uri_of(key)
     return uri if is_s3(uri) else f"file://{uri}"
+
+
+class _Unreadable(UserError):
+    """The catalog names a table whose metadata cannot be found."""
 
 
 @dataclass(frozen=True)
@@ -217,50 +218,111 @@ class LayerTables:
     def identifier(self, name: str) -> str:
         return f"{self.namespace}.{name}"
 
-    def load(self, name: str) -> Table | None:
-        """The table, or None when the catalog has no such table (or there is no catalog yet: a reader
-        never creates one)."""
+    @contextlib.contextmanager
+    def _catalog_errors(self, name: str) -> Iterator[None]:
+        """What the catalog or the files it names say when they cannot be used, as one line."""
+        from botocore.exceptions import BotoCoreError, ClientError
+        from pyiceberg.exceptions import CommitStateUnknownException, ServerError
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            yield
+        except UserError:
+            raise
+        except FileNotFoundError as exc:
+            missing = exc.filename or str(exc).strip().splitlines()[0]
+            raise _Unreadable(
+                f"{self.identifier(name)}: a file its catalog entry names is missing ({missing}): the "
+                "lake was moved, copied or changed outside the product; `bi run --full-refresh` "
+                "registers its tables here again"
+            ) from None
+        except (
+            ClientError,
+            BotoCoreError,
+            SQLAlchemyError,
+            CommitStateUnknownException,
+            ServerError,
+            OSError,
+        ) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"{self.identifier(name)}: cannot use the catalog: {first}") from None
+
+    def _registered(self, name: str) -> Table | None:
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
         kept = lake_catalog_file(self.settings)
         if self._catalog is None and kept is not None and not kept.is_file():
             return None
-        try:
-            return self.catalog.load_table(self.identifier(name))
-        except (NoSuchTableError, NoSuchNamespaceError):
-            return None
+        with self._catalog_errors(name):
+            try:
+                return self.catalog.load_table(self.identifier(name))
+            except (NoSuchTableError, NoSuchNamespaceError):
+                return None
 
-    def ensure(self, declaration: TableDeclaration) -> Table:
-        """The declared table, created when missing. A table whose schema or partitioning no longer
-        matches its declaration is dropped with its files and created anew: the caller rebuilds it."""
+    def _elsewhere(self, table: Table, name: str) -> bool:
+        """Whether the table lives somewhere else than this layer says (a lake moved or copied: its
+        catalog still names the old place)."""
+        return table.location().rstrip("/") != file_uri(self.storage, name).rstrip("/")
+
+    def load(self, name: str, *, moved_is_missing: bool = False) -> Table | None:
+        """The table, or None when the catalog has no such table (or there is no catalog yet: a reader
+        never creates one). A table registered in another place (or whose metadata is gone) is an
+        error for a reader; a writer (`moved_is_missing`) takes it as missing, and rebuilds it here."""
+        try:
+            table = self._registered(name)
+        except _Unreadable:
+            if moved_is_missing:
+                return None
+            raise
+        if table is not None and self._elsewhere(table, name):
+            if moved_is_missing:
+                return None
+            raise UserError(
+                f"{self.identifier(name)} is registered at {table.location()}, not in this lake "
+                f"({file_uri(self.storage, name)}): the lake was moved or copied; `bi run --full-refresh` "
+                "registers its tables here again"
+            )
+        return table
+
+    def ensure(self, declaration: TableDeclaration) -> tuple[Table, bool]:
+        """The declared table, and whether it was created now. A table whose schema or partitioning no
+        longer matches its declaration, or registered in another place, is dropped (with the files in
+        its folder here) and created anew: the caller then rebuilds all of it."""
         from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchNamespaceError
 
-        table = self.load(declaration.name)
-        if table is not None and matches_declaration(table, declaration):
-            return table
-        if table is not None:
-            self.catalog.drop_table(self.identifier(declaration.name))
-            self.storage.delete_prefix(declaration.name)
+        name = declaration.name
         try:
-            self.catalog.load_namespace_properties(self.namespace)
-        except NoSuchNamespaceError:
-            # On AWS the stack creates the namespace (a Glue database); locally the first run does.
-            with contextlib.suppress(NamespaceAlreadyExistsError):
-                self.catalog.create_namespace(self.namespace)
-        schema = declaration.schema()
-        return self.catalog.create_table(
-            self.identifier(declaration.name),
-            schema=schema,
-            location=file_uri(self.storage, declaration.name),
-            partition_spec=_partition_spec(schema, declaration.partitioning),
-            sort_order=_sort_order(schema, declaration.sort_by),
-            properties={
-                "schema.name-mapping.default": schema.name_mapping.model_dump_json(),
-                "write.metadata.delete-after-commit.enabled": "true",
-                "write.metadata.previous-versions-max": str(_PREVIOUS_METADATA_KEPT),
-                "comment": declaration.description,
-            },
-        )
+            table = self._registered(name)
+            unreadable = False
+        except _Unreadable:
+            table, unreadable = None, True
+        if table is not None and not self._elsewhere(table, name) and matches_declaration(table, declaration):
+            return table, False
+        with self._catalog_errors(name):
+            if table is not None or unreadable:
+                self.catalog.drop_table(self.identifier(name))
+                self.storage.delete_prefix(name)
+            try:
+                self.catalog.load_namespace_properties(self.namespace)
+            except NoSuchNamespaceError:
+                # On AWS the stack creates the namespace (a Glue database); locally the first run does.
+                with contextlib.suppress(NamespaceAlreadyExistsError):
+                    self.catalog.create_namespace(self.namespace)
+            schema = declaration.schema()
+            created = self.catalog.create_table(
+                self.identifier(name),
+                schema=schema,
+                location=file_uri(self.storage, name),
+                partition_spec=_partition_spec(schema, declaration.partitioning),
+                sort_order=_sort_order(schema, declaration.sort_by),
+                properties={
+                    "schema.name-mapping.default": schema.name_mapping.model_dump_json(),
+                    "write.metadata.delete-after-commit.enabled": "true",
+                    "write.metadata.previous-versions-max": str(_PREVIOUS_METADATA_KEPT),
+                    "comment": declaration.description,
+                },
+            )
+        return created, True
 
     def remove_pre_iceberg_files(self, names: Iterable[str]) -> None:
         """The files of a layer written before its tables were Iceberg tables: read by no one now."""
@@ -271,9 +333,9 @@ class LayerTables:
                 if key.split("/")[1].startswith("v="):
                     self.storage.delete(key)
 
-    def record(self, table: str, key: str) -> tuple[str, int] | None:
+    def record(self, table: str, key: str, *, moved_is_missing: bool = False) -> tuple[str, int] | None:
         """The run record a table's current snapshot carries under `key`, with that snapshot's id."""
-        loaded = self.load(table)
+        loaded = self.load(table, moved_is_missing=moved_is_missing)
         snapshot = loaded.current_snapshot() if loaded is not None else None
         summary = snapshot.summary if snapshot is not None else None
         text = summary.additional_properties.get(key) if summary is not None else None
@@ -297,17 +359,33 @@ class LayerTables:
         files: list[str],
         replacing: Callable[[dt.date], bool] | None,
         properties: Mapping[str, str],
+        *,
+        built_on: int | None,
     ) -> Published:
         """One commit: register `files` and remove the files they replace: those of the partitions
         `replacing` is true for (given a partition's first day), every file when it is None or the
         table is unpartitioned.
+
+        `built_on` is the snapshot the run read the table at (the one its layer's last record names;
+        None when none does). A table that moved on since holds a dead run's commits, which no record
+        publishes: they are undone first (or, with nothing to go back to, all replaced), so the commit
+        never keeps rows of a run that did not finish.
 
         Each file is checked before anything is committed: its columns must be the declaration's, and
         in a partitioned table all its rows must fall in one partition.
         """
         from pyiceberg.exceptions import CommitFailedException
 
+        name = declaration.name
         new = self._data_files(table, declaration, files)
+        current = table.current_snapshot()
+        if current is not None and current.snapshot_id != built_on:
+            if built_on is None or table.snapshot_by_id(built_on) is None:
+                replacing = None
+            else:
+                with self._catalog_errors(name):
+                    table.manage_snapshots().set_current_snapshot(built_on).commit()
+                    table = self.catalog.load_table(self.identifier(name))
         replaced = self._replaced_files(table, declaration, replacing)
         try:
             with table.transaction() as transaction:

@@ -177,7 +177,7 @@ class MetricsEngine:
 
     def _retrying(self, work: Callable[[], T]) -> T:
         """Run `work`; if a file it read is gone (a newer Gold was published since the views were made,
-        and an older one swept), follow Gold's state again and retry once."""
+        and the snapshot they read has expired), follow Gold's record again and retry once."""
         try:
             return work()
         except duckdb.IOException:

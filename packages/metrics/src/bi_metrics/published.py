@@ -68,12 +68,14 @@ def _record(snapshot: Snapshot) -> GoldState | None:
         return None
     rows = int(summary.get("total-records") or 0)
     record.datasets[PUBLISHED_LAST] = PublishedDataset(snapshot_id=snapshot.snapshot_id, rows=rows)
+    # Published when its commit was made (the record was written just before).
+    record.committed_at = dt.datetime.fromtimestamp(snapshot.timestamp_ms / 1000, dt.UTC)
     return record
 
 
-def published(tables: LayerTables) -> GoldState:
+def published(tables: LayerTables, *, moved_is_missing: bool = False) -> GoldState:
     """The record of the last Gold run that committed whole; an empty record when there is none."""
-    table = tables.load(PUBLISHED_LAST)
+    table = tables.load(PUBLISHED_LAST, moved_is_missing=moved_is_missing)
     snapshot = table.current_snapshot() if table is not None else None
     record = _record(snapshot) if snapshot is not None else None
     return record or GoldState()

@@ -1,10 +1,11 @@
 """The Gold job: the datasets the metrics package declares, rebuilt where Silver changed.
 
 The month partitions of the aggregates are rebuilt when any Silver order-date partition in that month
-changed since Gold was last built (Gold records which Silver partitions it was built from); CLV's
-running totals from the earliest such month on; the customer snapshot and the lookups every run,
-because S moves. Every dataset is checked against its declaration, written as a new version, and
-published with one state write, as Silver is.
+changed since Gold was last built (Gold's record keeps a digest of the Silver partitions of each
+month it was built from); CLV's running totals from the earliest such month on; the customer snapshot
+and the lookups every run, because S moves. Every dataset is checked against its declaration, written
+aside and committed to its Iceberg table, the last commit carrying the run's record (see
+`bi_metrics.published`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from bi_transform.spark import spark_session
 from bi_transform.tables import write_files
 
 if TYPE_CHECKING:
-    from pyiceberg.table import Table
+    pass
 
 # Spark's names for the declared column types, where they differ.
 _SPARK_TYPE_NAMES = {"integer": "int"}
@@ -83,7 +84,7 @@ def _builder_fingerprint() -> str:
 
 
 def _month_digests(partitions: dict[str, str]) -> dict[str, str]:
-    """Per month, a digest of Silver's order-date partitions in it (date -> the folder holding it)."""
+    """Per month, a digest of Silver's order-date partitions in it (date -> the digest of its files)."""
     months: dict[str, list[str]] = {}
     for day, folder in sorted(partitions.items()):
         months.setdefault(month_of(day), []).append(f"{day}={folder}")
@@ -114,7 +115,7 @@ def run(context: JobContext) -> JobReport:
     silver = silver_store(context)
     silver_state = silver.state()
     tables = gold_tables(context.settings, context.lake)
-    previous = published(tables)
+    previous = published(tables, moved_is_missing=True)
     if silver_state.run_id is None:
         return JobReport(job="gold", status="succeeded", details={"note": "Silver holds no orders yet"})
     definitions = definitions_fingerprint(_builder_fingerprint())
@@ -123,6 +124,10 @@ def run(context: JobContext) -> JobReport:
         note = f"Gold is up to date with Silver run {silver_state.run_id}"
         return JobReport(job="gold", status="succeeded", details={"note": note})
     spark.sparkContext.setJobGroup(context.run_id, "gold")
+    # Every dataset as declared before anything is written: one created now (new, or declared anew)
+    # is built whole, and so is the rest, so that no reader mixes definitions.
+    created = [d.name for d in COMMIT_ORDER if tables.ensure(d.declaration)[1]]
+    rebuild_all = rebuild_all or bool(created)
     if rebuild_all:
         tables.remove_pre_iceberg_files(d.name for d in DATASETS)
     # A new declaration or builder rebuilds every month, so old and new definitions never mix.
@@ -139,8 +144,7 @@ def run(context: JobContext) -> JobReport:
         # No order in Silver (an empty source, every line quarantined or voided): Gold follows, every
         # dataset published empty, so questions answer with no rows.
         for dataset in COMMIT_ORDER:
-            table = tables.ensure(dataset.declaration)
-            done = _publish(context, tables, table, dataset, [], None, record)
+            done = _publish(context, tables, dataset, [], None, base, record)
             record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
         return JobReport(
             job="gold", status="succeeded", details={"note": "Silver holds no orders: Gold is empty"}
@@ -197,12 +201,11 @@ def run(context: JobContext) -> JobReport:
         task = context.progress.task(f"gold {dataset.name}")
         started = time.monotonic()
         built, source = frames[dataset.name]
-        table = tables.ensure(dataset.declaration)
         if dataset.partitioning is not None:
             built = built.withColumn(MONTH_PARTITION, F.trunc("order_date", "month"))
         frame = conform(dataset, built).localCheckpoint(eager=True)
         files = write_files(tables, dataset.declaration, frame, context.run_id)
-        done = _publish(context, tables, table, dataset, files, replacing.get(dataset.name, replaced), record)
+        done = _publish(context, tables, dataset, files, replacing.get(dataset.name, replaced), base, record)
         record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
         counts.append(
             TableCounts(
@@ -238,19 +241,23 @@ def run(context: JobContext) -> JobReport:
 def _publish(
     context: JobContext,
     tables: LayerTables,
-    table: Table,
     dataset: GoldDataset,
     files: list[str],
     replacing: Callable[[dt.date], bool] | None,
+    base: GoldState,
     record: GoldState,
 ) -> Published:
-    """One dataset's commit; the last one carries the run's record, complete by then."""
+    """One dataset's commit, on the snapshot the run built on (`base`'s: a full rebuild replaces it
+    all); the last one carries the run's record, complete by then."""
     properties = {RUN_ID_PROPERTY: context.run_id}
     if dataset.name == PUBLISHED_LAST:
         record.committed_at = utc_now()
         # Its own snapshot is not known before the commit: readers take the commit's own snapshot.
         properties[GOLD_RUN_PROPERTY] = record.model_dump_json()
-    return tables.publish(table, dataset.declaration, files, replacing, properties)
+    table = tables.load(dataset.name)
+    assert table is not None, f"{dataset.name} was ensured before the run wrote anything"
+    built_on = base.datasets[dataset.name].snapshot_id if dataset.name in base.datasets else None
+    return tables.publish(table, dataset.declaration, files, replacing, properties, built_on=built_on)
 
 
 def _expire(context: JobContext, tables: LayerTables, record: GoldState) -> int:

@@ -3,8 +3,9 @@
 Steps: read the new Bronze batches; give every row one outcome (kept, duplicate, quarantined with a
 reason); repair what the rules repair; merge the kept lines into the order-date partitions they touch
 (read back, deduplicated by key, latest extraction winning); rebuild the facts of those partitions and
-every dimension; pass each table through its contract; write new versions aside; reconcile the counts
-against the Bronze manifests; then commit with one state write. A run that fails publishes nothing.
+every dimension; pass each table through its contract; write the new files aside; reconcile the counts
+against the Bronze manifests; then commit table by table, the last commit carrying the run's record
+(see `bi_transform.silver.store`). A run that fails publishes nothing a reader sees.
 """
 
 from __future__ import annotations
@@ -172,13 +173,16 @@ def store_of(context: JobContext) -> SilverStore:
 
 def _run(context: JobContext, spark: SparkSession) -> JobReport:
     store = store_of(context)
-    previous = store.state()
+    previous = store.state(moved_is_missing=True)
+    # Every table as declared before anything is read or written: one created now (new, declared
+    # anew, or moved) holds nothing, so the run rebuilds all of Silver from all of Bronze.
+    full_refresh = bool(store.ensure_all()) or context.full_refresh
     all_manifests = load_manifests(context.lake.bronze)
-    consumed = set() if context.full_refresh else set(previous.consumed_ingest_runs)
+    consumed = set() if full_refresh else set(previous.consumed_ingest_runs)
     batch = [m for m in all_manifests if m.run_id not in consumed]
     if not batch:
         return JobReport(job="silver", status="succeeded", details={"note": "no new Bronze runs"})
-    base = SilverState() if context.full_refresh else previous
+    base = SilverState() if full_refresh else previous
     if base.run_id is None:
         store.tables.remove_pre_iceberg_files(TABLES)
     bronze = context.lake.bronze
@@ -198,7 +202,7 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
             }
         )
         # A commit that changes no row, for the record.
-        store.publish(PUBLISHED_LAST, [], _nothing, context.run_id, record)
+        store.publish(PUBLISHED_LAST, [], _nothing, context.run_id, previous, record)
         note = f"{len(batch)} Bronze run(s) without order lines"
         return JobReport(job="silver", status="succeeded", details={"note": note})
     spark.sparkContext.setJobGroup(context.run_id, "silver")
@@ -328,8 +332,8 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
         if last:
             record.committed_at = utc_now()
         # A full refresh replaces every partition; a run, those its batch touched.
-        replacing = None if context.full_refresh else replaced
-        done = store.publish(table, files[table], replacing, context.run_id, record if last else None)
+        replacing = None if full_refresh else replaced
+        done = store.publish(table, files[table], replacing, context.run_id, base, record if last else None)
         record.tables[table] = done.snapshot_id
         written[table] = len(done.partitions) or 1
     task.finish(f"{sum(written.values()):,} partitions in {time.monotonic() - started:.1f} s")
@@ -346,7 +350,7 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
             "snapshots": dict(record.tables),
             "written_partitions": written,
             "reconciliation": state.reconciliation,
-            "full_refresh": context.full_refresh,
+            "full_refresh": full_refresh,
         },
     )
 

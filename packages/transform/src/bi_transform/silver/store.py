@@ -15,12 +15,13 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructField, StructType
 
+from bi_lake.errors import UserError
 from bi_lake.settings import Settings
 from bi_lake.storage import Storage
 from bi_lake.tables import (
@@ -35,6 +36,9 @@ from bi_lake.tables import (
     layer_tables,
 )
 from bi_transform.tables import read_files, write_files
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 QUARANTINE_PREFIX = "_quarantine"
 _QUARANTINED = re.compile(rf"^{QUARANTINE_PREFIX}/(?P<table>[^/]+)/run_id=(?P<run>[^/]+)/")
@@ -85,9 +89,9 @@ class SilverStore:
         self.models = models
         self.declarations = {name: declaration(name, model, by) for name, (model, by) in models.items()}
 
-    def state(self) -> SilverState:
+    def state(self, *, moved_is_missing: bool = False) -> SilverState:
         """The record of the last Silver run that committed whole; an empty one when there is none."""
-        found = self.tables.record(PUBLISHED_LAST, SILVER_RUN_PROPERTY)
+        found = self.tables.record(PUBLISHED_LAST, SILVER_RUN_PROPERTY, moved_is_missing=moved_is_missing)
         if found is None:
             return SilverState()
         text, snapshot_id = found
@@ -99,13 +103,30 @@ class SilverStore:
         record.tables[PUBLISHED_LAST] = snapshot_id
         return record
 
+    def ensure_all(self) -> list[str]:
+        """Every table as declared; the ones created now (new, declared anew, or moved)."""
+        return [name for name, declared in self.declarations.items() if self.tables.ensure(declared)[1]]
+
+    def _snapshot(self, state: SilverState, table: str) -> tuple[Table, int] | None:
+        """The table and the snapshot `state` names for it; an error when that snapshot is gone."""
+        snapshot_id = state.tables.get(table)
+        loaded = self.tables.load(table) if snapshot_id is not None else None
+        if loaded is None or snapshot_id is None:
+            return None
+        if loaded.snapshot_by_id(snapshot_id) is None:
+            raise UserError(
+                f"silver: {table}'s snapshot {snapshot_id}, which Silver run {state.run_id} published, is "
+                "no longer kept: run `bi run --full-refresh`"
+            )
+        return loaded, snapshot_id
+
     def files(self, state: SilverState, table: str, partitions: set[str] | None = None) -> list[str]:
         """The data files of `table` as the run recorded in `state` left it (or of these order-date
         partitions, ISO dates)."""
-        snapshot_id = state.tables.get(table)
-        loaded = self.tables.load(table) if snapshot_id is not None else None
-        if loaded is None:
+        found = self._snapshot(state, table)
+        if found is None:
             return []
+        loaded, snapshot_id = found
         by = self.declarations[table].partitioning
         return sorted(
             task.file.file_path
@@ -117,10 +138,10 @@ class SilverStore:
         """Per order-date partition (an ISO date), a digest of its files: it changes when a run
         republishes the partition."""
         by = self.declarations[table].partitioning
-        snapshot_id = state.tables.get(table)
-        loaded = self.tables.load(table) if snapshot_id is not None else None
-        if loaded is None or by is None:
+        found = self._snapshot(state, table)
+        if found is None or by is None:
             return {}
+        loaded, snapshot_id = found
         # Paths relative to the table, so a lake copied elsewhere has the same digests.
         location = loaded.location().rstrip("/") + "/"
         days: dict[str, list[str]] = {}
@@ -150,14 +171,18 @@ class SilverStore:
         files: list[str],
         replacing: Callable[[dt.date], bool] | None,
         run_id: str,
+        base: SilverState,
         record: SilverState | None = None,
     ) -> Published:
-        """One table's commit; the last one carries the run's record."""
+        """One table's commit, on the snapshot the run read it at (`base`'s); the last one carries the
+        run's record."""
         declared = self.declarations[table]
         properties = {RUN_ID_PROPERTY: run_id}
         if record is not None:
             properties[SILVER_RUN_PROPERTY] = record.model_dump_json()
-        return self.tables.publish(self.tables.ensure(declared), declared, files, replacing, properties)
+        loaded, _ = self.tables.ensure(declared)
+        built_on = base.tables.get(table)
+        return self.tables.publish(loaded, declared, files, replacing, properties, built_on=built_on)
 
     def write_quarantine(self, frame: DataFrame, table: str, run_id: str) -> None:
         frame.write.mode("overwrite").parquet(
