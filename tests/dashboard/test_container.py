@@ -237,6 +237,7 @@ def container(
         load_balancer_arn=LOAD_BALANCER,
         restaurant_access={},
         groups_claim="groups",
+        catalog_namespace_prefix="",
     )
     env |= {
         "AWS_ENDPOINT_URL": gold_on_s3.endpoint,

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -45,10 +46,10 @@ def bi(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProces
     return running.bi(*args, cwd=cwd, env=env, clear=("BI_", "AWS_"))
 
 
-def copy_gold(local: Settings, aws_lake: AwsLake) -> None:
+def copy_gold(local: Settings, aws_lake: AwsLake, **catalog: Any) -> None:
     """Gold built locally, its published files uploaded object by object (each one SSE-KMS) and its
     tables registered in the S3 lake's catalog (Glue's, on moto)."""
-    copy_tables(local, aws_lake.settings(), upload=True, layers=("gold",))
+    copy_tables(local, aws_lake.settings(**catalog), upload=True, layers=("gold",))
 
 
 def assert_every_object_is_encrypted_with_the_key(aws_lake: AwsLake) -> int:
@@ -126,7 +127,9 @@ def test_the_dashboard_renders_every_page_from_s3(
     copy_gold(gold_lake, aws_lake)
     local = open_app(gold_lake.lake, range="all")
     expected = [(m.label, m.value) for m in local.metric]
-    layers = {name: aws_lake.env[name] for name in ("BI_SILVER_URI", "BI_GOLD_URI", "BI_KMS_KEY_ID")}
+    layers = {
+        name: aws_lake.env[name] for name in ("BI_SILVER_URI", "BI_GOLD_URI", "BI_KMS_KEY_ID", "BI_CATALOG")
+    }
     app = open_app(aws_lake.env["BI_LAKE"], env=layers, range="all")
     assert not app.exception and not app.error
     assert [(m.label, m.value) for m in app.metric] == expected

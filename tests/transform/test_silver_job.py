@@ -19,7 +19,7 @@ from bi_lake.settings import Settings
 from bi_source.config import SeedConfig
 from bi_source.generator import add_days
 from bi_transform.silver import fct_order, job
-from bi_transform.silver.store import SilverState, SilverStore
+from bi_transform.silver.store import BY_DAY, SilverState, SilverStore
 from tests.conftest import RunPipeline, pipeline_on, seeded_source, sqlite_url
 from tests.lakes import unreferenced_files
 
@@ -172,7 +172,7 @@ def test_a_broken_contract_publishes_nothing(
     class StrictOrders(fct_order.FctOrder):
         user_id: T.StringType() = pandera_spark.Field(nullable=False)  # type: ignore[valid-type]
 
-    monkeypatch.setitem(job.TABLES, "fct_order", (StrictOrders, "order_date"))
+    monkeypatch.setitem(job.TABLES, "fct_order", (StrictOrders, BY_DAY))
     report = run_pipeline()
     assert report.status == "failed"
     assert report.error is not None
@@ -186,7 +186,7 @@ def test_a_broken_contract_publishes_nothing(
     assert all(row["user_id"] is None and row["order_id"] in report.error for row in problem["rows"][:3])
     assert _store(settings).state() == SilverState()
     silver = Lake.from_settings(settings).silver
-    assert not [key for key in silver.list_keys() if "/v=" in key and key.endswith(".parquet")]
+    assert not [key for key in silver.list_keys() if "/data/" in key and key.endswith(".parquet")]
 
 
 def test_loyalty_history_is_kept_as_type_2_rows(

@@ -95,6 +95,10 @@ class MetricsEngine:
     def refresh(self) -> GoldState:
         """Gold as published now (or as of the run the engine is pinned to); the views follow it when
         it has moved on."""
+        if self.on_s3 and self._loaded is None:
+            # A missing bucket, a wrong endpoint or denied credentials: one line naming the bucket,
+            # before the catalog is asked anything.
+            self.gold.storage.check()
         state = self.read_state()
         if state.run_id is None:
             raise UserError(f"the lake has no Gold yet at {self.uri}: run `bi run` to build it")
