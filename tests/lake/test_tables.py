@@ -261,3 +261,17 @@ def test_a_table_registered_elsewhere_is_an_error_to_readers_and_rebuilt_by_writ
     assert here.load("sales", moved_is_missing=True) is None
     rebuilt, created = here.ensure(SALES)
     assert created and rebuilt.location() == f"file://{moved}/gold/sales"
+
+
+def test_what_a_lake_held_before_its_tables_were_iceberg_tables_is_removed_and_nothing_else(
+    tables: LayerTables,
+) -> None:
+    table, _ = tables.ensure(SALES)
+    _publish(tables, table, [_file(tables, "r1", "jan", [(JAN, "a", "1.00")])], None, {})
+    for key in ("_state/current.json", "_athena/sales/symlink.txt", "sales/v=r0/month=2023-01-01/a.parquet"):
+        tables.storage.write_bytes(key, b"old")
+    tables.remove_pre_iceberg_files(["sales"])
+    root = Path(tables.storage.uri)
+    assert not (root / "_state" / "current.json").exists() and not (root / "_athena").exists()
+    assert sorted(p.name for p in (root / "sales").iterdir()) == ["data", "metadata"]
+    assert _pyiceberg_total(tables) == Decimal("1.00")

@@ -329,9 +329,14 @@ class LayerTables:
         self.storage.delete(_PRE_ICEBERG_STATE)
         self.storage.delete_prefix(_PRE_ICEBERG_MANIFESTS)
         for name in names:
-            for key in self.storage.list_keys(name):
-                if key.split("/")[1].startswith("v="):
-                    self.storage.delete(key)
+            versions = {
+                "/".join(parts[:2])
+                for key in self.storage.list_keys(name)
+                if len(parts := key.split("/")) > 2 and parts[1].startswith("v=")
+            }
+            for version in sorted(versions):
+                # Whole folders, so a local lake keeps no empty ones.
+                self.storage.delete_prefix(version)
 
     def record(self, table: str, key: str, *, moved_is_missing: bool = False) -> tuple[str, int] | None:
         """The run record a table's current snapshot carries under `key`, with that snapshot's id."""
