@@ -55,13 +55,20 @@ def render() -> None:
                 "readers of every restaurant only."
             )
             return
-        ui.frame_table(pd.DataFrame(gold["datasets"]), {})
+        datasets = pd.DataFrame(gold["datasets"])
+        datasets["snapshot_at"] = [_when(v) for v in datasets["snapshot_at"]]
+        ui.frame_table(datasets, {})
         st.subheader("Gold runs kept")
         st.caption(
             "Each dataset is an Iceberg table; these runs' snapshots are kept, so a report can be "
             "reproduced as any of them published it (`bi query ... --as-of RUN_ID`)."
         )
-        ui.frame_table(pd.DataFrame(gold["kept_runs"]), {})
+        kept = pd.DataFrame(gold["kept_runs"])
+        kept["committed_at"] = [_when(v) for v in kept["committed_at"]]
+        kept["snapshot_date"] = [
+            day_text(dt.date.fromisoformat(v)) if isinstance(v, str) else "—" for v in kept["snapshot_date"]
+        ]
+        ui.frame_table(kept.rename(columns={"snapshot_date": "data_up_to"}), {})
     elif session.access().restricted:
         return
     st.subheader("Last runs")
