@@ -13,13 +13,10 @@ from bi_metrics.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, gold_tables,
 from bi_transform.gold.job import COMMIT_ORDER
 from bi_transform.silver.job import TABLES, open_store
 from bi_transform.silver.store import SilverState
+from tests.conftest import sqlite_url
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
 
 
 def copy_lake(settings: Settings, folder: Path) -> Settings:
