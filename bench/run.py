@@ -16,8 +16,11 @@ of figures to stdout, and with --out the figures as JSON:
     silver_s, gold_s             `bi run --only silver`, then `--only gold`: their first runs
     full_run_s                   ingest_s + silver_s + gold_s, the three stage processes of the first run
                                  (not one whole `bi run`, so that each stage's time and memory are its own)
+    noop_run_s                   the same three stage processes again right after, with nothing new at the
+                                 source (the lookback re-reads rows Silver holds); their sum
     incremental_run_s            one day added with the generator's add_days (what `bi seed --add-days 1`
                                  does), then the same three stage processes, incremental as usual; their sum
+    incremental_ratio            incremental_run_s / full_run_s
     query_p50_ms, query_p95_ms   the typical `bi query` slices of bench/queries.py, warm, in-process, over
                                  every repeat of every slice
     silver_query_p95_ms          the same questions straight from Silver's facts (bench/queries.py --silver)
@@ -290,6 +293,8 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
 
     reported: set[str] = set()
     full = {stage: run_stage("full", stage, work, lake, reported) for stage in STAGES}
+    log("again, with nothing new at the source...")
+    noop = {stage: run_stage("nothing new", stage, work, lake, reported) for stage in STAGES}
 
     log("adding one day to the source...")
     engine = sa.create_engine(source_url)
@@ -323,6 +328,10 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
         "gold_s": full["gold"].seconds,
         "full_run_s": round(sum(run.seconds for run in full.values()), 3),
         "incremental_run_s": round(sum(run.seconds for run in incremental.values()), 3),
+        "incremental_ratio": round(
+            sum(run.seconds for run in incremental.values()) / sum(run.seconds for run in full.values()), 3
+        ),
+        "noop_run_s": round(sum(run.seconds for run in noop.values()), 3),
         "query_p50_ms": gold_figures["all"]["p50_ms"],
         "query_p95_ms": gold_figures["all"]["p95_ms"],
         "silver_query_p95_ms": silver_figures["all"]["p95_ms"],
@@ -331,7 +340,9 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
         "machine": machine(),
         # The detail behind the figures above.
         "orders_per_day": config.orders_per_day,
-        "stages": [dataclasses.asdict(run) for run in (*full.values(), *incremental.values())],
+        "stages": [
+            dataclasses.asdict(run) for run in (*full.values(), *noop.values(), *incremental.values())
+        ],
         "jvm_reaped": subreaper,
         "queries": {"gold": gold_figures, "silver": silver_figures},
         "dashboard": {"app_start_ms": round(start_ms, 1), PAGES[0].name: page},
@@ -362,7 +373,11 @@ def render(figures: dict[str, Any]) -> str:
         ("silver, first run", f"{f['silver_s']:.1f} s"),
         ("gold, first run", f"{f['gold_s']:.1f} s"),
         ("full run (the three stages)", f"{f['full_run_s']:.1f} s"),
-        ("incremental run (one more day)", f"{f['incremental_run_s']:.1f} s"),
+        ("run with nothing new at the source", f"{f['noop_run_s']:.1f} s"),
+        (
+            "incremental run (one more day)",
+            f"{f['incremental_run_s']:.1f} s ({f['incremental_ratio']:.0%} of the full run)",
+        ),
         (
             "bi query, typical slices warm, p50 / p95",
             f"{f['query_p50_ms']:,.1f} / {f['query_p95_ms']:,.1f} ms "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
-from bi_lake.runs import load_run_reports
+from bi_lake.runs import JobReport, RunReport, load_run_reports
 from bi_lake.settings import Settings
+from bi_metrics.published import gold_tables, published
 from bi_source.config import SeedConfig
 from bi_source.generator import add_days
 from bi_transform.silver import fct_order, job
@@ -164,6 +167,95 @@ def test_incremental_runs_equal_a_full_refresh(
     # Each file in the table's folder is one a kept snapshot references (none is left unpublished).
     on_disk, referenced = unreferenced_files(_store(settings).tables, "fct_order_line")
     assert on_disk == referenced
+
+
+def _job(report: RunReport, name: str) -> JobReport:
+    (found,) = [job for job in report.jobs if job.job == name]
+    return found
+
+
+@pytest.mark.e2e
+def test_a_run_that_brings_nothing_new_publishes_nothing_and_gold_follows(
+    spark: SparkSession, settings: Settings, source_engine: sa.Engine
+) -> None:
+    run_all = pipeline_on(settings)
+    assert run_all().status == "succeeded"
+    store = _store(settings)
+    before = store.state()
+    gold_before = published(gold_tables(settings))
+
+    again = run_all()
+    assert again.status == "succeeded", again.error
+    silver = _job(again, "silver")
+    assert silver.details["changed"] is False
+    # The lookback re-read lines (a quarantined test order among them) and options, all as they were.
+    lines, options = silver.tables
+    assert lines.rows_in > 0 and lines.duplicates == lines.rows_in and lines.rows_out == 0
+    assert options.duplicates == options.rows_in
+    after = store.state()
+    assert after.changed_by == before.run_id and after.run_id == again.run_id
+    assert set(after.consumed_ingest_runs) - set(before.consumed_ingest_runs) == set(
+        silver.details["consumed_ingest_runs"]
+    )
+    assert {t: s for t, s in after.tables.items() if t != "fct_order"} == {
+        t: s for t, s in before.tables.items() if t != "fct_order"
+    }
+    assert store.partition_digests(after, "fct_order") == store.partition_digests(before, "fct_order")
+    assert "up to date" in _job(again, "gold").details["note"]
+    assert published(gold_tables(settings)) == gold_before
+
+    # One re-read line changed at the source: this run publishes it, and Gold follows.
+    with source_engine.begin() as connection:
+        lineitem_id = connection.exec_driver_sql(
+            KEPT_LINES + "SELECT lineitem_id FROM lines ORDER BY creation_time_utc DESC LIMIT 1"
+        ).scalar_one()
+        connection.exec_driver_sql(
+            f"UPDATE order_items SET item_price = item_price + 1 WHERE lineitem_id = '{lineitem_id}'"
+        )
+    changed = run_all()
+    assert changed.status == "succeeded", changed.error
+    assert "changed" not in _job(changed, "silver").details
+    latest = store.state()
+    assert latest.changed_by == latest.run_id != after.run_id
+    price = _table(spark, settings, "fct_order_line").where(f"lineitem_id = '{lineitem_id}'")
+    with source_engine.connect() as connection:
+        expected = connection.exec_driver_sql(
+            f"SELECT item_price FROM order_items WHERE lineitem_id = '{lineitem_id}'"
+        ).scalar_one()
+    assert _value(price.select("item_price")) == Decimal(str(expected))
+    assert published(gold_tables(settings)).silver_run_id == latest.run_id
+
+
+def test_a_row_judged_by_when_it_was_read_is_judged_again(
+    spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, source_engine: sa.Engine
+) -> None:
+    """A line quarantined because it was created after its extraction may be kept when read again,
+    though its values did not change: such a batch is never taken as unchanged."""
+    with source_engine.begin() as connection:
+        last = connection.exec_driver_sql("SELECT max(creation_time_utc) FROM order_items").scalar_one()
+        lineitem_id = connection.exec_driver_sql(
+            KEPT_LINES + "SELECT lineitem_id FROM lines ORDER BY creation_time_utc DESC LIMIT 1"
+        ).scalar_one()
+        soon = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)).strftime("%Y-%m-%d %H:%M:%S.%f")
+        connection.exec_driver_sql(
+            f"UPDATE order_items SET creation_time_utc = '{soon}' WHERE lineitem_id = '{lineitem_id}'"
+        )
+    first = run_pipeline()
+    assert first.status == "succeeded", first.error
+    assert (
+        _job(first, "silver").details["reconciliation"]["order_items"]["quarantined_by_reason"][
+            "future_timestamp"
+        ]
+        == 1
+    )
+    assert last is not None
+    while dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") <= soon:
+        time.sleep(1)
+    second = run_pipeline()
+    assert second.status == "succeeded", second.error
+    assert "changed" not in _job(second, "silver").details
+    kept = _table(spark, settings, "fct_order_line").where(f"lineitem_id = '{lineitem_id}'")
+    assert kept.count() == 1
 
 
 def test_a_broken_contract_publishes_nothing(

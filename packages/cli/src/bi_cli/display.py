@@ -99,6 +99,8 @@ def run_summary(report: RunReport) -> Group:
             table.add_row(job.job, took, "", "", "", "", "")
             if job.status == "skipped" and job.error:
                 notes.append(f"{job.job}: {job.error}")
+        if job.status == "succeeded" and isinstance(job.details.get("note"), str):
+            notes.append(f"{job.job}: {job.details['note']}")
         for index, counts in enumerate(job.tables):
             first = index == 0
             table.add_row(

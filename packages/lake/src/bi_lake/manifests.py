@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Collection, Iterator
 
 from pydantic import BaseModel, Field, PrivateAttr
 
@@ -121,10 +122,20 @@ class Manifest(BaseModel):
         storage.write_bytes(manifest_key(self.run_id), self.model_dump_json(indent=2).encode())
 
 
-def load_manifests(storage: Storage) -> list[Manifest]:
-    """Every committed manifest, oldest first."""
-    keys = sorted(key for key in storage.list_keys(MANIFESTS_PREFIX) if key.endswith(".json"))
-    return [Manifest.model_validate_json(storage.read_bytes(key)) for key in keys]
+def load_manifests(storage: Storage, excluding: Collection[str] = ()) -> list[Manifest]:
+    """Every committed manifest but those of the runs `excluding` names (read: only the others are
+    read), oldest first."""
+    return [load_manifest(storage, run_id) for run_id in sorted(committed_run_ids(storage) - set(excluding))]
+
+
+def load_manifest(storage: Storage, run_id: str) -> Manifest:
+    return Manifest.model_validate_json(storage.read_bytes(manifest_key(run_id)))
+
+
+def newest_first(storage: Storage) -> Iterator[Manifest]:
+    """The committed manifests, newest first, each read only when it is reached."""
+    for run_id in sorted(committed_run_ids(storage), reverse=True):
+        yield load_manifest(storage, run_id)
 
 
 def committed_run_ids(storage: Storage) -> set[str]:

@@ -109,9 +109,6 @@ COMMIT_ORDER = (
 
 
 def run(context: JobContext) -> JobReport:
-    spark = spark_session(
-        "bi-gold", context.lake, context.settings.kms_key_id, context.settings.spark_log_level
-    )
     silver = silver_store(context)
     silver_state = silver.state()
     tables = gold_tables(context.settings, context.lake)
@@ -120,9 +117,14 @@ def run(context: JobContext) -> JobReport:
         return JobReport(job="gold", status="succeeded", details={"note": "Silver holds no orders yet"})
     definitions = definitions_fingerprint(_builder_fingerprint())
     rebuild_all = context.full_refresh or previous.definitions != definitions
-    if not rebuild_all and previous.silver_run_id == silver_state.run_id:
-        note = f"Gold is up to date with Silver run {silver_state.run_id}"
+    # Silver runs whose batch changed nothing leave its data as the run that last changed it left it.
+    same_data = {silver_state.run_id, silver_state.changed_by or silver_state.run_id}
+    if not rebuild_all and previous.silver_run_id in same_data:
+        note = f"Gold is up to date with Silver run {silver_state.changed_by or silver_state.run_id}"
         return JobReport(job="gold", status="succeeded", details={"note": note})
+    spark = spark_session(
+        "bi-gold", context.lake, context.settings.kms_key_id, context.settings.spark_log_level
+    )
     spark.sparkContext.setJobGroup(context.run_id, "gold")
     # Every dataset as declared before anything is written: one created now (new, or declared anew)
     # is built whole, and so is the rest, so that no reader mixes definitions.

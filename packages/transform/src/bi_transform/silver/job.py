@@ -48,7 +48,16 @@ from bi_transform.silver.rules import (
     masked_card,
     repair_lines,
 )
-from bi_transform.silver.store import BY_DAY, PUBLISHED_LAST, SilverState, SilverStore, silver_tables
+from bi_transform.silver.store import (
+    BY_DAY,
+    FULL_EXTRACTIONS,
+    PUBLISHED_LAST,
+    SilverState,
+    SilverStore,
+    latest_extraction,
+    silver_tables,
+)
+from bi_transform.silver.unchanged import Unchanged, unchanged_batch
 from bi_transform.spark import spark_session
 
 # Silver's tables, declared once: contract and partitioning, in the order a run commits them (the
@@ -98,7 +107,7 @@ class Reconciliation:
 
 
 def _bronze(spark: SparkSession, storage: Storage, manifests: list[Manifest], table: str) -> DataFrame | None:
-    files = [storage.uri_of(f.key) for m in manifests for t in m.tables if t.table == table for f in t.files]
+    files = [storage.uri_of(key) for key in _files(manifests, table)]
     if not files:
         return None
     # Runs may differ by a column the source added; missing columns read as NULL.
@@ -139,27 +148,96 @@ def _union(frames: list[DataFrame | None]) -> DataFrame | None:
     return result
 
 
-def _latest_calendar(spark: SparkSession, storage: Storage, manifests: list[Manifest]) -> DataFrame | None:
-    with_calendar = [m for m in manifests if any(t.table == "date_dim" and t.files for t in m.tables)]
-    return _bronze(spark, storage, with_calendar[-1:], "date_dim") if with_calendar else None
+def _full_extractions(spark: SparkSession, bronze: Storage) -> dict[str, tuple[str, DataFrame | None]]:
+    """Per table read in full, the Bronze run Silver models it from and its rows (None for an empty
+    extraction: the source's table is empty now); a table no run found is absent."""
+    found = {table: latest_extraction(bronze, table) for table in FULL_EXTRACTIONS}
+    return {
+        table: (manifest.run_id, _bronze(spark, bronze, [manifest], table))
+        for table, manifest in found.items()
+        if manifest is not None
+    }
 
 
-def _latest_restaurants(spark: SparkSession, storage: Storage, manifests: list[Manifest]) -> DataFrame | None:
-    """The source's restaurants as the latest run that extracted them saw them (a full extract: an
-    empty one means the table is empty now); None when no run found the table."""
-    with_table = [m for m in manifests if any(t.table == "restaurants" for t in m.tables)]
-    return _bronze(spark, storage, with_table[-1:], "restaurants") if with_table else None
+def _files(manifests: list[Manifest], table: str) -> list[str]:
+    return [f.key for m in manifests for t in m.tables if t.table == table for f in t.files]
 
 
 def run(context: JobContext) -> JobReport:
+    store = store_of(context)
+    previous = store.state(moved_is_missing=True)
+    # Every table as declared before anything is read or written: one created now (new, declared
+    # anew, or moved) holds nothing, so the run rebuilds all of Silver from all of Bronze.
+    full_refresh = bool(store.ensure_all()) or context.full_refresh
+    consumed = set() if full_refresh else set(previous.consumed_ingest_runs)
+    batch = load_manifests(context.lake.bronze, excluding=consumed)
+    if not batch:
+        return JobReport(job="silver", status="succeeded", details={"note": "no new Bronze runs"})
+    # What needs no Spark is decided before a session starts: most daily runs end here.
+    if not any(_files(batch, "order_items")):
+        return _record_only(
+            context, store, previous, batch, f"{len(batch)} Bronze run(s) without order lines"
+        )
+    if not full_refresh:
+        task = context.progress.task("silver compare")
+        started = time.monotonic()
+        unchanged = unchanged_batch(store, previous, context.lake.bronze, batch)
+        if unchanged is not None:
+            note = (
+                f"{unchanged.lines:,} re-read lines and {unchanged.options:,} options of {len(batch)} "
+                "Bronze run(s) are as Silver holds them: nothing to publish"
+            )
+            task.finish(f"nothing changed ({time.monotonic() - started:.1f} s)")
+            return _record_only(context, store, previous, batch, note, unchanged)
+        task.finish(f"the batch changes Silver ({time.monotonic() - started:.1f} s)")
     spark = spark_session(
         "bi-silver", context.lake, context.settings.kms_key_id, context.settings.spark_log_level
     )
     try:
-        return _run(context, spark)
+        return _run(context, spark, store, previous, batch, full_refresh)
     finally:
         # What the run cached, whichever way it ended: the session may serve the next job.
         spark.catalog.clearCache()
+
+
+def _record_only(
+    context: JobContext,
+    store: SilverStore,
+    previous: SilverState,
+    batch: list[Manifest],
+    note: str,
+    unchanged: Unchanged | None = None,
+) -> JobReport:
+    """Record that the batch was consumed without changing a row: a commit that adds no file, so
+    the next run does not read these Bronze runs again and Gold sees that Silver's data is the same."""
+    checks = (
+        [
+            Reconciliation(table, _extracted(batch, table), outcomes={DUPLICATE: _extracted(batch, table)})
+            for table in ("order_items", "order_item_options")
+        ]
+        if unchanged is not None
+        else []
+    )
+    record = previous.model_copy(
+        update={
+            "run_id": context.run_id,
+            "committed_at": utc_now(),
+            "silver_runs": [*previous.silver_runs, context.run_id],
+            "consumed_ingest_runs": sorted(set(previous.consumed_ingest_runs) | {m.run_id for m in batch}),
+            "changed_by": previous.changed_by or previous.run_id,
+            **({"reconciliation": {c.table: c.as_dict() for c in checks}} if checks else {}),
+        }
+    )
+    store.publish(PUBLISHED_LAST, [], _nothing, context.run_id, previous, record)
+    settings = context.settings
+    # Only fct_order took a commit (and no file): the other tables are as the last run left them.
+    store.expire(store.state(), settings.snapshots_kept, settings.snapshot_days_kept, only=[PUBLISHED_LAST])
+    return JobReport(
+        job="silver",
+        status="succeeded",
+        tables=[_counts(check) for check in checks],
+        details={"note": note, "consumed_ingest_runs": [m.run_id for m in batch], "changed": False},
+    )
 
 
 def open_store(settings: Settings, lake: Lake | None = None) -> SilverStore:
@@ -171,40 +249,22 @@ def store_of(context: JobContext) -> SilverStore:
     return open_store(context.settings, context.lake)
 
 
-def _run(context: JobContext, spark: SparkSession) -> JobReport:
-    store = store_of(context)
-    previous = store.state(moved_is_missing=True)
-    # Every table as declared before anything is read or written: one created now (new, declared
-    # anew, or moved) holds nothing, so the run rebuilds all of Silver from all of Bronze.
-    full_refresh = bool(store.ensure_all()) or context.full_refresh
-    all_manifests = load_manifests(context.lake.bronze)
+def _run(
+    context: JobContext,
+    spark: SparkSession,
+    store: SilverStore,
+    previous: SilverState,
+    batch: list[Manifest],
+    full_refresh: bool,
+) -> JobReport:
     consumed = set() if full_refresh else set(previous.consumed_ingest_runs)
-    batch = [m for m in all_manifests if m.run_id not in consumed]
-    if not batch:
-        return JobReport(job="silver", status="succeeded", details={"note": "no new Bronze runs"})
     base = SilverState() if full_refresh else previous
     if base.run_id is None:
         store.tables.remove_pre_iceberg_files(TABLES)
     bronze = context.lake.bronze
     line_rows = _bronze(spark, bronze, batch, "order_items")
     option_rows = _bronze(spark, bronze, batch, "order_item_options")
-    if line_rows is None:
-        # Empty extractions: nothing to conform, but the runs are consumed so they are not read again,
-        # and the run is recorded, so Gold follows what Silver holds (nothing, for an empty source).
-        record = previous.model_copy(
-            update={
-                "run_id": context.run_id,
-                "committed_at": utc_now(),
-                "silver_runs": [*previous.silver_runs, context.run_id],
-                "consumed_ingest_runs": sorted(
-                    set(previous.consumed_ingest_runs) | {m.run_id for m in batch}
-                ),
-            }
-        )
-        # A commit that changes no row, for the record.
-        store.publish(PUBLISHED_LAST, [], _nothing, context.run_id, previous, record)
-        note = f"{len(batch)} Bronze run(s) without order lines"
-        return JobReport(job="silver", status="succeeded", details={"note": note})
+    assert line_rows is not None, "a batch without order lines is recorded before Spark starts"
     spark.sparkContext.setJobGroup(context.run_id, "silver")
 
     task = context.progress.task("silver classify")
@@ -283,10 +343,11 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
         untouched_orders,
     )
     all_orders = _union([orders_out, untouched_orders]) or orders_out
-    calendar = _latest_calendar(spark, bronze, all_manifests)
+    extractions = _full_extractions(spark, bronze)
+    calendar = extractions.get("date_dim", ("", None))[1]
     publishable("dim_date", dim_date.build(spark, _date_span(all_orders, calendar), calendar))
     publishable(
-        "dim_restaurant", dim_restaurant.build(all_orders, _latest_restaurants(spark, bronze, all_manifests))
+        "dim_restaurant", dim_restaurant.build(all_orders, extractions.get("restaurants", ("", None))[1])
     )
     publishable("dim_customer", dim_customer.build(all_orders))
     lines_check.repairs = _repairs(repaired, canonical)
@@ -304,6 +365,8 @@ def _run(context: JobContext, spark: SparkSession) -> JobReport:
         silver_runs=[*base.silver_runs, context.run_id],
         tables=dict(base.tables),
         reconciliation={c.table: c.as_dict() for c in (lines_check, options_check)},
+        changed_by=context.run_id,
+        full_extractions={table: run_id for table, (run_id, _) in extractions.items()},
     )
     task = context.progress.task("silver write")
     started = time.monotonic()

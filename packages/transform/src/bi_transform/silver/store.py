@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructField, StructType
 
 from bi_lake.errors import UserError
+from bi_lake.manifests import Manifest, newest_first
 from bi_lake.settings import Settings
 from bi_lake.storage import Storage
 from bi_lake.tables import (
@@ -44,6 +45,26 @@ QUARANTINE_PREFIX = "_quarantine"
 _QUARANTINED = re.compile(rf"^{QUARANTINE_PREFIX}/(?P<table>[^/]+)/run_id=(?P<run>[^/]+)/")
 PUBLISHED_LAST = SILVER_PUBLISHED_LAST
 BY_DAY = Partitioning(column="order_date", transform="day")
+# The source tables every run reads in full, of which Silver models the latest extraction: the
+# calendar only where a run found rows (an empty one keeps the last), the restaurants as found (an
+# empty extraction means the source's table is empty now). Table -> whether a run needs rows to count.
+FULL_EXTRACTIONS: dict[str, bool] = {"date_dim": True, "restaurants": False}
+
+
+def latest_extraction(bronze: Storage, table: str) -> Manifest | None:
+    """The newest Bronze run whose extraction of a table read in full counts (usually the newest
+    run: older manifests are read only until one is found)."""
+    needs_rows = FULL_EXTRACTIONS[table]
+    for manifest in newest_first(bronze):
+        if any(t.table == table and (t.files or not needs_rows) for t in manifest.tables):
+            return manifest
+    return None
+
+
+def quarantined_run(key: str) -> str | None:
+    """The Silver run a quarantine file belongs to."""
+    found = _QUARANTINED.match(key)
+    return found["run"] if found else None
 
 
 # A contract: a pandera model class (pandera's generic is not parameterised by its users).
@@ -76,6 +97,12 @@ class SilverState(BaseModel):
     # table -> the snapshot this run left it at
     tables: dict[str, int] = Field(default_factory=dict)
     reconciliation: dict[str, Any] = Field(default_factory=dict)
+    # The Silver run that last changed a row (this one, unless its batch changed nothing): Gold is
+    # up to date with Silver when it was built from that run or a later one.
+    changed_by: str | None = None
+    # Per table read in full, the Bronze run whose extraction Silver modelled (a table no run found
+    # is absent); None in a record written before this was kept.
+    full_extractions: dict[str, str] | None = None
 
 
 def silver_tables(settings: Settings, storage: Storage) -> LayerTables:
@@ -189,11 +216,15 @@ class SilverStore:
             self.storage.uri_of(f"{QUARANTINE_PREFIX}/{table}/run_id={run_id}")
         )
 
-    def expire(self, state: SilverState, kept: int, days_kept: float) -> int:
-        """Old snapshots and the files only they referenced, and the quarantine of runs that never
-        committed; the number of files removed."""
+    def expire(
+        self, state: SilverState, kept: int, days_kept: float, only: Collection[str] | None = None
+    ) -> int:
+        """Old snapshots and the files only they referenced (of every table, or `only` these), and the
+        quarantine of runs that never committed; the number of files removed."""
         removed = 0
         for table, snapshot_id in state.tables.items():
+            if only is not None and table not in only:
+                continue
             loaded = self.tables.load(table)
             if loaded is not None:
                 removed += self.tables.expire(loaded, kept, days_kept, {snapshot_id})
