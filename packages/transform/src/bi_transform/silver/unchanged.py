@@ -45,6 +45,7 @@ LINES, OPTIONS = "order_items", "order_item_options"
 _READ_TIME_REASONS = frozenset({"future_timestamp"})
 _ORPHAN = "orphan_option"
 _MISSING_KEY = "missing_key"
+INCREMENTAL = "incremental"
 
 Key = tuple[Any, ...]
 
@@ -64,6 +65,10 @@ def unchanged_batch(
     it (or Silver's record does not say enough to tell)."""
     modelled = state.full_extractions
     if state.run_id is None or modelled is None:
+        return None
+    # A backfill (`--start/--end`) or a full re-extraction asks for its rows to be processed again
+    # (after a rule changed, say): only what incremental runs bring may be taken as unchanged.
+    if any(t.mode != INCREMENTAL for m in batch for t in m.tables if t.table in (LINES, OPTIONS)):
         return None
     for table in FULL_EXTRACTIONS:
         if not _same_full_extraction(bronze, table, modelled.get(table)):
