@@ -96,6 +96,11 @@ class Storage(ABC):
     def uri_of(self, key: str) -> str:
         return join_uri(self.uri, key)
 
+    def local_path(self, key: str) -> Path | None:
+        """The object's file, where the storage is a local folder (a reader may then read only the
+        parts of it it needs); None elsewhere."""
+        return None
+
 
 def folder_problem(folder: Path, *, writing: bool) -> str | None:
     """Why `folder` cannot be used as a folder (to read from or, with `writing`, to create and write
@@ -137,6 +142,9 @@ class LocalStorage(Storage):
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
 
     def write_bytes(self, key: str, data: bytes) -> None:
         with self.open_write(key) as stream:

@@ -86,6 +86,7 @@ def unchanged_batch(
     dates = _order_dates(lines)
     published_lines = _published(store, state, "fct_order_line", dates, (*LINE_KEY, "ingest_run_id"))
     taken_from = {(row["order_id"], row["lineitem_id"]): row["ingest_run_id"] for row in published_lines}
+    published_keys = set(taken_from)
     missing = set(keys) - taken_from.keys()
     if missing:
         quarantined = _latest_quarantine(store.storage, state, LINES, LINE_KEY, missing)
@@ -96,13 +97,18 @@ def unchanged_batch(
         return None
     options = _batch_rows(bronze, batch, OPTIONS)
     option_rows = [] if options is None else options.select(list(OPTION_COLUMNS)).to_pylist()
-    if not _options_held(store, state, dates, option_rows):
+    if not _options_held(store, state, dates, option_rows, published_keys):
         return None
     return Unchanged(lines=batch_lines.num_rows, options=len(option_rows))
 
 
-def _read(storage: Storage, key: str, columns: list[str] | None = None) -> pa.Table:
-    return pq.read_table(io.BytesIO(storage.read_bytes(key)), columns=columns)
+def _read(
+    storage: Storage, key: str, columns: list[str] | None = None, filters: pc.Expression | None = None
+) -> pa.Table:
+    path = storage.local_path(key)
+    # The file's own columns only: its folders (ingest_date=…/run_id=…) are not columns of its rows.
+    source = path or io.BytesIO(storage.read_bytes(key))
+    return pq.read_table(source, columns=columns, filters=filters, partitioning=None)
 
 
 def _files(manifests: Iterable[Manifest], table: str) -> list[str]:
@@ -220,11 +226,15 @@ def _same_as_taken(
     for key in keys:
         wanted.setdefault(taken_from[key], set()).add(key)
     held: dict[Key, set[Key]] = {}
+    times = [row["creation_time_utc"] for row in rows if row["creation_time_utc"] is not None]
+    created = pc.field("creation_time_utc")
+    # An equal row was created when the batch's was: only those row groups are read of a large run.
+    window = created.is_null() | ((created >= min(times)) & (created <= max(times))) if times else None
     for run_id, run_keys in wanted.items():
         manifest = load_manifest(bronze, run_id)
         order_ids = pa.array(sorted({key[0] for key in run_keys}))
         for file_key in _files([manifest], LINES):
-            table = _read(bronze, file_key)
+            table = _read(bronze, file_key, filters=window)
             if sorted(name for name in table.column_names if not name.startswith("_")) != sorted(values):
                 return False
             matching = table.filter(pc.is_in(table.column("order_id"), value_set=order_ids))
@@ -243,8 +253,10 @@ def _options_held(
     state: SilverState,
     dates: list[dt.date],
     rows: list[dict[str, Any]],
+    published_lines: set[Key],
 ) -> bool:
-    """Whether every option row is published already, or quarantined for a reason that still holds."""
+    """Whether every option row is published already, or quarantined for a reason that still holds
+    (`published_lines`: the keys of the lines published in these partitions)."""
     if not rows:
         return True
     published = {
@@ -257,10 +269,6 @@ def _options_held(
     quarantined = _latest_quarantine(store.storage, state, OPTIONS, OPTION_COLUMNS, missing)
     if quarantined is None:
         return False
-    published_lines = {
-        (row["order_id"], row["lineitem_id"])
-        for row in _published(store, state, "fct_order_line", dates, LINE_KEY)
-    }
     # An orphan whose line is published now would be attached to it by a run.
     return not any(
         reason == _ORPHAN and option[:2] in published_lines for option, (_, reason) in quarantined.items()
