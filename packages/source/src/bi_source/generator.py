@@ -207,6 +207,23 @@ class Population:
         )
 
 
+_HOME_BLOCK = 1 << 16  # customers per block of the customers x restaurants matrix
+
+
+def _home_restaurants(
+    draws: Array, joined: Array, restaurants: Restaurants, trend_at: Callable[[Array], Array]
+) -> Array:
+    """Each new customer's restaurant, found in proportion to its size and its trend when they join
+    (`draws` uniform in [0, 1)). A block of customers at a time: all of them at once would make a matrix
+    of customers by restaurants several times the size of the population."""
+    home = np.empty(len(draws), dtype=np.int64)
+    for begin in range(0, len(draws), _HOME_BLOCK):
+        block = slice(begin, begin + _HOME_BLOCK)
+        cumulative = np.cumsum(restaurants.weights[None, :] * trend_at(np.maximum(joined[block], 0)), axis=1)
+        home[block] = (cumulative < (draws[block] * cumulative[:, -1])[:, None]).sum(axis=1)
+    return home
+
+
 def _new_customers(
     rng: np.random.Generator,
     count: int,
@@ -218,18 +235,14 @@ def _new_customers(
     active_from = rng.uniform(joined_from, joined_to, count)
     churns = rng.random(count) >= LOYAL_FOREVER_SHARE
     lifetime = rng.exponential(CHURN_MEAN_DAYS, count)
+    home = _home_restaurants(rng.random(count), active_from, restaurants, trend_at)
     active_until = np.where(churns, np.maximum(active_from, 0) + lifetime, np.inf)
-    # New customers find a restaurant in proportion to its size and its trend when they join.
-    home_weights = restaurants.weights[None, :] * trend_at(np.maximum(active_from, 0))
-    cumulative = np.cumsum(home_weights, axis=1)
-    draws = rng.random(count) * cumulative[:, -1]
-    home = (cumulative < draws[:, None]).sum(axis=1)
     return Population(
         user_ids=_hex_ids(rng, count),
         weight=rng.lognormal(0.0, 1.1, count),
         active_from=active_from,
         active_until=active_until,
-        home=home.astype(np.int64),
+        home=home,
         loyal=rng.random(count) < LOYALTY_MEMBER_RATE,
         card4=[f"{value:04d}" for value in rng.integers(0, 10_000, count)],
     )
@@ -247,7 +260,7 @@ def _new_customers(
 State = Mapping[str, Any]  # a bit generator's state, as numpy gives and takes it
 Draw = Callable[[np.random.Generator, int], Any]
 
-_BLOCK = 1 << 20  # values per draw when a run is only passed over
+_BLOCK = 1 << 16  # values per draw when a run is only passed over: a few MB, even as ids
 
 
 def _generator_at(state: State) -> np.random.Generator:
