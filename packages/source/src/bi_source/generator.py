@@ -299,7 +299,14 @@ def _pass_over(rng: np.random.Generator, draw: Draw, count: int) -> None:
 
 # --- the orders ---------------------------------------------------------------------------------------
 
-_APP_WEIGHTS = np.array([weight for _, weight in APPS]) / sum(weight for _, weight in APPS)
+
+def _shares(weights: list[float]) -> Array:
+    """`weights` as shares of their sum, numpy's (its rounding of the sum is part of the data)."""
+    array = np.array(weights)
+    return np.asarray(array / array.sum())
+
+
+_APP_WEIGHTS = _shares([weight for _, weight in APPS])
 
 
 @dataclass
@@ -492,7 +499,7 @@ def _plan_loyalty(
 
 # --- the lines ----------------------------------------------------------------------------------------
 
-_MENU_WEIGHTS = np.array([item.popularity for item in MENU]) / sum(item.popularity for item in MENU)
+_MENU_WEIGHTS = _shares([item.popularity for item in MENU])
 _OPTION_CHANCE = np.array([item.option_chance for item in MENU])
 
 # The draws behind the lines, in the generator's order, each over all the batch's orders or lines.
@@ -524,6 +531,7 @@ class _LinePlan:
 
 
 def _plan_lines(rng: np.random.Generator, order_count: int) -> _LinePlan:
+    """Pass over each of the line draws, noting where it begins, then draw which lines are malformed."""
     starts: dict[str, State] = {}
     line_count = order_count
     for name, unit, draw in _LINE_DRAWS:
@@ -584,13 +592,7 @@ def _chunks(world: _World, orders: _OrderPlan, lines: _LinePlan, loyalty: _Loyal
             np.cumsum(lines_per_order) - lines_per_order, lines_per_order
         )
         quantity = draws["quantity"].copy()
-        quantity[
-            [
-                number - first_line
-                for number in lines.zero_quantity
-                if first_line <= number < first_line + n_lines
-            ]
-        ] = 0
+        quantity[_positions(lines.zero_quantity, first_line, n_lines)] = 0
         yield _Chunk(
             day_orders,
             _hex_ids(ids, n_orders),
@@ -602,6 +604,11 @@ def _chunks(world: _World, orders: _OrderPlan, lines: _LinePlan, loyalty: _Loyal
             quantity,
         )
         first_line += n_lines
+
+
+def _positions(numbers: frozenset[int], first: int, count: int) -> list[int]:
+    """Which of the `count` lines numbered from `first` are among `numbers`, counted from 0."""
+    return [number - first for number in numbers if first <= number < first + count]
 
 
 def _cents(value: int) -> Decimal:
