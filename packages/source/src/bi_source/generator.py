@@ -267,10 +267,10 @@ def _new_customers(
 #
 # The data is defined by one generator drawing in one sequence: every day's orders, then the ids of all
 # the orders, then each per-order or per-line quantity for all the orders or lines before the next. To
-# write a day at a time and still give the same rows, each of those runs of draws gets its own copy of the
-# generator, set where the single generator was when that run began; numpy draws one value after another,
-# so drawing a run a day at a time gives the same values as drawing it at once. Finding where a run begins
-# means making the draws before it, in blocks of bounded size, and keeping none of them.
+# write a month at a time and still give the same rows, each of those runs of draws gets its own copy of
+# the generator, set where the single generator was when that run began; numpy draws one value after
+# another, so drawing a run a month at a time gives the same values as drawing it at once. Finding where
+# a run begins means making the draws before it, in blocks of bounded size, and keeping none of them.
 
 State = Mapping[str, Any]  # a bit generator's state, as numpy gives and takes it
 Draw = Callable[[np.random.Generator, int], Any]
@@ -335,6 +335,16 @@ class _Orders:
     def __len__(self) -> int:
         return len(self.time_ms)
 
+    @classmethod
+    def joined(cls, parts: list[_Orders]) -> _Orders:
+        """Consecutive days' orders as one run, still in time order."""
+        return cls(
+            *(
+                np.concatenate([getattr(part, name) for part in parts])
+                for name in ("time_ms", "restaurant", "customer", "app", "staff")
+            )
+        )
+
 
 def _simulate_day(
     rng: np.random.Generator,
@@ -398,11 +408,32 @@ class _OrderPlan:
     per_customer: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-def _simulated_days(rng: np.random.Generator, world: _World, plan: _OrderPlan) -> Iterator[_Orders]:
+def _simulated_days(
+    rng: np.random.Generator, world: _World, plan: _OrderPlan
+) -> Iterator[tuple[dt.date, _Orders]]:
     for offset, day in enumerate(plan.days):
-        yield _simulate_day(
-            rng, world, day, plan.first_day_number + offset, plan.orders_per_day, plan.us_holidays
-        )
+        number = plan.first_day_number + offset
+        yield day, _simulate_day(rng, world, day, number, plan.orders_per_day, plan.us_holidays)
+
+
+_CHUNK_ORDERS = 20_000  # orders written at once at most, unless a single day has more: some tens of MB
+
+
+def _month_chunks(days: Iterator[tuple[dt.date, _Orders]]) -> Iterator[_Orders]:
+    """Consecutive days' orders a calendar month at a time, or fewer days when a month has more than
+    _CHUNK_ORDERS orders (a day at least): bounded memory, and the draws made for many days at once."""
+    pending: list[_Orders] = []
+    pending_orders = 0
+    month = (0, 0)
+    for day, orders in days:
+        if pending and ((day.year, day.month) != month or pending_orders + len(orders) > _CHUNK_ORDERS):
+            yield _Orders.joined(pending)
+            pending, pending_orders = [], 0
+        pending.append(orders)
+        pending_orders += len(orders)
+        month = (day.year, day.month)
+    if pending:
+        yield _Orders.joined(pending)
 
 
 def _plan_orders(
@@ -417,7 +448,7 @@ def _plan_orders(
         rng.bit_generator.state,
         per_customer=np.zeros(len(world.population), dtype=np.int64),
     )
-    for orders in _simulated_days(rng, world, plan):
+    for _, orders in _simulated_days(rng, world, plan):
         plan.count += len(orders)
         customers = orders.customer[orders.customer >= 0]
         plan.per_customer += np.bincount(customers, minlength=len(world.population))
@@ -555,13 +586,13 @@ def _plan_lines(rng: np.random.Generator, order_count: int) -> _LinePlan:
 
 @dataclass
 class _Chunk:
-    """A day's orders and their lines, with everything their rows are made of."""
+    """A chunk of days' orders and their lines, with everything their rows are made of."""
 
     orders: _Orders
     order_ids: list[str]
     loyalty: Array
-    first_line: int  # the batch's number of the day's first line
-    line_order: Array  # each line's order, within the day
+    first_line: int  # the batch's number of the chunk's first line
+    line_order: Array  # each line's order, within the chunk
     line_rank: Array  # each line's place within its order
     draws: dict[str, Any]  # each of _LINE_DRAWS, per order or per line
     quantity: Array  # as written: 0 on the lines whose quantity is malformed
@@ -571,14 +602,15 @@ class _Chunk:
 
 
 def _chunks(world: _World, orders: _OrderPlan, lines: _LinePlan, loyalty: _Loyalty) -> Iterator[_Chunk]:
-    """The batch a day at a time, each run of draws continued from where the previous day left it."""
+    """The batch a month (or fewer days) at a time, each run of draws continued from where the previous
+    chunk left it."""
     days = _generator_at(orders.days_start)
     ids = _generator_at(orders.ids_start)
     runs = {name: _generator_at(state) for name, state in lines.starts.items()}
     seen = np.zeros(len(world.population), dtype=np.int64)
     first_line = 0
-    for day_orders in _simulated_days(days, world, orders):
-        n_orders = len(day_orders)
+    for chunk_orders in _month_chunks(_simulated_days(days, world, orders)):
+        n_orders = len(chunk_orders)
         if not n_orders:
             continue  # no draws to make, and ids must not be drawn for none (see _pass_over)
         draws: dict[str, Any] = {}
@@ -594,9 +626,9 @@ def _chunks(world: _World, orders: _OrderPlan, lines: _LinePlan, loyalty: _Loyal
         quantity = draws["quantity"].copy()
         quantity[_positions(lines.zero_quantity, first_line, n_lines)] = 0
         yield _Chunk(
-            day_orders,
+            chunk_orders,
             _hex_ids(ids, n_orders),
-            loyalty.flags(day_orders.customer, seen),
+            loyalty.flags(chunk_orders.customer, seen),
             first_line,
             np.repeat(np.arange(n_orders), lines_per_order),
             line_rank,
@@ -616,7 +648,7 @@ def _cents(value: int) -> Decimal:
 
 
 def _line_rows(chunk: _Chunk, world: _World, plan: _LinePlan) -> list[dict[str, Any]]:
-    """The order_items rows of a day, quirks included."""
+    """The order_items rows of a chunk, quirks included."""
     orders, draws = chunk.orders, chunk.draws
     # Lines of one order are stamped a few hundred milliseconds apart.
     jitter = chunk.line_rank * draws["jitter"]
@@ -664,7 +696,7 @@ def _line_rows(chunk: _Chunk, world: _World, plan: _LinePlan) -> list[dict[str, 
 
 
 def _option_rows(rng: np.random.Generator, chunk: _Chunk) -> list[dict[str, Any]]:
-    """The add-ons and discounts of a day's lines, drawn from `rng` line by line; no export quirks yet."""
+    """The add-ons and discounts of a chunk's lines, drawn from `rng` line by line; no export quirks yet."""
     draws = chunk.draws
     has_options = draws["option_draw"] < _OPTION_CHANCE[draws["item"]]
     options: list[dict[str, Any]] = []
@@ -833,7 +865,7 @@ def _write_batch(
     switch_rate: float,
     progress: ProgressCallback,
 ) -> tuple[int, int]:
-    """Write a batch's order lines, then its option rows, a day at a time; the number of each.
+    """Write a batch's order lines, then its option rows, a month at a time; the number of each.
 
     The rows are those the generator would give drawing the whole batch at once, in the same order, and
     `rng` ends where it would. The options' draws are made twice: the duplicates and orphans are drawn
@@ -934,8 +966,10 @@ class SourceMissing(Exception):
 
 
 def seed(engine: sa.Engine, config: SeedConfig, progress: ProgressCallback = _no_progress) -> SeedSummary:
-    """Create the source tables and fill them with `config.days` days from `config.start`, a day at a time,
-    so the memory it takes does not grow with the number of days."""
+    """Create the source tables and fill them with `config.days` days from `config.start`.
+
+    A month at a time (fewer days for a large daily volume), so the memory it takes does not grow with
+    the number of days."""
     with engine.begin() as connection:
         order_items.metadata.create_all(connection)
         ensure_empty(connection)
