@@ -5,6 +5,9 @@ for byte. The simulation works day by day: how many orders a day gets (weekday, 
 seasonality), which customers place them (a population with a long tail of one-time customers and a
 core of regulars, joining and churning over time), then what each order holds (lines, add-ons,
 discounts), and last the data problems real exports carry.
+
+The rows are written a month at a time, so seeding takes about the same memory for a year as for a
+month; they are the rows drawing the whole year at once would give (see the generator's position below).
 """
 
 from __future__ import annotations
