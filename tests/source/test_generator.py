@@ -3,10 +3,12 @@ and is deterministic."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
 import shutil
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,60 @@ def test_same_seed_gives_the_same_database_byte_for_byte(tmp_path: Path, small_s
     again = tmp_path / "again.db"
     seed(sa.create_engine(sqlite_url(again)), SMALL)
     assert _sha256(again) == _sha256(small_source_file)
+
+
+def _rows_digest(path: Path, written_before: dict[str, int] | None = None) -> str:
+    """A digest of every table's rows in the order they were written; with `written_before` (rows per
+    table), of the rows written after those."""
+    digest = hashlib.sha256()
+    for table in ("order_items", "order_item_options", "date_dim", "restaurants"):
+        after = (written_before or {}).get(table, 0)
+        for row in _query(path, f"SELECT * FROM {table} WHERE rowid > {after} ORDER BY rowid"):
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+# Tests, the exactness suite and the documentation quote figures of the generated data, so how the
+# generator works may change, never what a seed gives: these digests are of the rows the generator made
+# when it still held a whole batch in memory, before it wrote a day at a time.
+SMALL_ROWS = "f74b9f0f81cddfedf3818e6002a7334a48cf9b4721892e42ec441c32184f10e9"
+SMALL_PLUS_THREE_DAYS_ROWS = "e86acd049823f64b670bc14dbaebfe2b882eb3d66d118b76d4fe78fd21625893"
+
+
+def test_a_seed_gives_the_rows_it_always_gave(small_source_file: Path) -> None:
+    assert _rows_digest(small_source_file) == SMALL_ROWS
+
+
+def test_add_days_gives_the_rows_it_always_gave(source: Path) -> None:
+    tables = ("order_items", "order_item_options", "date_dim", "restaurants")
+    written_before = {table: _one(source, f"SELECT count(*) FROM {table}") for table in tables}
+    engine = sa.create_engine(sqlite_url(source))
+    add_days(engine, 3, seed_value=1)
+    engine.dispose()
+    assert _rows_digest(source, written_before) == SMALL_PLUS_THREE_DAYS_ROWS
+
+
+def _seeding_peak_bytes(path: Path, config: SeedConfig) -> int:
+    """The most memory Python held at once while seeding `config` (numpy's arrays included)."""
+    engine = sa.create_engine(sqlite_url(path))
+    tracemalloc.start()
+    try:
+        seed(engine, config)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        engine.dispose()
+
+
+def test_seeding_memory_does_not_grow_with_the_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of a bounded number of orders: eight times the days, at the same daily volume, take about
+    the same memory (holding the whole batch took 2.6 times as much)."""
+    monkeypatch.setattr(generator, "_CHUNK_ORDERS", 200)  # two days a chunk, so a short test has many
+    config = SeedConfig(restaurants=2, orders_per_day=80.0, seed=3)
+    _seeding_peak_bytes(tmp_path / "warm.db", dataclasses.replace(config, days=2))  # imports and caches
+    few = _seeding_peak_bytes(tmp_path / "few.db", dataclasses.replace(config, days=3))
+    many = _seeding_peak_bytes(tmp_path / "many.db", dataclasses.replace(config, days=24))
+    assert many < 1.25 * few
 
 
 def test_another_seed_gives_other_data(tmp_path: Path, small_source_file: Path) -> None:
@@ -78,6 +134,14 @@ def test_default_size_is_a_year_of_about_130k_orders_and_200k_lines(default_sour
     assert 185_000 <= lines <= 215_000
     assert (first, last) == ("2023-01-01", "2023-12-31")
     assert _one(default_source_file, "SELECT count(DISTINCT restaurant_id) FROM order_items") == 20
+
+
+def test_the_default_source_has_exactly_the_rows_the_readme_counts(default_source_file: Path) -> None:
+    # The README's benchmark counts 292,084 source rows at the default size: lines + options + calendar.
+    assert _one(default_source_file, "SELECT count(DISTINCT order_id) FROM order_items") == 129_267
+    assert _one(default_source_file, "SELECT count(*) FROM order_items") == 200_415
+    assert _one(default_source_file, "SELECT count(*) FROM order_item_options") == 91_304
+    assert 200_415 + 91_304 + _one(default_source_file, "SELECT count(*) FROM date_dim") == 292_084
 
 
 def test_guests_are_about_nine_percent_of_lines(default_source_file: Path) -> None:
