@@ -210,7 +210,12 @@ def check_pipeline(spark: SparkSession, source: Source, root: Path) -> None:
     rows, kept, quarantined, kept_options = answer(engine, COUNTS)[0]
     lines = _reconciliation(second, "order_items")
     assert lines.get("extracted", 0) == rows
-    assert (lines.get("kept", 0), lines.get("quarantined", 0)) == (kept, quarantined)
+    silver = next(job for job in second.jobs if job.job == "silver")
+    if silver.details.get("changed") is False:
+        # Nothing arrived or changed: every re-read line is one Silver holds as it is.
+        assert lines.get("duplicates", 0) == rows
+    else:
+        assert (lines.get("kept", 0), lines.get("quarantined", 0)) == (kept, quarantined)
     assert len(_silver_rows(spark, lake, "fct_order_line", ["order_id", "lineitem_id"])) == kept
     assert len(_silver_rows(spark, lake, "fct_order_option", ["order_id"])) == kept_options
 

@@ -236,7 +236,12 @@ def _record_only(
         job="silver",
         status="succeeded",
         tables=[_counts(check) for check in checks],
-        details={"note": note, "consumed_ingest_runs": [m.run_id for m in batch], "changed": False},
+        details={
+            "note": note,
+            "consumed_ingest_runs": [m.run_id for m in batch],
+            "changed": False,
+            "reconciliation": {c.table: c.as_dict() for c in checks},
+        },
     )
 
 
