@@ -204,6 +204,18 @@ def test_a_run_that_brings_nothing_new_publishes_nothing_and_gold_follows(
     assert "up to date" in _job(again, "gold").details["note"]
     assert published(gold_tables(settings)) == gold_before
 
+    # A restaurant renamed, no line changed: the restaurants, read in full, are modelled again.
+    with source_engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE restaurants SET name = 'Renamed Kitchen' WHERE restaurant_id = "
+            "(SELECT min(restaurant_id) FROM restaurants)"
+        )
+    renamed = run_all()
+    assert renamed.status == "succeeded", renamed.error
+    assert "changed" not in _job(renamed, "silver").details
+    names = _table(spark, settings, "dim_restaurant").select("name").collect()
+    assert "Renamed Kitchen" in {row.name for row in names}
+
     # One re-read line changed at the source: this run publishes it, and Gold follows.
     with source_engine.begin() as connection:
         lineitem_id = connection.exec_driver_sql(

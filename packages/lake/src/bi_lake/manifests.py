@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from pydantic import BaseModel, Field, PrivateAttr
 
@@ -126,6 +126,11 @@ def load_manifests(storage: Storage, excluding: Collection[str] = ()) -> list[Ma
     """Every committed manifest but those of the runs `excluding` names (read: only the others are
     read), oldest first."""
     return [load_manifest(storage, run_id) for run_id in sorted(committed_run_ids(storage) - set(excluding))]
+
+
+def files_of(manifests: Iterable[Manifest], table: str) -> list[str]:
+    """The keys of a table's Bronze files in these runs, in run order."""
+    return [f.key for m in manifests for t in m.tables if t.table == table for f in t.files]
 
 
 def load_manifest(storage: Storage, run_id: str) -> Manifest:

@@ -118,9 +118,9 @@ def run(context: JobContext) -> JobReport:
     definitions = definitions_fingerprint(_builder_fingerprint())
     rebuild_all = context.full_refresh or previous.definitions != definitions
     # Silver runs whose batch changed nothing leave its data as the run that last changed it left it.
-    same_data = {silver_state.run_id, silver_state.changed_by or silver_state.run_id}
-    if not rebuild_all and previous.silver_run_id in same_data:
-        note = f"Gold is up to date with Silver run {silver_state.changed_by or silver_state.run_id}"
+    silver_data_run = silver_state.changed_by or silver_state.run_id
+    if not rebuild_all and previous.silver_run_id in {silver_state.run_id, silver_data_run}:
+        note = f"Gold is up to date with Silver run {silver_data_run}"
         return JobReport(job="gold", status="succeeded", details={"note": note})
     spark = spark_session(
         "bi-gold", context.lake, context.settings.kms_key_id, context.settings.spark_log_level

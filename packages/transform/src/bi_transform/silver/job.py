@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
-from bi_lake.manifests import Manifest, load_manifests
+from bi_lake.manifests import Manifest, files_of, load_manifests
 from bi_lake.runs import JobReport, TableCounts, utc_now
 from bi_lake.settings import Settings
 from bi_lake.storage import Storage
@@ -107,7 +107,7 @@ class Reconciliation:
 
 
 def _bronze(spark: SparkSession, storage: Storage, manifests: list[Manifest], table: str) -> DataFrame | None:
-    files = [storage.uri_of(key) for key in _files(manifests, table)]
+    files = [storage.uri_of(key) for key in files_of(manifests, table)]
     if not files:
         return None
     # Runs may differ by a column the source added; missing columns read as NULL.
@@ -159,10 +159,6 @@ def _full_extractions(spark: SparkSession, bronze: Storage) -> dict[str, tuple[s
     }
 
 
-def _files(manifests: list[Manifest], table: str) -> list[str]:
-    return [f.key for m in manifests for t in m.tables if t.table == table for f in t.files]
-
-
 def run(context: JobContext) -> JobReport:
     store = store_of(context)
     previous = store.state(moved_is_missing=True)
@@ -174,7 +170,7 @@ def run(context: JobContext) -> JobReport:
     if not batch:
         return JobReport(job="silver", status="succeeded", details={"note": "no new Bronze runs"})
     # What needs no Spark is decided before a session starts: most daily runs end here.
-    if not any(_files(batch, "order_items")):
+    if not any(files_of(batch, "order_items")):
         return _record_only(
             context, store, previous, batch, f"{len(batch)} Bronze run(s) without order lines"
         )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bi_lake.manifests import Manifest, load_manifest
+from bi_lake.manifests import Manifest, files_of, load_manifest
 from bi_lake.storage import Storage
 from bi_transform.silver.rules import LINE_KEY, OPTION_COLUMNS
 from bi_transform.silver.store import (
@@ -76,7 +75,9 @@ def unchanged_batch(
     batch_lines = _batch_rows(bronze, batch, LINES)
     if batch_lines is None:
         return None
-    values = [name for name in batch_lines.column_names if not name.startswith("_")]
+    if _created_after_earlier_extractions(batch, batch_lines):
+        return None
+    values = _source_columns(batch_lines)
     keyed = _keyed(batch_lines)
     keyless = batch_lines.filter(pc.invert(keyed)).select(values).to_pylist()
     if keyless and not _keyless_held(store.storage, state, bronze, keyless, values):
@@ -111,21 +112,35 @@ def _read(
     return pq.read_table(source, columns=columns, filters=filters, partitioning=None)
 
 
-def _files(manifests: Iterable[Manifest], table: str) -> list[str]:
-    return [f.key for m in manifests for t in m.tables if t.table == table for f in t.files]
-
-
 def _batch_rows(bronze: Storage, batch: list[Manifest], table: str) -> pa.Table | None:
-    files = _files(batch, table)
+    files = files_of(batch, table)
     if not files:
         return None
     # Runs may differ by a column the source added: one that is missing reads as NULL, as in Spark.
     return pa.concat_tables((_read(bronze, key) for key in files), promote_options="default")
 
 
+def _source_columns(table: pa.Table) -> list[str]:
+    """The columns the source gave, in the file's order (Bronze's lineage columns start with `_`)."""
+    return [name for name in table.column_names if not name.startswith("_")]
+
+
 def _blank(column: pa.ChunkedArray) -> pa.ChunkedArray:
     # Spaces only, as the quarantine rule trims them.
     return pc.fill_null(pc.equal(pc.utf8_trim(column, characters=" "), ""), True)
+
+
+def _created_after_earlier_extractions(batch: list[Manifest], lines: pa.Table) -> bool:
+    """Whether a line was created after everything the runs before the batch extracted: it is new,
+    and nothing more needs reading to know the batch changes Silver (an added day ends here)."""
+    marks = [t.watermark_before for m in batch for t in m.tables if t.table == LINES]
+    if not marks or any(mark is None for mark in marks):
+        return True
+    seen_until = min(mark for mark in marks if mark is not None)
+    if seen_until.tzinfo is None:
+        seen_until = seen_until.replace(tzinfo=dt.UTC)  # the cursor is a UTC time
+    created = lines.column("creation_time_utc")
+    return bool(pc.any(pc.greater(created, pa.scalar(seen_until, type=created.type))).as_py())
 
 
 def _keyed(lines: pa.Table) -> pa.ChunkedArray:
@@ -144,9 +159,9 @@ def _keyless_held(
         quarantined = _read(storage, key, ["_run_id", "_reason"]).to_pylist()
         for run_id in {row["_run_id"] for row in quarantined if row["_reason"] == _MISSING_KEY} - read:
             read.add(run_id)
-            for file_key in _files([load_manifest(bronze, run_id)], LINES):
+            for file_key in files_of([load_manifest(bronze, run_id)], LINES):
                 table = _read(bronze, file_key)
-                if sorted(n for n in table.column_names if not n.startswith("_")) != sorted(values):
+                if sorted(_source_columns(table)) != sorted(values):
                     return False
                 wanted -= {tuple(row[name] for name in values) for row in _rows_without_key(table, values)}
         if not wanted:
@@ -233,9 +248,9 @@ def _same_as_taken(
     for run_id, run_keys in wanted.items():
         manifest = load_manifest(bronze, run_id)
         order_ids = pa.array(sorted({key[0] for key in run_keys}))
-        for file_key in _files([manifest], LINES):
+        for file_key in files_of([manifest], LINES):
             table = _read(bronze, file_key, filters=window)
-            if sorted(name for name in table.column_names if not name.startswith("_")) != sorted(values):
+            if sorted(_source_columns(table)) != sorted(values):
                 return False
             matching = table.filter(pc.is_in(table.column("order_id"), value_set=order_ids))
             for row in matching.select(values).to_pylist():
@@ -290,10 +305,9 @@ def _rows_of(bronze: Storage, manifests: list[Manifest], table: str) -> tuple[li
     """A table's columns and sorted rows in these runs (lineage columns aside); None when no run found it."""
     if not any(t.table == table for m in manifests for t in m.tables):
         return None
-    files = _files(manifests, table)
-    if not files:
+    frame = _batch_rows(bronze, manifests, table)
+    if frame is None:
         return [], []
-    frame = pa.concat_tables((_read(bronze, key) for key in files), promote_options="default")
-    columns = sorted(name for name in frame.column_names if not name.startswith("_"))
+    columns = sorted(_source_columns(frame))
     rows = [tuple(row[name] for name in columns) for row in frame.select(columns).to_pylist()]
     return columns, sorted(rows, key=repr)
