@@ -4,13 +4,21 @@ real Spark code."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import SparkSession, Window
+from pyspark.sql import functions as F
 
-from bi_transform.gold.customers import clv_daily, customer_snapshot, snapshot_date
+from bi_transform.gold.customers import (
+    clv_daily,
+    customer_snapshot,
+    snapshot_date,
+    with_ntile,
+    with_percent_rank,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -181,3 +189,36 @@ def test_clv_evolves_as_a_running_total(spark: SparkSession) -> None:
         ("a", S - dt.timedelta(days=2), 1, Decimal("1.50"), Decimal("13.50")),
         ("b", S, 1, Decimal("3.00"), Decimal("3.00")),
     ]
+
+
+@pytest.mark.parametrize("customers", [0, 1, 2, 4, 5, 6, 7, 11, 3001])
+def test_ranks_spread_over_tasks_equal_spark_windows_over_every_row(
+    spark: SparkSession, customers: int
+) -> None:
+    # Few distinct values, so most rows tie; some values NULL; rows in several partitions.
+    pick = random.Random(customers)
+    rows = [
+        (f"u{pick.randrange(10**6):06d}-{i}", pick.choice([None, *range(9)]), pick.randrange(6))
+        for i in range(customers)
+    ]
+    frame = (
+        spark.createDataFrame(rows, "user_id string, clv int, days int")
+        .withColumn("clv", F.col("clv").cast("decimal(28,2)"))
+        .repartition(3)
+    )
+    ours = with_percent_rank(frame, "clv", "rank")
+    ours = with_ntile(ours, [F.col("days").desc(), F.col("user_id")], 5, "r")
+    ours = with_ntile(ours, [F.col("clv"), F.col("user_id")], 5, "m")
+    spark_windows = (
+        frame.withColumn("rank", F.percent_rank().over(Window.orderBy("clv")))
+        .withColumn("r", F.ntile(5).over(Window.orderBy(F.col("days").desc(), "user_id")))
+        .withColumn("m", F.ntile(5).over(Window.orderBy("clv", "user_id")))
+    )
+    assert ours.schema == spark_windows.schema
+    assert sorted(ours.collect()) == sorted(spark_windows.collect())
+
+
+def test_tiles_differ_by_one_row_at_most_the_first_ones_larger(spark: SparkSession) -> None:
+    frame = spark.createDataFrame([(f"u{i}",) for i in range(7)], "user_id string").repartition(3)
+    tiles = with_ntile(frame, [F.col("user_id")], 5, "tile")
+    assert [row["tile"] for row in tiles.orderBy("user_id").collect()] == [1, 1, 2, 2, 3, 4, 5]

@@ -9,7 +9,9 @@ RFM window are `Inactive` and have no RFM scores.
 from __future__ import annotations
 
 import datetime as dt
+from itertools import accumulate
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -36,6 +38,73 @@ from bi_metrics.customers import (
     VIP,
     VIP_MIN_SCORE,
 )
+
+# Ranks over every customer. A window ordered without a partitioning key brings every row to one task,
+# which is what fails first as the business grows; these give the same values with the rows spread over
+# as many tasks as Spark's sort uses. They live here, not in a module of their own, because Gold's
+# definitions fingerprint reads this file: a change to how ranks are computed rebuilds Gold.
+
+_TASK, _ROW = "_rank_task", "_rank_row"
+# monotonically_increasing_id() holds the task's index above these bits, the row's place in the task
+# below (Spark documents this layout).
+_ROW_BITS = 33
+
+
+def with_place(frame: DataFrame, order: list[Column], name: str) -> tuple[DataFrame, int]:
+    """`frame` with `name`, each row's 1-based place in `order`, and the number of rows.
+
+    `order` must be a total order (end it with a unique key), so that every place is decided. Spark
+    sorts by range partitioning, each task holding one stretch of the order; a row's place is its
+    place in its task plus the rows of the tasks before, counted per task and added up on the driver.
+
+    The sorted frame is cached (on disk when memory runs short) before it is counted: each time a sort
+    is planned Spark samples its range boundaries anew, so a second sort could put a row in another
+    task than the counts assumed. A cached block that is lost is recomputed from the same sort, whose
+    boundaries were fixed when it ran. The cache is the session's until it is cleared (the jobs clear
+    it at the end of a run), because the places are read when the caller's frame is written.
+    """
+    sorted_ = (
+        frame.orderBy(*order)
+        .withColumn(_TASK, F.spark_partition_id())
+        .withColumn(_ROW, F.monotonically_increasing_id())
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    per_task: dict[int, int] = {row[0]: row[1] for row in sorted_.groupBy(_TASK).count().collect()}
+    before = list(accumulate((per_task.get(task, 0) for task in range(max(per_task, default=0))), initial=0))
+    in_task = F.col(_ROW) - F.shiftleft(F.col(_TASK).cast("long"), _ROW_BITS)
+    rows_before = F.element_at(F.array(*(F.lit(rows).cast("long") for rows in before)), F.col(_TASK) + 1)
+    placed = sorted_.withColumn(name, rows_before + in_task + 1).drop(_TASK, _ROW)
+    return placed, sum(per_task.values())
+
+
+def with_ntile(frame: DataFrame, order: list[Column], tiles: int, name: str) -> DataFrame:
+    """`frame` with `name`: NTILE(`tiles`) over `order` (a total order), as Spark's window gives it.
+
+    Tiles hold consecutive places; their sizes differ by one at most, the first (rows mod tiles) tiles
+    holding one row more. With fewer rows than tiles, the first rows get tiles 1, 2, ... one each.
+    """
+    placed, rows = with_place(frame, order, "_place")
+    size, larger = divmod(rows, tiles)
+    last_places = list(accumulate(size + 1 if tile < larger else size for tile in range(tiles)))
+    tile = F.when(F.col("_place") <= last_places[0], 1)
+    for number, last in enumerate(last_places[1:-1], start=2):
+        tile = tile.when(F.col("_place") <= last, number)
+    # The last tile as the rest: no place is past it, and the column is then never NULL, as Spark's is.
+    return placed.withColumn(name, tile.otherwise(tiles)).drop("_place")
+
+
+def with_percent_rank(frame: DataFrame, column: str, name: str, key: str = "user_id") -> DataFrame:
+    """`frame` with `name`: PERCENT_RANK() over `column` ascending, as Spark's window gives it.
+
+    (rank - 1) / (rows - 1), 0 for a single row; rows with equal values share the rank of the first of
+    them, which is the lowest place among them once `key` (unique) decides the order between them.
+    """
+    placed, rows = with_place(frame, [F.col(column), F.col(key)], "_place")
+    rank = F.min("_place").over(Window.partitionBy(column))
+    percent = (rank - 1).cast("double") / F.lit(rows - 1).cast("double") if rows > 1 else F.lit(0.0)
+    # Never NULL (every row has a place, the divisor is not 0); said so, the column is declared as
+    # Spark's own is, not nullable.
+    return placed.withColumn(name, F.coalesce(percent, F.lit(0.0))).drop("_place")
 
 
 def snapshot_date(orders: DataFrame) -> dt.date | None:
@@ -89,20 +158,18 @@ def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
             F.max_by("is_loyalty", F.struct("order_time_utc", "order_id")).alias("loyalty_member"),
         )
         .withColumn("days_since_last_order", F.datediff(at, F.col("last_order_date")))
-        .withColumn("clv_percent_rank", F.percent_rank().over(Window.orderBy("clv")))
     )
+    per_customer = with_percent_rank(per_customer, "clv", "clv_percent_rank")
     active = F.col("_frequency") > 0
     rfm = per_customer.where(active).select(
         "user_id",
         F.col("days_since_last_order").alias("recency_days"),
         F.col("_frequency").alias("frequency"),
         F.col("_monetary").alias("monetary"),
-        F.ntile(SCORE_TILES)
-        .over(Window.orderBy(F.col("days_since_last_order").desc(), "user_id"))
-        .alias("r_score"),
-        F.ntile(SCORE_TILES).over(Window.orderBy("_frequency", "user_id")).alias("f_score"),
-        F.ntile(SCORE_TILES).over(Window.orderBy("_monetary", "user_id")).alias("m_score"),
     )
+    rfm = with_ntile(rfm, [F.col("recency_days").desc(), F.col("user_id")], SCORE_TILES, "r_score")
+    rfm = with_ntile(rfm, [F.col("frequency"), F.col("user_id")], SCORE_TILES, "f_score")
+    rfm = with_ntile(rfm, [F.col("monetary"), F.col("user_id")], SCORE_TILES, "m_score")
     prev = F.col("spend_prev_30")
     return per_customer.join(rfm, "user_id", "left").select(
         "user_id",
