@@ -100,10 +100,11 @@ def with_percent_rank(frame: DataFrame, column: str, name: str, key: str = "user
     them, which is the lowest place among them once `key` (unique) decides the order between them.
     """
     placed, rows = with_place(frame, [F.col(column), F.col(key)], "_place")
+    # Partitioned by the value: only the rows of one value meet in a task.
     rank = F.min("_place").over(Window.partitionBy(column))
     percent = (rank - 1).cast("double") / F.lit(rows - 1).cast("double") if rows > 1 else F.lit(0.0)
-    # Never NULL (every row has a place, the divisor is not 0); said so, the column is declared as
-    # Spark's own is, not nullable.
+    # Never NULL (every row has a place, and rows - 1 is not 0 here); the coalesce lets Spark know, so
+    # the column is declared not nullable, as its window's is.
     return placed.withColumn(name, F.coalesce(percent, F.lit(0.0))).drop("_place")
 
 
