@@ -125,7 +125,8 @@ class Manifest(BaseModel):
 def load_manifests(storage: Storage, excluding: Collection[str] = ()) -> list[Manifest]:
     """Every committed manifest but those of the runs `excluding` names (read: only the others are
     read), oldest first."""
-    return [load_manifest(storage, run_id) for run_id in sorted(committed_run_ids(storage) - set(excluding))]
+    manifests = [load_manifest(storage, run_id) for run_id in committed_run_ids(storage) - set(excluding)]
+    return sorted(manifests, key=_run_order)
 
 
 def files_of(manifests: Iterable[Manifest], table: str) -> list[str]:
@@ -138,9 +139,24 @@ def load_manifest(storage: Storage, run_id: str) -> Manifest:
 
 
 def newest_first(storage: Storage) -> Iterator[Manifest]:
-    """The committed manifests, newest first, each read only when it is reached."""
-    for run_id in sorted(committed_run_ids(storage), reverse=True):
-        yield load_manifest(storage, run_id)
+    """The committed manifests, newest first, each read only when it is reached (the runs started in
+    the same second as it are read with it, to be ordered by their extraction)."""
+    by_second: dict[str, list[str]] = {}
+    for run_id in committed_run_ids(storage):
+        by_second.setdefault(_started_second(run_id), []).append(run_id)
+    for second in sorted(by_second, reverse=True):
+        manifests = [load_manifest(storage, run_id) for run_id in by_second[second]]
+        yield from sorted(manifests, key=_run_order, reverse=True)
+
+
+def _started_second(run_id: str) -> str:
+    return run_id.split("-", 1)[0]
+
+
+def _run_order(manifest: Manifest) -> tuple[str, dt.datetime, dt.datetime, str]:
+    """Runs in the order they ran: a run id tells the second a run started, not which of two runs
+    started in that second came first; their extraction times do."""
+    return (_started_second(manifest.run_id), manifest.extracted_at, manifest.finished_at, manifest.run_id)
 
 
 def committed_run_ids(storage: Storage) -> set[str]:
