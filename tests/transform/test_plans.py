@@ -26,8 +26,6 @@ from bi_lake.settings import Settings
 from tests.conftest import sqlite_url
 from tests.running import run_pipeline
 
-pytestmark = pytest.mark.spark
-
 SINGLE_PARTITION = "Exchange SinglePartition"
 # Jobs that may run outside a SQL execution, by the name Spark gives them (the call that started them),
 # and why they may. Writing Parquet has the same name, but a write is always a SQL execution.
@@ -143,6 +141,7 @@ def _violations(record: Recorded) -> list[str]:
     ]
 
 
+@pytest.mark.spark
 def test_the_check_sees_a_window_over_every_row_and_spares_a_count(spark: SparkSession) -> None:
     frame: DataFrame = spark.range(100).withColumn("group", F.col("id") % 3)
     with recorded(spark) as record:
@@ -157,6 +156,7 @@ def test_the_check_sees_a_window_over_every_row_and_spares_a_count(spark: SparkS
     assert "<- Exchange SinglePartition" in violations[0]
 
 
+@pytest.mark.e2e
 def test_silver_and_gold_bring_no_table_to_one_task(
     spark: SparkSession, default_source_file: Path, tmp_path: Path
 ) -> None:

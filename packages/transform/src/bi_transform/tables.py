@@ -15,17 +15,17 @@ def write_files(
 ) -> list[str]:
     """Write `frame` as Parquet files the table can register, unpublished; their URIs.
 
-    One file per partition (each partition's rows are brought to one task), sorted within it so that
-    readers skip row groups by their statistics. The partition value is derived from a column the
-    files keep, so every file registers under exactly one partition.
+    A partitioned table gets one file per partition (each partition's rows brought to one task). An
+    unpartitioned one is sorted as a whole: a range exchange spreads the rows over as many tasks as
+    the data needs (adaptive execution joins the small ones), so no task holds every row and a big
+    table is several files. Either way rows are sorted within a file, so that readers skip row groups
+    by their statistics, and the partition value is derived from a column the files keep, so every
+    file registers under exactly one partition.
     """
     target = tables.storage.uri_of(tables.data_prefix(declaration.name, run_id))
     partitioning = declaration.partitioning
     if partitioning is None:
-        arranged = frame.coalesce(1)
-        writer = (
-            arranged.sortWithinPartitions(*declaration.sort_by) if declaration.sort_by else arranged
-        ).write
+        writer = (frame.orderBy(*declaration.sort_by) if declaration.sort_by else frame).write
     else:
         folder = partitioning.folder_column
         arranged = frame.withColumn(folder, F.col(partitioning.column)).repartition(folder)

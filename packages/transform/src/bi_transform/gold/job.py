@@ -205,8 +205,7 @@ def run(context: JobContext) -> JobReport:
         built, source = frames[dataset.name]
         if dataset.partitioning is not None:
             built = built.withColumn(MONTH_PARTITION, F.trunc("order_date", "month"))
-        frame = conform(dataset, built).localCheckpoint(eager=True)
-        files = write_files(tables, dataset.declaration, frame, context.run_id)
+        files = write_files(tables, dataset.declaration, conform(dataset, built), context.run_id)
         done = _publish(context, tables, dataset, files, replacing.get(dataset.name, replaced), base, record)
         record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
         counts.append(

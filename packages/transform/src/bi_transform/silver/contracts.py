@@ -141,6 +141,13 @@ def _data_problems(table: str, schema: DataFrameSchema, frame: DataFrame) -> tup
     return int(row["rows"]), problems
 
 
+def check_columns(table: str, model: type[DataFrameModel[Any]], frame: DataFrame) -> None:
+    """Raise ContractBroken unless the frame has the contract's columns and types (no Spark action):
+    checked before a table is written, so that no file of a wrong type is ever made."""
+    if problems := _dtype_problems(table, model, frame):
+        raise ContractBroken(f"contract broken, nothing published: {'; '.join(problems)}")
+
+
 def check(table: str, model: type[DataFrameModel[Any]], frame: DataFrame) -> int:
     """Raise ContractBroken naming every broken column and check; the table's rows when it passes."""
     problems = _dtype_problems(table, model, frame)

@@ -191,6 +191,9 @@ def run(context: JobContext) -> JobReport:
     )
     try:
         return _run(context, spark, store, previous, batch, full_refresh)
+    except BaseException:
+        store.discard(context.run_id)
+        raise
     finally:
         # What the run cached, whichever way it ended: the session may serve the next job.
         spark.catalog.clearCache()
@@ -307,21 +310,25 @@ def _run(
     all_options = _union([kept_options, still_attached])
     dates = fct_order_line.order_dates(merged)
     options_out = fct_order_option.build(all_options, dates) if all_options is not None else None
-    outputs: dict[str, DataFrame] = {}
+    files: dict[str, list[str]] = {}
     rows: dict[str, int] = {}
 
     def publishable(table: str, frame: DataFrame) -> DataFrame:
-        """Materialise a table once (its lineage cut, so the contract's checks and the write read it
-        as it is) and pass it through its contract, which counts its rows."""
+        """Write a table's new files (unpublished) and read them back: the contract checks what was
+        written, and what is built from the table reads the files, not the steps that made them (a
+        file outlives the executor that wrote it, and each table's plan starts from files)."""
         task = context.progress.task(f"silver {table}")
         started = time.monotonic()
-        outputs[table] = frame.localCheckpoint(eager=True)
+        model = TABLES[table][0]
+        contracts.check_columns(table, model, frame)
+        files[table] = store.write(frame, table, context.run_id)
+        written = store.read_files(spark, table, files[table])
         built = time.monotonic()
-        rows[table] = contracts.check(table, TABLES[table][0], outputs[table])
+        rows[table] = contracts.check(table, model, written)
         task.finish(
             f"{rows[table]:,} rows (built {built - started:.1f} s, contract {time.monotonic() - built:.1f} s)"
         )
-        return outputs[table]
+        return written
 
     untouched = _untouched(store.read(spark, base, "fct_order_line", None), touched)
     spellings = merged.select("item_key", F.col("item_name").alias("item_name_source"), "item_category")
@@ -371,7 +378,6 @@ def _run(
     )
     task = context.progress.task("silver write")
     started = time.monotonic()
-    files = {table: store.write(outputs[table], table, context.run_id) for table in TABLES}
     # A quarantined line keeps its values for whoever mends it, but never a full card number.
     store.write_quarantine(
         classified.where(F.col("_outcome") == QUARANTINED)

@@ -72,12 +72,13 @@ Model = type[Any]
 
 
 def declaration(name: str, model: Model, partitioning: Partitioning | None) -> TableDeclaration:
-    """A Silver table as an Iceberg table, from its contract."""
-    columns = model.to_schema().columns
+    """A Silver table as an Iceberg table, from its contract: its rows sorted by the contract's key."""
+    schema = model.to_schema()
     return TableDeclaration(
         name=name,
-        columns=tuple((column, spec.dtype.type.simpleString()) for column, spec in columns.items()),
+        columns=tuple((column, spec.dtype.type.simpleString()) for column, spec in schema.columns.items()),
         partitioning=partitioning,
+        sort_by=tuple(schema.unique or ()),
         description=(model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else "",
     )
 
@@ -115,6 +116,8 @@ class SilverStore:
         self.storage = tables.storage
         self.models = models
         self.declarations = {name: declaration(name, model, by) for name, (model, by) in models.items()}
+        # Tables whose commit this store has begun: their written files may be referenced now.
+        self.committing: set[str] = set()
 
     def state(self, *, moved_is_missing: bool = False) -> SilverState:
         """The record of the last Silver run that committed whole; an empty one when there is none."""
@@ -186,11 +189,21 @@ class SilverStore:
         files = self.files(state, table, partitions)
         if partitions is not None and not files:
             return None
-        return read_files(spark, self.declarations[table], files, spark_schema(self.models[table][0]))
+        return self.read_files(spark, table, files)
 
     def write(self, frame: DataFrame, table: str, run_id: str) -> list[str]:
         """Write the new files of `table` (all of it, or the partitions present in `frame`), unpublished."""
         return write_files(self.tables, self.declarations[table], frame, run_id)
+
+    def read_files(self, spark: SparkSession, table: str, files: list[str]) -> DataFrame:
+        """The rows of these data files of `table`, published or only written."""
+        return read_files(spark, self.declarations[table], files, spark_schema(self.models[table][0]))
+
+    def discard(self, run_id: str) -> None:
+        """Remove the files a failed run wrote for the tables it did not begin to commit (read by no
+        one, so removed at once rather than by a later run's expiry)."""
+        for table in self.declarations.keys() - self.committing:
+            self.storage.delete_prefix(self.tables.data_prefix(table, run_id))
 
     def publish(
         self,
@@ -209,6 +222,7 @@ class SilverStore:
             properties[SILVER_RUN_PROPERTY] = record.model_dump_json()
         loaded, _ = self.tables.ensure(declared)
         built_on = base.tables.get(table)
+        self.committing.add(table)
         return self.tables.publish(loaded, declared, files, replacing, properties, built_on=built_on)
 
     def write_quarantine(self, frame: DataFrame, table: str, run_id: str) -> None:
