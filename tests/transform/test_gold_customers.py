@@ -15,7 +15,6 @@ from pyspark.sql import functions as F
 from bi_transform.gold.customers import (
     clv_daily,
     customer_snapshot,
-    snapshot_date,
     with_ntile,
     with_percent_rank,
 )
@@ -41,18 +40,15 @@ def _orders(spark: SparkSession, rows: list[tuple[str, int, str | float, bool]])
 
 def _snapshot(spark: SparkSession, rows: list[tuple[str, int, str | float, bool]]) -> dict[str, Any]:
     orders = _orders(spark, rows)
-    s = snapshot_date(orders)
-    assert s == S
-    return {row["user_id"]: row for row in customer_snapshot(orders, s).collect()}
+    return {row["user_id"]: row for row in customer_snapshot(orders, S).collect()}
 
 
-def test_s_is_the_latest_order_date_and_guests_are_not_customers(spark: SparkSession) -> None:
+def test_guests_are_not_customers(spark: SparkSession) -> None:
     orders = _orders(spark, [("a", 3, 10, False), ("b", 0, 5, False)])
     guest = spark.createDataFrame(
         [("g1", S, dt.datetime.combine(S, dt.time(13)), None, False, Decimal("7.00"))], ORDERS
     )
     every = orders.unionByName(guest)
-    assert snapshot_date(every) == S != dt.date.today()
     rows = customer_snapshot(every, S).collect()
     assert sorted(row["user_id"] for row in rows) == ["a", "b"]
     assert {row["snapshot_date"] for row in rows} == {S}

@@ -108,11 +108,6 @@ def with_percent_rank(frame: DataFrame, column: str, name: str, key: str = "user
     return placed.withColumn(name, F.coalesce(percent, F.lit(0.0))).drop("_place")
 
 
-def snapshot_date(orders: DataFrame) -> dt.date | None:
-    row = orders.agg(F.max("order_date")).first()
-    return row[0] if row else None
-
-
 def _on_or_after(days_before_s: int, s: Column) -> Column:
     return F.col("order_date") >= F.date_sub(s, days_before_s)
 

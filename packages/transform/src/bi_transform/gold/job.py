@@ -135,7 +135,9 @@ def run(context: JobContext) -> JobReport:
     # A new declaration or builder rebuilds every month, so old and new definitions never mix.
     base = GoldState() if rebuild_all else previous
     all_orders = silver.read(spark, silver_state, "fct_order")
-    s = customers.snapshot_date(all_orders) if all_orders is not None else None
+    current = silver.partition_digests(silver_state, "fct_order")
+    # The latest order date is the latest order-date partition's: no order is read for it.
+    s = dt.date.fromisoformat(max(current)) if current and all_orders is not None else None
     record = GoldState(
         run_id=context.run_id,
         snapshot_date=s,
@@ -151,7 +153,6 @@ def run(context: JobContext) -> JobReport:
         return JobReport(
             job="gold", status="succeeded", details={"note": "Silver holds no orders: Gold is empty"}
         )
-    current = silver.partition_digests(silver_state, "fct_order")
     record.silver_months = _month_digests(current)
     months = _changed_months(record.silver_months, base.silver_months)
     days = {day for day in current if month_of(day) in months}
@@ -168,14 +169,12 @@ def run(context: JobContext) -> JobReport:
     dim_date = _read(spark, silver, silver_state, "dim_date")
     dim_item = _read(spark, silver, silver_state, "dim_item")
     dim_restaurant = _read(spark, silver, silver_state, "dim_restaurant")
-    # Each dataset with the Silver rows it is built from (counted once per source, for the report).
-    sources = {
-        "orders": orders,
-        "lines": lines,
-        "all_orders": all_orders,
-        "dim_date": dim_date,
-        "dim_item": dim_item,
-        "dim_restaurant": dim_restaurant,
+    # Each dataset with the Silver rows it is built from, for the report: from Silver's metadata.
+    rows_in = {
+        "orders": silver.rows(silver_state, "fct_order", days),
+        "lines": silver.rows(silver_state, "fct_order_line", days),
+        "all_orders": silver.rows(silver_state, "fct_order"),
+        **{table: silver.rows(silver_state, table) for table in ("dim_date", "dim_item", "dim_restaurant")},
     }
     frames: dict[str, tuple[DataFrame, str]] = {
         **{
@@ -189,7 +188,6 @@ def run(context: JobContext) -> JobReport:
         RESTAURANTS: (lookups.dim_restaurant(dim_restaurant), "dim_restaurant"),
         CUSTOMERS: (customers.customer_snapshot(all_orders, s), "all_orders"),
     }
-    rows_in = {name: frame.count() for name, frame in sources.items()}
 
     def replaced(first_day: dt.date) -> bool:
         return first_day.isoformat() in months

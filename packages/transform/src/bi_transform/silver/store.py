@@ -39,6 +39,7 @@ from bi_lake.tables import (
 from bi_transform.tables import read_files, write_files
 
 if TYPE_CHECKING:
+    from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table
 
 QUARANTINE_PREFIX = "_quarantine"
@@ -150,19 +151,27 @@ class SilverStore:
             )
         return loaded, snapshot_id
 
-    def files(self, state: SilverState, table: str, partitions: set[str] | None = None) -> list[str]:
-        """The data files of `table` as the run recorded in `state` left it (or of these order-date
-        partitions, ISO dates)."""
+    def _planned(self, state: SilverState, table: str, partitions: set[str] | None) -> list[DataFile]:
         found = self._snapshot(state, table)
         if found is None:
             return []
         loaded, snapshot_id = found
         by = self.declarations[table].partitioning
-        return sorted(
-            task.file.file_path
+        return [
+            task.file
             for task in loaded.scan(snapshot_id=snapshot_id).plan_files()
             if partitions is None or by is None or _day(by, task.file.partition[0]) in partitions
-        )
+        ]
+
+    def files(self, state: SilverState, table: str, partitions: set[str] | None = None) -> list[str]:
+        """The data files of `table` as the run recorded in `state` left it (or of these order-date
+        partitions, ISO dates)."""
+        return sorted(file.file_path for file in self._planned(state, table, partitions))
+
+    def rows(self, state: SilverState, table: str, partitions: set[str] | None = None) -> int:
+        """The rows of those files, from the table's metadata (each file's count, taken from its
+        footer when it was published): no file is read."""
+        return sum(file.record_count for file in self._planned(state, table, partitions))
 
     def partition_digests(self, state: SilverState, table: str) -> dict[str, str]:
         """Per order-date partition (an ISO date), a digest of its files: it changes when a run
