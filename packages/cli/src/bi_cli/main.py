@@ -26,6 +26,7 @@ from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.settings import DEFAULT_SOURCE_URL, Settings, load_settings
 from bi_lake.storage import folder_problem
+from bi_lake.version import code_version
 from bi_lake.workflow import WORKFLOW
 from bi_metrics.formatting import answer_csv, answer_json
 from bi_metrics.status import lake_status
@@ -95,6 +96,9 @@ def _job_list(text: str) -> tuple[str, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bi", description="Business Insights: a batch lakehouse for restaurant orders.")
+    parser.add_argument(
+        "--version", action="version", version=f"bi {code_version()}", help="print the product's version"
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     defaults = SeedConfig()
