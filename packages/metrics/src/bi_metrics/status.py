@@ -58,6 +58,7 @@ def lake_status(lake: Lake, settings: Settings, runs: int = 10) -> dict[str, Any
                 "seconds": report.seconds,
                 "jobs": ", ".join(f"{job.job}:{job.status}" for job in report.jobs),
                 "error": report.error,
+                "code_version": report.code_version,
             }
             for report in reports
         ],
