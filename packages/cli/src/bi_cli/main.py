@@ -321,8 +321,9 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
         out.print(simple_table(f"silver reconciliation of run {silver['run_id']}", rows))
     gold = status["gold"]
     if gold:
+        code = f" (code {gold['code_version']})" if gold["code_version"] else ""
         title = (
-            f"gold run {gold['run_id']}: snapshot date {gold['snapshot_date']}, "
+            f"gold run {gold['run_id']}{code}: snapshot date {gold['snapshot_date']}, "
             f"built from silver run {gold['silver_run_id']}, {gold['age_hours']} h ago"
         )
         out.print(simple_table(title, gold["datasets"]))
