@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
@@ -44,3 +45,11 @@ def test_code_that_was_never_installed_says_its_version_is_unknown(monkeypatch: 
         assert product.code_version() == product.UNKNOWN
     finally:
         product.code_version.cache_clear()
+
+
+def test_the_newest_release_in_the_changelog_is_the_declared_version() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in text
+    released = re.findall(r"^## \[(\d[^\]]*)\] - \d{4}-\d{2}-\d{2}$", text, flags=re.MULTILINE)
+    if released:
+        assert released[0] == _version_of(ROOT), "bump the version and name its release in the changelog"
