@@ -10,6 +10,7 @@ import pytest
 
 from bi_lake.lock import LakeLock
 from bi_lake.storage import LocalStorage
+from bi_lake.version import code_version
 from tests.running import assert_one_line_error, bi
 
 # Every test here starts `bi` as a process.
@@ -135,6 +136,11 @@ def test_bi_run_on_a_fresh_checkout_seeds_the_demo_data_and_fills_the_lake(tmp_p
     table_view = bi("status", cwd=tmp_path)
     assert table_view.returncode == 0 and "watermarks" in table_view.stdout
     assert "silver reconciliation" in table_view.stdout
+
+
+def test_version_is_the_installed_codes(tmp_path: Path) -> None:
+    result = bi("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == f"bi {code_version()}\n", result.stderr
 
 
 def test_status_of_an_empty_lake_says_how_to_fill_it(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from bi_infra import glue5, wheelhouse
 from bi_lake.errors import UserError
+from bi_lake.version import code_version
 from bi_lake.workflow import WORKFLOW
 from tests.infra.conftest import ACCOUNT, Stack
 
@@ -43,7 +44,9 @@ def test_every_job_installs_its_own_versioned_zip_uploaded_under_wheels(stack: S
     artifacts = f"s3://{stack.config.bucket_name('artifacts', ACCOUNT)}"
     uploaded = {o.inputs["key"]: o.inputs for o in stack.of_type(OBJECT)}
     for job, arguments in _job_arguments(stack).items():
-        assert re.fullmatch(rf"{job}-[0-9a-f]{{16}}\.gluewheels\.zip", zips[job].name)
+        assert re.fullmatch(
+            rf"{job}-{re.escape(code_version())}-[0-9a-f]{{16}}\.gluewheels\.zip", zips[job].name
+        )
         assert arguments["--additional-python-modules"] == f"{artifacts}/wheels/{zips[job].name}"
         assert uploaded[f"wheels/{zips[job].name}"]["source"].path == str(zips[job])
 
@@ -72,7 +75,7 @@ def test_each_job_ships_its_packages_and_their_locked_dependencies_and_bi_source
         found = shipped(path)
         closure = wheelhouse.locked(wheelhouse.job_packages(WORKFLOW.get(job)))
         expected = {
-            item.name: "0.1.0" if item.path else item.version
+            item.name: code_version() if item.path else item.version
             for item in closure
             if item.name not in provided or item.name in overrides
         } | {name: version for name, version in group.items() if name in overrides}
@@ -111,15 +114,26 @@ def test_an_override_that_changes_nothing_fails(monkeypatch: pytest.MonkeyPatch)
         wheelhouse.check_overrides([shipping])
 
 
-def test_the_zip_name_follows_its_wheels_content_only(tmp_path: Path) -> None:
+def test_the_zip_name_follows_the_product_version_and_its_wheels_content_only(tmp_path: Path) -> None:
     wheel = tmp_path / "a" / "example-1.0-py3-none-any.whl"
     wheel.parent.mkdir()
     wheel.write_bytes(b"one")
-    first = wheelhouse._zip("gold", [wheel], tmp_path / "a")
-    again = wheelhouse._zip("gold", [wheel], tmp_path)
+    first = wheelhouse._zip("gold", "1.2.3", [wheel], tmp_path / "a")
+    again = wheelhouse._zip("gold", "1.2.3", [wheel], tmp_path)
     assert first.name == again.name and first.read_bytes() == again.read_bytes()
+    assert re.fullmatch(r"gold-1\.2\.3-[0-9a-f]{16}\.gluewheels\.zip", first.name)
     wheel.write_bytes(b"two")
-    assert wheelhouse._zip("gold", [wheel], tmp_path).name != first.name
+    assert wheelhouse._zip("gold", "1.2.3", [wheel], tmp_path).name != first.name
+
+
+def test_a_job_ships_its_workspace_packages_at_one_version_or_the_build_stops_in_one_line() -> None:
+    built = [Path("bi_lake-1.2.3-py3-none-any.whl"), Path("bi_transform-1.2.3-py3-none-any.whl")]
+    assert wheelhouse.product_version("gold", built) == "1.2.3"
+    mixed = [*built, Path("bi_metrics-1.2.2-py3-none-any.whl")]
+    with pytest.raises(UserError) as caught:
+        wheelhouse.product_version("gold", mixed)
+    message = str(caught.value)
+    assert "\n" not in message and "['1.2.2', '1.2.3']" in message and "make version" in message
 
 
 def test_a_replaced_zip_stays_in_s3_for_rollback(stack: Stack) -> None:

@@ -14,6 +14,7 @@ from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN,
 from bi_lake.runs import JobReport, load_run_reports, utc_now
 from bi_lake.settings import Settings
 from bi_lake.storage import LocalStorage
+from bi_lake.version import code_version
 from bi_metrics.published import gold_tables, published
 from bi_transform.glue.entrypoint import main, parse_job_arguments
 from bi_transform.silver.job import open_store
@@ -107,6 +108,7 @@ def test_the_jobs_of_one_workflow_run_share_one_run_id_and_one_report(
     assert main(_glue_job("gold", lake, source)) == 0
     (report,) = load_run_reports(LocalStorage(lake))
     assert report.run_id == running.run_id and report.status == "succeeded"
+    assert report.code_version == code_version()
     assert [(j.job, j.status) for j in report.jobs] == [
         (n, "succeeded") for n in ("ingest", "silver", "gold")
     ]
@@ -114,7 +116,8 @@ def test_the_jobs_of_one_workflow_run_share_one_run_id_and_one_report(
     # Both layers' last commits carry this run's record.
     settings = Settings(lake=str(lake))
     assert open_store(settings).state().run_id == report.run_id
-    assert published(gold_tables(settings)).run_id == report.run_id
+    gold = published(gold_tables(settings))
+    assert gold.run_id == report.run_id and gold.code_version == code_version()
     # Another workflow run is another run.
     assert main(_glue_job("ingest", lake, source, "wr_ffff")) == 0
     assert len({r.run_id for r in load_run_reports(LocalStorage(lake))}) == 2

@@ -110,8 +110,9 @@ def create_pipeline(
     security = _security_configuration(config, key, opts)
     artifacts = buckets["artifacts"]
     script = _upload("job-script", artifacts, "scripts/run_job.py", SCRIPT, key, opts)
-    # The key names the zip's content hash: a new build is a new object, and the old ones are kept (not
-    # deleted when the program stops declaring them) so a job can be pointed back at them.
+    # The key names the product's version and the zip's content hash: a new build is a new object, and
+    # the old ones are kept (not deleted when the program stops declaring them) so a job can be pointed
+    # back at them.
     kept = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True))
     modules = {
         job: _upload(f"wheels-{job}-{path.name}", artifacts, f"wheels/{path.name}", path, key, kept)

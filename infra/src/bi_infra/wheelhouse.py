@@ -1,9 +1,10 @@
 """Each Glue job's Python dependencies as one zip of wheels, pinned by uv.lock, installed offline.
 
 `python -m bi_infra.wheelhouse --out dist/glue` writes, for every job of the workflow declaration, a
-`<job>-<content hash>.gluewheels.zip` holding the wheels of the job's workspace packages and of exactly
-their runtime dependencies at the versions uv.lock pins, for Glue 5.0's platform; minus the modules Glue
-5.0 provides (bi_infra.glue5), which the jobs use as Glue has them. `manifest.json` names each job's zip;
+`<job>-<version>-<content hash>.gluewheels.zip` (the version is the product's, as its workspace wheels
+carry it) holding the wheels of the job's workspace packages and of exactly their runtime dependencies
+at the versions uv.lock pins, for Glue 5.0's platform; minus the modules Glue 5.0 provides
+(bi_infra.glue5), which the jobs use as Glue has them. `manifest.json` names each job's zip;
 the deployment uploads the zips and Glue installs them with `--no-index`, so a job start reaches no index.
 """
 
@@ -184,14 +185,30 @@ def _wheel_name(path: Path) -> str:
     return glue5.normalize(path.name.split("-")[0])
 
 
-def _zip(job: str, wheels: list[Path], out: Path) -> Path:
+def _wheel_version(path: Path) -> str:
+    return path.name.split("-")[1]
+
+
+def product_version(job: str, workspace_wheels: list[Path]) -> str:
+    """The one version a job's workspace wheels carry: the product's, which its zip is named by."""
+    versions = sorted({_wheel_version(wheel) for wheel in workspace_wheels})
+    if len(versions) != 1:
+        raise UserError(
+            f"the {job} job's workspace packages carry versions {versions or 'none'}, not one: "
+            "set every member's with `make version VERSION=X.Y.Z`"
+        )
+    return versions[0]
+
+
+def _zip(job: str, version: str, wheels: list[Path], out: Path) -> Path:
     """The wheels under `wheels/` with a requirements.txt naming each (the layout of AWS's example), in a
-    zip whose bytes depend only on the wheels, named by their hash: a new set of wheels is a new S3 key."""
+    zip whose bytes depend only on the wheels, named by the product's version, which a run's logs and
+    job arguments then show, and by their hash: a new set of wheels is a new S3 key."""
     digest = hashlib.sha256()
     for wheel in wheels:
         digest.update(wheel.name.encode() + b"\0" + hashlib.sha256(wheel.read_bytes()).digest())
-    requirements = "".join(f"{_wheel_name(wheel)}=={wheel.name.split('-')[1]}\n" for wheel in wheels).encode()
-    target = out / f"{job}-{digest.hexdigest()[:16]}{SUFFIX}"
+    requirements = "".join(f"{_wheel_name(wheel)}=={_wheel_version(wheel)}\n" for wheel in wheels).encode()
+    target = out / f"{job}-{version}-{digest.hexdigest()[:16]}{SUFFIX}"
     entries = [(f"wheels/{wheel.name}", wheel.read_bytes()) for wheel in wheels]
     entries.append(("wheels/requirements.txt", requirements))
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -222,7 +239,8 @@ def build(out: Path) -> dict[str, Path]:
             missing = [name for name in wanted if name not in by_name]
             if missing:
                 raise UserError(f"no wheel for {missing} of the {each.job} job")
-            zips[each.job] = _zip(each.job, [by_name[name] for name in wanted], out)
+            version = product_version(each.job, [by_name[_name_of(path)] for path in each.workspace])
+            zips[each.job] = _zip(each.job, version, [by_name[name] for name in wanted], out)
     (out / MANIFEST).write_text(json.dumps({job: path.name for job, path in zips.items()}, indent=2) + "\n")
     return zips
 

@@ -26,6 +26,7 @@ from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.settings import DEFAULT_SOURCE_URL, Settings, load_settings
 from bi_lake.storage import folder_problem
+from bi_lake.version import code_version
 from bi_lake.workflow import WORKFLOW
 from bi_metrics.formatting import answer_csv, answer_json
 from bi_metrics.status import lake_status
@@ -95,6 +96,9 @@ def _job_list(text: str) -> tuple[str, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bi", description="Business Insights: a batch lakehouse for restaurant orders.")
+    parser.add_argument(
+        "--version", action="version", version=f"bi {code_version()}", help="print the product's version"
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     defaults = SeedConfig()
@@ -317,8 +321,9 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
         out.print(simple_table(f"silver reconciliation of run {silver['run_id']}", rows))
     gold = status["gold"]
     if gold:
+        code = f" (code {gold['code_version']})" if gold["code_version"] else ""
         title = (
-            f"gold run {gold['run_id']}: snapshot date {gold['snapshot_date']}, "
+            f"gold run {gold['run_id']}{code}: snapshot date {gold['snapshot_date']}, "
             f"built from silver run {gold['silver_run_id']}, {gold['age_hours']} h ago"
         )
         out.print(simple_table(title, gold["datasets"]))

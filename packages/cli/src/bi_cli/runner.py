@@ -12,6 +12,7 @@ from bi_lake.layout import Lake
 from bi_lake.lock import LakeLock
 from bi_lake.runs import JobReport, RunReport, new_run_id, utc_now
 from bi_lake.settings import Settings
+from bi_lake.version import code_version
 from bi_lake.workflow import WORKFLOW, JobContext, Progress, Workflow, run_job
 from bi_transform.spark import require_java
 
@@ -55,6 +56,7 @@ def run_workflow(
         run_id=run_id,
         status="running",
         started_at=started_at,
+        code_version=code_version(),
         options={
             "full_refresh": options.full_refresh,
             "start": options.start,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from bi_lake.layout import RUNS_PREFIX, run_report_key, workflow_run_key
 from bi_lake.storage import Storage
+from bi_lake.version import code_version
 
 JobStatus = Literal["succeeded", "failed", "skipped"]
 RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
@@ -59,6 +60,8 @@ class RunReport(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     jobs: list[JobReport] = Field(default_factory=list)
     error: str | None = None
+    # The product version whose code started the run; None in reports written before it was recorded.
+    code_version: str | None = None
 
     def save(self, storage: Storage) -> None:
         storage.write_bytes(run_report_key(self.run_id), self.model_dump_json(indent=2).encode())
@@ -83,13 +86,18 @@ def record_job(
 ) -> RunReport:
     """Add one job's report to its run's report (a job started on its own, as on Glue).
 
-    A retry's report replaces its earlier attempt's. The run has failed when a job has, succeeded
+    The run's code version is the first job's; a job run by another version names its own. A retry's
+    report replaces its earlier attempt's. The run has failed when a job has, succeeded
     once every job of `jobs` has, and is running until then.
     """
+    version = code_version()
     try:
         report = RunReport.model_validate_json(storage.read_bytes(run_report_key(run_id)))
     except FileNotFoundError:
-        report = RunReport(run_id=run_id, status="running", started_at=started_at)
+        report = RunReport(run_id=run_id, status="running", started_at=started_at, code_version=version)
+    if report.code_version != version:
+        # A deployment between two jobs of one workflow run: the job says which code it ran.
+        job = job.model_copy(update={"details": {**job.details, "code_version": version}})
     order = {name: index for index, name in enumerate(jobs)}
     report.jobs = sorted(
         [*(j for j in report.jobs if j.job != job.job), job], key=lambda j: order.get(j.job, len(order))

@@ -48,6 +48,9 @@ class GoldState(BaseModel):
     # What built the datasets (declarations and builder version): when it changes, all of Gold is
     # rebuilt rather than mixing old and new months.
     definitions: str | None = None
+    # The product version whose code built the run: a label, not a reason to rebuild (`definitions`
+    # is that). None in records written before it was recorded.
+    code_version: str | None = None
 
 
 def gold_tables(settings: Settings, lake: Lake | None = None) -> LayerTables:

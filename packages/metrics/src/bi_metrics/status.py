@@ -58,6 +58,7 @@ def lake_status(lake: Lake, settings: Settings, runs: int = 10) -> dict[str, Any
                 "seconds": report.seconds,
                 "jobs": ", ".join(f"{job.job}:{job.status}" for job in report.jobs),
                 "error": report.error,
+                "code_version": report.code_version,
             }
             for report in reports
         ],
@@ -118,6 +119,7 @@ def _gold_status(gold: LayerTables, now: dt.datetime) -> dict[str, Any]:
         "age_hours": round((now - committed).total_seconds() / 3600, 1) if committed else None,
         "snapshot_date": state.snapshot_date.isoformat() if state.snapshot_date else None,
         "silver_run_id": state.silver_run_id,
+        "code_version": state.code_version,
         "datasets": datasets,
         "kept_runs": [
             {

@@ -76,8 +76,11 @@ def render() -> None:
     if not runs.empty:
         runs["started_at"] = [_when(v) for v in runs["started_at"]]
         runs["seconds"] = [_duration(v) for v in runs["seconds"]]
-        # Each job's status is in the run's status and error; the list would not fit a laptop's width.
-        runs = runs.rename(columns={"seconds": "duration"}).drop(columns=["jobs"], errors="ignore")
+        # Each job's status is in the run's status and error; the list would not fit a laptop's width,
+        # nor would the code version beside it (bi status shows it).
+        runs = runs.rename(columns={"seconds": "duration"}).drop(
+            columns=["jobs", "code_version"], errors="ignore"
+        )
     if runs.empty:
         st.info("No run has been recorded in this lake.")
     else:

@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 from bi_lake.errors import UserError
 from bi_lake.runs import JobReport, TableCounts, utc_now
 from bi_lake.tables import RUN_ID_PROPERTY, LayerTables, Published
+from bi_lake.version import code_version
 from bi_lake.workflow import JobContext
 from bi_metrics import customers as customer_rules
 from bi_metrics import restaurants as restaurant_rule
@@ -143,6 +144,7 @@ def run(context: JobContext) -> JobReport:
         snapshot_date=s,
         silver_run_id=silver_state.run_id,
         definitions=definitions,
+        code_version=code_version(),
     )
     if all_orders is None or s is None:
         # No order in Silver (an empty source, every line quarantined or voided): Gold follows, every
