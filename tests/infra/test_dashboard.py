@@ -86,8 +86,8 @@ def oidc(wheels: Path) -> Stack:
 
 
 @pytest.fixture(params=["dev", "deployed", "oidc"])
-def served(request: pytest.FixtureRequest) -> Stack:
-    """Every variant of a stack that serves the dashboard."""
+def served(request: pytest.FixtureRequest, wheels: Path) -> Stack:
+    """Every variant of a stack that serves the dashboard (`wheels` named so the markers see it)."""
     found: Stack = request.getfixturevalue(request.param)
     return found
 

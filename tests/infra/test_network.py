@@ -37,7 +37,8 @@ EXISTING = {
 
 
 @pytest.fixture(params=["dev", "prod"])
-def stack(request: pytest.FixtureRequest) -> Stack:
+def stack(request: pytest.FixtureRequest, wheels: Path) -> Stack:
+    # Named so the markers see it: the stacks are declared with the jobs' wheels, built for them.
     found: Stack = request.getfixturevalue(request.param)
     return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +34,8 @@ TABLE_WRITES = {"glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable"}
 
 
 @pytest.fixture(params=["dev", "prod"])
-def stack(request: pytest.FixtureRequest) -> Stack:
+def stack(request: pytest.FixtureRequest, wheels: Path) -> Stack:
+    # Named so the markers see it: the stacks are declared with the jobs' wheels, built for them.
     found: Stack = request.getfixturevalue(request.param)
     return found
 

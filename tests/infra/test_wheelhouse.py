@@ -18,7 +18,9 @@ JOB, OBJECT = "aws:glue/job:Job", "aws:s3/bucketObjectv2:BucketObjectv2"
 
 
 @pytest.fixture(params=["dev", "prod"])
-def stack(request: pytest.FixtureRequest) -> Stack:
+def stack(request: pytest.FixtureRequest, wheels: Path) -> Stack:
+    # `wheels` named here, though the stack fixture asks for it too: a fixture reached only through
+    # getfixturevalue is invisible to the markers, and building the wheels makes these tests `e2e`.
     found: Stack = request.getfixturevalue(request.param)
     return found
 
