@@ -29,8 +29,9 @@ def write_files(
     else:
         folder = partitioning.folder_column
         arranged = frame.withColumn(folder, F.col(partitioning.column)).repartition(folder)
-        sorted_ = arranged.sortWithinPartitions(*declaration.sort_by) if declaration.sort_by else arranged
-        writer = sorted_.write.partitionBy(folder)
+        # The folder first: the writer wants its rows by folder, and would otherwise sort them again
+        # by the folder alone, losing the order within each file.
+        writer = arranged.sortWithinPartitions(folder, *declaration.sort_by).write.partitionBy(folder)
     writer.mode("overwrite").parquet(target)
     return tables.written_files(declaration.name, run_id)
 

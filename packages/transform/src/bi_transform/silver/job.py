@@ -10,6 +10,7 @@ against the Bronze manifests; then commit table by table, the last commit carryi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from bi_lake import interrupts
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.manifests import Manifest, files_of, load_manifests
@@ -191,8 +193,13 @@ def run(context: JobContext) -> JobReport:
     )
     try:
         return _run(context, spark, store, previous, batch, full_refresh)
-    except BaseException:
-        store.discard(context.run_id)
+    except Exception:
+        # Not after Ctrl-C: Spark may still be committing a write the interrupted call started, into
+        # the folders a discard would remove. Files left go with a later run's expiry, and the run's
+        # own error is the one to report.
+        if not interrupts.seen():
+            with contextlib.suppress(Exception):
+                store.discard(context.run_id)
         raise
     finally:
         # What the run cached, whichever way it ended: the session may serve the next job.

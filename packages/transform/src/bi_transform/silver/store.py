@@ -117,7 +117,9 @@ class SilverStore:
         self.storage = tables.storage
         self.models = models
         self.declarations = {name: declaration(name, model, by) for name, (model, by) in models.items()}
-        # Tables whose commit this store has begun: their written files may be referenced now.
+        # Tables this store wrote new files for, and those whose commit it has begun (whose files a
+        # snapshot may reference from then on).
+        self.written: set[str] = set()
         self.committing: set[str] = set()
 
     def state(self, *, moved_is_missing: bool = False) -> SilverState:
@@ -202,6 +204,7 @@ class SilverStore:
 
     def write(self, frame: DataFrame, table: str, run_id: str) -> list[str]:
         """Write the new files of `table` (all of it, or the partitions present in `frame`), unpublished."""
+        self.written.add(table)
         return write_files(self.tables, self.declarations[table], frame, run_id)
 
     def read_files(self, spark: SparkSession, table: str, files: list[str]) -> DataFrame:
@@ -210,8 +213,10 @@ class SilverStore:
 
     def discard(self, run_id: str) -> None:
         """Remove the files a failed run wrote for the tables it did not begin to commit (read by no
-        one, so removed at once rather than by a later run's expiry)."""
-        for table in self.declarations.keys() - self.committing:
+        one, so removed at once rather than by a later run's expiry). Only the tables this store wrote:
+        an earlier attempt of the same run (a retry on Glue shares the run id) may have committed
+        others."""
+        for table in self.written - self.committing:
             self.storage.delete_prefix(self.tables.data_prefix(table, run_id))
 
     def publish(
