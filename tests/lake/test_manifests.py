@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from bi_lake.manifests import Manifest, load_manifests, newest_first
+from bi_lake.manifests import LINEAGE_PREFIX, Manifest, load_manifests, newest_first, source_columns
 from bi_lake.storage import LocalStorage
 
 SECOND = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -37,3 +37,11 @@ def test_runs_of_one_second_are_ordered_by_their_extraction(tmp_path: Path) -> N
     assert [m.run_id for m in newest_first(storage)] == in_order[::-1]
     assert [m.run_id for m in load_manifests(storage)] == in_order
     assert [m.run_id for m in load_manifests(storage, excluding=[in_order[0]])] == in_order[1:]
+
+
+def test_bronze_lineage_columns_are_told_from_the_sources_by_their_prefix() -> None:
+    from bi_ingest.bronze import LINEAGE_FIELDS
+
+    lineage = [field.name for field in LINEAGE_FIELDS]
+    assert all(name.startswith(LINEAGE_PREFIX) for name in lineage)
+    assert source_columns(["order_id", *lineage, "item_price"]) == ["order_id", "item_price"]

@@ -129,6 +129,15 @@ def load_manifests(storage: Storage, excluding: Collection[str] = ()) -> list[Ma
     return sorted(manifests, key=_run_order)
 
 
+# Bronze's lineage columns (the run, the extraction time, ...) start with it; the source's never do.
+LINEAGE_PREFIX = "_"
+
+
+def source_columns(columns: Iterable[str]) -> list[str]:
+    """The columns the source gave, in their order, without Bronze's lineage columns."""
+    return [name for name in columns if not name.startswith(LINEAGE_PREFIX)]
+
+
 def files_of(manifests: Iterable[Manifest], table: str) -> list[str]:
     """The keys of a table's Bronze files in these runs, in run order."""
     return [f.key for m in manifests for t in m.tables if t.table == table for f in t.files]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from bi_lake.manifests import source_columns
 from bi_lake.source_keys import ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY
 from bi_transform.silver.quality import (
     CARD_MASKED,
@@ -77,7 +78,7 @@ def classify_lines(lines: DataFrame, test_app_pattern: str = DEFAULT_TEST_APP_PA
     A line without a key cannot be matched to other versions and is quarantined on its own.
     """
     reasoned = lines.withColumn("_reason", line_reason(test_app_pattern))
-    values = [c for c in lines.columns if not c.startswith("_")]
+    values = source_columns(lines.columns)
     keyed = ~(_blank("order_id") | _blank("lineitem_id"))
     versions = Window.partitionBy(*LINE_KEY).orderBy(*_latest_first(values))
     latest = ~keyed | (F.row_number().over(versions) == 1)

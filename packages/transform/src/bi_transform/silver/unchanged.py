@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bi_lake.manifests import Manifest, files_of, load_manifest
+from bi_lake.manifests import Manifest, files_of, load_manifest, source_columns
 from bi_lake.storage import Storage
 from bi_transform.silver.rules import LINE_KEY, OPTION_COLUMNS
 from bi_transform.silver.store import (
@@ -77,7 +77,7 @@ def unchanged_batch(
         return None
     if _created_after_earlier_extractions(batch, batch_lines):
         return None
-    values = _source_columns(batch_lines)
+    values = source_columns(batch_lines.column_names)
     keyed = _keyed(batch_lines)
     keyless = batch_lines.filter(pc.invert(keyed)).select(values).to_pylist()
     if keyless and not _keyless_held(store.storage, state, bronze, keyless, values):
@@ -120,11 +120,6 @@ def _batch_rows(bronze: Storage, batch: list[Manifest], table: str) -> pa.Table 
     return pa.concat_tables((_read(bronze, key) for key in files), promote_options="default")
 
 
-def _source_columns(table: pa.Table) -> list[str]:
-    """The columns the source gave, in the file's order (Bronze's lineage columns start with `_`)."""
-    return [name for name in table.column_names if not name.startswith("_")]
-
-
 def _blank(column: pa.ChunkedArray) -> pa.ChunkedArray:
     # Spaces only, as the quarantine rule trims them.
     return pc.fill_null(pc.equal(pc.utf8_trim(column, characters=" "), ""), True)
@@ -161,7 +156,7 @@ def _keyless_held(
             read.add(run_id)
             for file_key in files_of([load_manifest(bronze, run_id)], LINES):
                 table = _read(bronze, file_key)
-                if sorted(_source_columns(table)) != sorted(values):
+                if sorted(source_columns(table.column_names)) != sorted(values):
                     return False
                 wanted -= {tuple(row[name] for name in values) for row in _rows_without_key(table, values)}
         if not wanted:
@@ -250,7 +245,7 @@ def _same_as_taken(
         order_ids = pa.array(sorted({key[0] for key in run_keys}))
         for file_key in files_of([manifest], LINES):
             table = _read(bronze, file_key, filters=window)
-            if sorted(_source_columns(table)) != sorted(values):
+            if sorted(source_columns(table.column_names)) != sorted(values):
                 return False
             matching = table.filter(pc.is_in(table.column("order_id"), value_set=order_ids))
             for row in matching.select(values).to_pylist():
@@ -308,6 +303,6 @@ def _rows_of(bronze: Storage, manifests: list[Manifest], table: str) -> tuple[li
     frame = _batch_rows(bronze, manifests, table)
     if frame is None:
         return [], []
-    columns = sorted(_source_columns(frame))
+    columns = sorted(source_columns(frame.column_names))
     rows = [tuple(row[name] for name in columns) for row in frame.select(columns).to_pylist()]
     return columns, sorted(rows, key=repr)
