@@ -121,6 +121,8 @@ class SilverStore:
         # snapshot may reference from then on).
         self.written: set[str] = set()
         self.committing: set[str] = set()
+        # (table, snapshot id) -> the table's location and the snapshot's data files
+        self._planned: dict[tuple[str, int], tuple[str, list[DataFile]]] = {}
 
     def state(self, *, moved_is_missing: bool = False) -> SilverState:
         """The record of the last Silver run that committed whole; an empty one when there is none."""
@@ -153,43 +155,53 @@ class SilverStore:
             )
         return loaded, snapshot_id
 
-    def _planned(self, state: SilverState, table: str, partitions: set[str] | None) -> list[DataFile]:
+    def _data_files(self, state: SilverState, table: str) -> tuple[str, list[DataFile]]:
+        """The table's location and its data files at the snapshot `state` names (none when it names
+        none). A snapshot's files never change, so each is planned once per store, however many
+        reads and counts ask."""
+        snapshot_id = state.tables.get(table)
+        if snapshot_id is not None and (table, snapshot_id) in self._planned:
+            return self._planned[table, snapshot_id]
         found = self._snapshot(state, table)
         if found is None:
-            return []
+            return "", []
         loaded, snapshot_id = found
+        tasks = loaded.scan(snapshot_id=snapshot_id).plan_files()
+        planned = (loaded.location(), [task.file for task in tasks])
+        self._planned[table, snapshot_id] = planned
+        return planned
+
+    def _files_in(self, state: SilverState, table: str, partitions: set[str] | None) -> list[DataFile]:
         by = self.declarations[table].partitioning
         return [
-            task.file
-            for task in loaded.scan(snapshot_id=snapshot_id).plan_files()
-            if partitions is None or by is None or _day(by, task.file.partition[0]) in partitions
+            file
+            for file in self._data_files(state, table)[1]
+            if partitions is None or by is None or _day(by, file.partition[0]) in partitions
         ]
 
     def files(self, state: SilverState, table: str, partitions: set[str] | None = None) -> list[str]:
         """The data files of `table` as the run recorded in `state` left it (or of these order-date
         partitions, ISO dates)."""
-        return sorted(file.file_path for file in self._planned(state, table, partitions))
+        return sorted(file.file_path for file in self._files_in(state, table, partitions))
 
     def rows(self, state: SilverState, table: str, partitions: set[str] | None = None) -> int:
         """The rows of those files, from the table's metadata (each file's count, taken from its
         footer when it was published): no file is read."""
-        return sum(file.record_count for file in self._planned(state, table, partitions))
+        return sum(file.record_count for file in self._files_in(state, table, partitions))
 
     def partition_digests(self, state: SilverState, table: str) -> dict[str, str]:
         """Per order-date partition (an ISO date), a digest of its files: it changes when a run
         republishes the partition."""
         by = self.declarations[table].partitioning
-        found = self._snapshot(state, table)
-        if found is None or by is None:
+        if by is None:
             return {}
-        loaded, snapshot_id = found
+        location, files = self._data_files(state, table)
         # Paths relative to the table, so a lake copied elsewhere has the same digests.
-        location = loaded.location().rstrip("/") + "/"
+        prefix = location.rstrip("/") + "/"
         days: dict[str, list[str]] = {}
-        for task in loaded.scan(snapshot_id=snapshot_id).plan_files():
-            path = task.file.file_path.removeprefix(location)
-            days.setdefault(_day(by, task.file.partition[0]), []).append(path)
-        return {day: _digest(files) for day, files in days.items()}
+        for file in files:
+            days.setdefault(_day(by, file.partition[0]), []).append(file.file_path.removeprefix(prefix))
+        return {day: _digest(paths) for day, paths in days.items()}
 
     def read(
         self, spark: SparkSession, state: SilverState, table: str, partitions: set[str] | None = None
