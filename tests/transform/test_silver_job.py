@@ -21,7 +21,7 @@ from bi_lake.settings import Settings
 from bi_metrics.published import gold_tables, published
 from bi_source.config import SeedConfig
 from bi_source.generator import add_days
-from bi_transform.silver import fct_order, job
+from bi_transform.silver import fct_order, job, steps
 from bi_transform.silver.store import BY_DAY, SilverState, SilverStore
 from tests.conftest import RunPipeline, pipeline_on, seeded_source, sqlite_url
 from tests.lakes import unreferenced_files
@@ -443,18 +443,18 @@ def test_the_nothing_lost_check_names_an_order_published_in_two_partitions(spark
     lines = _orders(spark, ["o1", "o2"])
     # o2 is rebuilt by this run and still stands in a partition the run does not touch.
     with pytest.raises(UserError, match=r"1 orders stand in more than one partition"):
-        job._check_nothing_lost(
+        steps.check_nothing_lost(
             lines, None, (2, 0), _orders(spark, ["o2"]), _orders(spark, ["o1", "o2", "o3"])
         )
-    job._check_nothing_lost(lines, None, (2, 0), _orders(spark, ["o2"]), _orders(spark, ["o1", "o3"]))
-    job._check_nothing_lost(lines, None, (2, 0), _orders(spark, ["o2"]), None)
+    steps.check_nothing_lost(lines, None, (2, 0), _orders(spark, ["o2"]), _orders(spark, ["o1", "o3"]))
+    steps.check_nothing_lost(lines, None, (2, 0), _orders(spark, ["o2"]), None)
 
 
 def test_the_nothing_lost_check_names_lines_and_options_lost_or_doubled(spark: SparkSession) -> None:
     kept = _orders(spark, ["o1", "o2", "o3"])
     with pytest.raises(UserError, match=r"fct_order_line has 2 rows for 3 kept lines"):
-        job._check_nothing_lost(kept, None, (2, 0), _orders(spark, []), None)
+        steps.check_nothing_lost(kept, None, (2, 0), _orders(spark, []), None)
     with pytest.raises(UserError, match=r"fct_order_option has 4 rows for 3 kept options"):
-        job._check_nothing_lost(kept, kept, (3, 4), _orders(spark, []), None)
+        steps.check_nothing_lost(kept, kept, (3, 4), _orders(spark, []), None)
     with pytest.raises(UserError, match=r"fct_order_option has 1 rows for 0 kept options"):
-        job._check_nothing_lost(kept, None, (3, 1), _orders(spark, []), None)
+        steps.check_nothing_lost(kept, None, (3, 1), _orders(spark, []), None)

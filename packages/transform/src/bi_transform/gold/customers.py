@@ -134,40 +134,10 @@ def _rfm_segment(at: Column) -> Column:
 
 
 def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
+    """One row per customer who ordered on or before `s`: lifetime, CLV tier, RFM and churn as of `s`."""
     at = F.lit(s)
-    in_window = _on_or_after(RFM_DAYS - 1, at)
-    last_30 = _on_or_after(SPEND_DAYS - 1, at)
-    prev_30 = _on_or_after(2 * SPEND_DAYS - 1, at) & ~last_30
-    per_customer = (
-        orders.where(F.col("user_id").isNotNull() & (F.col("order_date") <= at))
-        .groupBy("user_id")
-        .agg(
-            F.min("order_date").alias("first_order_date"),
-            F.max("order_date").alias("last_order_date"),
-            F.count(F.lit(1)).alias("lifetime_orders"),
-            F.sum("net_amount").cast("decimal(28,2)").alias("clv"),
-            F.count_distinct("order_date").alias("_order_dates"),
-            F.count(F.when(in_window, 1)).alias("_frequency"),
-            _sum_when(in_window).alias("_monetary"),
-            _sum_when(last_30).alias("spend_last_30"),
-            _sum_when(prev_30).alias("spend_prev_30"),
-            F.max_by("is_loyalty", F.struct("order_time_utc", "order_id")).alias("loyalty_member"),
-        )
-        .withColumn("days_since_last_order", F.datediff(at, F.col("last_order_date")))
-    )
-    per_customer = with_percent_rank(per_customer, "clv", "clv_percent_rank")
-    active = F.col("_frequency") > 0
-    rfm = per_customer.where(active).select(
-        "user_id",
-        F.col("days_since_last_order").alias("recency_days"),
-        F.col("_frequency").alias("frequency"),
-        F.col("_monetary").alias("monetary"),
-    )
-    rfm = with_ntile(rfm, [F.col("recency_days").desc(), F.col("user_id")], SCORE_TILES, "r_score")
-    rfm = with_ntile(rfm, [F.col("frequency"), F.col("user_id")], SCORE_TILES, "f_score")
-    rfm = with_ntile(rfm, [F.col("monetary"), F.col("user_id")], SCORE_TILES, "m_score")
-    prev = F.col("spend_prev_30")
-    return per_customer.join(rfm, "user_id", "left").select(
+    per_customer = with_percent_rank(customer_totals(orders, s), "clv", "clv_percent_rank")
+    return per_customer.join(rfm_scores(per_customer), "user_id", "left").select(
         "user_id",
         at.alias("snapshot_date"),
         "first_order_date",
@@ -191,19 +161,69 @@ def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
         .when(F.col("days_since_last_order") <= AT_RISK_MAX_DAYS, AT_RISK)
         .otherwise(CHURNED)
         .alias("churn_risk"),
+        _avg_gap_days().alias("avg_gap_days"),
+        "spend_last_30",
+        "spend_prev_30",
+        _spend_change_pct().alias("spend_change_pct"),
+        "loyalty_member",
+    )
+
+
+def customer_totals(orders: DataFrame, s: dt.date) -> DataFrame:
+    """Per customer, from the orders on or before `s`: lifetime figures, the RFM window's frequency and
+    monetary value (`_frequency`, `_monetary`), spend in the last two 30-day windows, loyalty."""
+    at = F.lit(s)
+    in_window = _on_or_after(RFM_DAYS - 1, at)
+    last_30 = _on_or_after(SPEND_DAYS - 1, at)
+    prev_30 = _on_or_after(2 * SPEND_DAYS - 1, at) & ~last_30
+    return (
+        orders.where(F.col("user_id").isNotNull() & (F.col("order_date") <= at))
+        .groupBy("user_id")
+        .agg(
+            F.min("order_date").alias("first_order_date"),
+            F.max("order_date").alias("last_order_date"),
+            F.count(F.lit(1)).alias("lifetime_orders"),
+            F.sum("net_amount").cast("decimal(28,2)").alias("clv"),
+            F.count_distinct("order_date").alias("_order_dates"),
+            F.count(F.when(in_window, 1)).alias("_frequency"),
+            _sum_when(in_window).alias("_monetary"),
+            _sum_when(last_30).alias("spend_last_30"),
+            _sum_when(prev_30).alias("spend_prev_30"),
+            F.max_by("is_loyalty", F.struct("order_time_utc", "order_id")).alias("loyalty_member"),
+        )
+        .withColumn("days_since_last_order", F.datediff(at, F.col("last_order_date")))
+    )
+
+
+def rfm_scores(totals: DataFrame) -> DataFrame:
+    """Recency, frequency and monetary value with their quintile scores, for the customers who ordered
+    in the RFM window (the others have none: they are Inactive)."""
+    rfm = totals.where(F.col("_frequency") > 0).select(
+        "user_id",
+        F.col("days_since_last_order").alias("recency_days"),
+        F.col("_frequency").alias("frequency"),
+        F.col("_monetary").alias("monetary"),
+    )
+    rfm = with_ntile(rfm, [F.col("recency_days").desc(), F.col("user_id")], SCORE_TILES, "r_score")
+    rfm = with_ntile(rfm, [F.col("frequency"), F.col("user_id")], SCORE_TILES, "f_score")
+    return with_ntile(rfm, [F.col("monetary"), F.col("user_id")], SCORE_TILES, "m_score")
+
+
+def _avg_gap_days() -> Column:
+    """Days between distinct order dates, on average; NULL with one order date."""
+    return (
         F.when(
             F.col("_order_dates") > 1,
             F.datediff("last_order_date", "first_order_date") / (F.col("_order_dates") - 1),
         )
-        .cast("double")
-        .alias("avg_gap_days"),
-        "spend_last_30",
-        "spend_prev_30",
-        F.when(
-            prev != 0,
-            (F.col("spend_last_30").cast("double") - prev.cast("double")) / prev.cast("double") * 100,
-        ).alias("spend_change_pct"),
-        "loyalty_member",
+    ).cast("double")
+
+
+def _spend_change_pct() -> Column:
+    """Spend in the last 30 days against the 30 before, in percent; NULL when the 30 before had none."""
+    prev = F.col("spend_prev_30")
+    return F.when(
+        prev != 0, (F.col("spend_last_30").cast("double") - prev.cast("double")) / prev.cast("double") * 100
     )
 
 

@@ -6,6 +6,10 @@ month it was built from); CLV's running totals from the earliest such month on; 
 and the lookups every run, because S moves. Every dataset is checked against its declaration, written
 aside and committed to its Iceberg table, the last commit carrying the run's record (see
 `bi_metrics.published`).
+
+Steps: `Changes.between` (what to rebuild), `read_inputs` (Silver's tables), `build_datasets` (every
+dataset's rows, DataFrames in and out), then each dataset conformed, written and committed in
+`COMMIT_ORDER`.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -48,9 +52,6 @@ from bi_transform.silver.job import store_of as silver_store
 from bi_transform.silver.store import SilverState, SilverStore
 from bi_transform.spark import spark_session
 from bi_transform.tables import write_files
-
-if TYPE_CHECKING:
-    pass
 
 # Spark's names for the declared column types, where they differ.
 _SPARK_TYPE_NAMES = {"integer": "int"}
@@ -109,32 +110,105 @@ COMMIT_ORDER = (
 )
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What a run rebuilds: the months whose Silver order-date partitions changed, and their days."""
+
+    months: set[str]
+    days: set[str]
+
+    @classmethod
+    def between(cls, current: dict[str, str], built_from: dict[str, str], days: Iterable[str]) -> Changes:
+        """From Silver's month digests now and those Gold was built from, over Silver's days."""
+        months = _changed_months(current, built_from)
+        return cls(months, {day for day in days if month_of(day) in months})
+
+    @property
+    def first_month(self) -> dt.date | None:
+        """Running totals change from here on."""
+        return dt.date.fromisoformat(min(self.months)) if self.months else None
+
+    def replacing(self, dataset: str) -> Callable[[dt.date], bool]:
+        """Which of the dataset's month partitions the run replaces (by the partition's first day)."""
+        first_month = self.first_month
+        if dataset == "agg_customer_clv_daily":
+            return lambda first_day: first_month is not None and first_day >= first_month
+        return lambda first_day: first_day.isoformat() in self.months
+
+
+@dataclass(frozen=True)
+class SilverInputs:
+    """What Gold reads from Silver: all orders, the orders and lines of the changed days, the dimensions."""
+
+    all_orders: DataFrame
+    orders: DataFrame
+    lines: DataFrame
+    dim_date: DataFrame
+    dim_item: DataFrame
+    dim_restaurant: DataFrame
+
+
+def read_inputs(
+    spark: SparkSession, silver: SilverStore, state: SilverState, all_orders: DataFrame, days: set[str]
+) -> SilverInputs:
+    return SilverInputs(
+        all_orders=all_orders,
+        orders=silver.read(spark, state, "fct_order", days) or all_orders.limit(0),
+        lines=silver.read(spark, state, "fct_order_line", days)
+        or _read(spark, silver, state, "fct_order_line").limit(0),
+        dim_date=_read(spark, silver, state, "dim_date"),
+        dim_item=_read(spark, silver, state, "dim_item"),
+        dim_restaurant=_read(spark, silver, state, "dim_restaurant"),
+    )
+
+
+def build_datasets(
+    silver: SilverInputs, s: dt.date, first_month: dt.date | None
+) -> dict[str, tuple[DataFrame, str]]:
+    """Every Gold dataset's rows as of `s`, with the name of the Silver input it counts as built from;
+    the CLV running totals from `first_month` on (none when None)."""
+    order_lines = aggregates.order_lines(silver.lines, silver.orders)
+    clv = customers.clv_daily(silver.all_orders).where(
+        F.trunc("order_date", "month") >= F.lit(first_month) if first_month else F.lit(False)
+    )
+    return {
+        **{
+            d.name: (aggregates.build(d, silver.orders, order_lines), aggregates.SOURCES[d.name])
+            for d in DATASETS
+            if d.role == "aggregate"
+        },
+        "agg_customer_clv_daily": (clv, "all_orders"),
+        CALENDAR: (lookups.dim_calendar(silver.dim_date), "dim_date"),
+        ITEMS: (lookups.dim_item(silver.dim_item), "dim_item"),
+        RESTAURANTS: (lookups.dim_restaurant(silver.dim_restaurant), "dim_restaurant"),
+        CUSTOMERS: (customers.customer_snapshot(silver.all_orders, s), "all_orders"),
+    }
+
+
+def _rows_in(silver: SilverStore, state: SilverState, days: set[str]) -> dict[str, int]:
+    """The Silver rows each input holds, for the report: from Silver's metadata, not a count."""
+    return {
+        "orders": silver.rows(state, "fct_order", days),
+        "lines": silver.rows(state, "fct_order_line", days),
+        "all_orders": silver.rows(state, "fct_order"),
+        **{table: silver.rows(state, table) for table in ("dim_date", "dim_item", "dim_restaurant")},
+    }
+
+
 def run(context: JobContext) -> JobReport:
     silver = silver_store(context)
     silver_state = silver.state()
     tables = gold_tables(context.settings, context.lake)
     previous = published(tables, moved_is_missing=True)
-    if silver_state.run_id is None:
-        return JobReport(job="gold", status="succeeded", details={"note": "Silver holds no orders yet"})
     definitions = definitions_fingerprint(_builder_fingerprint())
     rebuild_all = context.full_refresh or previous.definitions != definitions
-    # Silver runs whose batch changed nothing leave its data as the run that last changed it left it.
-    silver_data_run = silver_state.changed_by or silver_state.run_id
-    if not rebuild_all and previous.silver_run_id in {silver_state.run_id, silver_data_run}:
-        note = f"Gold is up to date with Silver run {silver_data_run}"
+    if note := _nothing_to_do(silver_state, previous, rebuild_all):
         return JobReport(job="gold", status="succeeded", details={"note": note})
     spark = spark_session(
         "bi-gold", context.lake, context.settings.kms_key_id, context.settings.spark_log_level
     )
     spark.sparkContext.setJobGroup(context.run_id, "gold")
-    # Every dataset as declared before anything is written: one created now (new, or declared anew)
-    # is built whole, and so is the rest, so that no reader mixes definitions.
-    created = [d.name for d in COMMIT_ORDER if tables.ensure(d.declaration)[1]]
-    rebuild_all = rebuild_all or bool(created)
-    if rebuild_all:
-        tables.remove_pre_iceberg_files(d.name for d in DATASETS)
-    # A new declaration or builder rebuilds every month, so old and new definitions never mix.
-    base = GoldState() if rebuild_all else previous
+    base = _base(tables, previous, rebuild_all)
     all_orders = silver.read(spark, silver_state, "fct_order")
     current = silver.partition_digests(silver_state, "fct_order")
     # The latest order date is the latest order-date partition's: no order is read for it.
@@ -147,95 +221,93 @@ def run(context: JobContext) -> JobReport:
         code_version=code_version(),
     )
     if all_orders is None or s is None:
-        # No order in Silver (an empty source, every line quarantined or voided): Gold follows, every
-        # dataset published empty, so questions answer with no rows.
-        for dataset in COMMIT_ORDER:
-            done = _publish(context, tables, dataset, [], None, base, record)
-            record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
-        return JobReport(
-            job="gold", status="succeeded", details={"note": "Silver holds no orders: Gold is empty"}
-        )
+        return _publish_empty(context, tables, base, record)
     record.silver_months = _month_digests(current)
-    months = _changed_months(record.silver_months, base.silver_months)
-    days = {day for day in current if month_of(day) in months}
-    orders = silver.read(spark, silver_state, "fct_order", days) or all_orders.limit(0)
-    lines = silver.read(spark, silver_state, "fct_order_line", days) or _read(
-        spark, silver, silver_state, "fct_order_line"
-    ).limit(0)
-    # Running totals change from the first changed month on.
-    first_month = dt.date.fromisoformat(min(months)) if months else None
-    clv = customers.clv_daily(all_orders).where(
-        F.trunc("order_date", "month") >= F.lit(first_month) if first_month else F.lit(False)
-    )
-    order_lines = aggregates.order_lines(lines, orders)
-    dim_date = _read(spark, silver, silver_state, "dim_date")
-    dim_item = _read(spark, silver, silver_state, "dim_item")
-    dim_restaurant = _read(spark, silver, silver_state, "dim_restaurant")
-    # Each dataset with the Silver rows it is built from, for the report: from Silver's metadata.
-    rows_in = {
-        "orders": silver.rows(silver_state, "fct_order", days),
-        "lines": silver.rows(silver_state, "fct_order_line", days),
-        "all_orders": silver.rows(silver_state, "fct_order"),
-        **{table: silver.rows(silver_state, table) for table in ("dim_date", "dim_item", "dim_restaurant")},
-    }
-    frames: dict[str, tuple[DataFrame, str]] = {
-        **{
-            d.name: (aggregates.build(d, orders, order_lines), aggregates.SOURCES[d.name])
-            for d in DATASETS
-            if d.role == "aggregate"
-        },
-        "agg_customer_clv_daily": (clv, "all_orders"),
-        CALENDAR: (lookups.dim_calendar(dim_date), "dim_date"),
-        ITEMS: (lookups.dim_item(dim_item), "dim_item"),
-        RESTAURANTS: (lookups.dim_restaurant(dim_restaurant), "dim_restaurant"),
-        CUSTOMERS: (customers.customer_snapshot(all_orders, s), "all_orders"),
-    }
-
-    def replaced(first_day: dt.date) -> bool:
-        return first_day.isoformat() in months
-
-    def replaced_from_first_month(first_day: dt.date) -> bool:
-        return first_month is not None and first_day >= first_month
-
-    replacing = {"agg_customer_clv_daily": replaced_from_first_month}
-    counts: list[TableCounts] = []
-    for dataset in COMMIT_ORDER:
-        task = context.progress.task(f"gold {dataset.name}")
-        started = time.monotonic()
-        built, source = frames[dataset.name]
-        if dataset.partitioning is not None:
-            built = built.withColumn(MONTH_PARTITION, F.trunc("order_date", "month"))
-        files = write_files(tables, dataset.declaration, conform(dataset, built), context.run_id)
-        done = _publish(context, tables, dataset, files, replacing.get(dataset.name, replaced), base, record)
-        record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
-        counts.append(
-            TableCounts(
-                table=dataset.name,
-                rows_in=rows_in[source],
-                rows_out=done.added_rows,
-                files=done.added_files,
-                note=(f"{len(done.partitions)} partition(s) rebuilt" if dataset.partitioning else "rebuilt")
-                + f", {done.rows:,} rows published",
-            )
-        )
-        task.finish(
-            f"{done.added_rows:,} rows in {len(done.partitions) or 1} partition(s), "
-            f"{time.monotonic() - started:.1f} s"
-        )
+    changes = Changes.between(record.silver_months, base.silver_months, current)
+    inputs = read_inputs(spark, silver, silver_state, all_orders, changes.days)
+    frames = build_datasets(inputs, s, changes.first_month)
+    rows_in = _rows_in(silver, silver_state, changes.days)
+    counts = [
+        _build_and_publish(context, tables, dataset, frames[dataset.name], rows_in, changes, base, record)
+        for dataset in COMMIT_ORDER
+    ]
     removed = _expire(context, tables, record)
     spark.catalog.clearCache()
+    details = {
+        "silver_run_id": silver_state.run_id,
+        "snapshot_date": s.isoformat(),
+        "rebuilt_months": sorted(changes.months),
+        "full_refresh": context.full_refresh,
+        "snapshots": {name: entry.snapshot_id for name, entry in record.datasets.items()},
+        "files_removed": removed,
+    }
+    return JobReport(job="gold", status="succeeded", tables=counts, details=details)
+
+
+def _base(tables: LayerTables, previous: GoldState, rebuild_all: bool) -> GoldState:
+    """What the run builds on: the last run's record, or nothing when it rebuilds every month (a new
+    declaration or builder, or a full refresh), so old and new definitions never mix."""
+    # Every dataset as declared before anything is written: one created now (new, or declared anew)
+    # is built whole, and so is the rest, so that no reader mixes definitions.
+    created = [d.name for d in COMMIT_ORDER if tables.ensure(d.declaration)[1]]
+    if rebuild_all or created:
+        tables.remove_pre_iceberg_files(d.name for d in DATASETS)
+        return GoldState()
+    return previous
+
+
+def _nothing_to_do(silver: SilverState, previous: GoldState, rebuild_all: bool) -> str | None:
+    """Why the run has nothing to build, or None when it has."""
+    if silver.run_id is None:
+        return "Silver holds no orders yet"
+    # Silver runs whose batch changed nothing leave its data as the run that last changed it left it.
+    silver_data_run = silver.changed_by or silver.run_id
+    if not rebuild_all and previous.silver_run_id in {silver.run_id, silver_data_run}:
+        return f"Gold is up to date with Silver run {silver_data_run}"
+    return None
+
+
+def _publish_empty(context: JobContext, tables: LayerTables, base: GoldState, record: GoldState) -> JobReport:
+    """No order in Silver (an empty source, every line quarantined or voided): Gold follows, every
+    dataset published empty, so questions answer with no rows."""
+    for dataset in COMMIT_ORDER:
+        done = _publish(context, tables, dataset, [], None, base, record)
+        record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
     return JobReport(
-        job="gold",
-        status="succeeded",
-        tables=counts,
-        details={
-            "silver_run_id": silver_state.run_id,
-            "snapshot_date": s.isoformat(),
-            "rebuilt_months": sorted(months),
-            "full_refresh": context.full_refresh,
-            "snapshots": {name: entry.snapshot_id for name, entry in record.datasets.items()},
-            "files_removed": removed,
-        },
+        job="gold", status="succeeded", details={"note": "Silver holds no orders: Gold is empty"}
+    )
+
+
+def _build_and_publish(
+    context: JobContext,
+    tables: LayerTables,
+    dataset: GoldDataset,
+    frame: tuple[DataFrame, str],
+    rows_in: dict[str, int],
+    changes: Changes,
+    base: GoldState,
+    record: GoldState,
+) -> TableCounts:
+    """One dataset checked against its declaration, written and committed; its counts."""
+    task = context.progress.task(f"gold {dataset.name}")
+    started = time.monotonic()
+    built, source = frame
+    if dataset.partitioning is not None:
+        built = built.withColumn(MONTH_PARTITION, F.trunc("order_date", "month"))
+    files = write_files(tables, dataset.declaration, conform(dataset, built), context.run_id)
+    done = _publish(context, tables, dataset, files, changes.replacing(dataset.name), base, record)
+    record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
+    task.finish(
+        f"{done.added_rows:,} rows in {len(done.partitions) or 1} partition(s), "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    return TableCounts(
+        table=dataset.name,
+        rows_in=rows_in[source],
+        rows_out=done.added_rows,
+        files=done.added_files,
+        note=(f"{len(done.partitions)} partition(s) rebuilt" if dataset.partitioning else "rebuilt")
+        + f", {done.rows:,} rows published",
     )
 
 

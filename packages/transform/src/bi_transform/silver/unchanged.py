@@ -62,21 +62,40 @@ def unchanged_batch(
 ) -> Unchanged | None:
     """The batch's rows when all of them are already in Silver as they are; None when any may change
     it (or Silver's record does not say enough to tell)."""
+    if not _may_be_unchanged(state, bronze, batch):
+        return None
+    batch_lines = _batch_rows(bronze, batch, LINES)
+    if batch_lines is None or _created_after_earlier_extractions(batch, batch_lines):
+        return None
+    held = _lines_held(store, state, bronze, batch_lines)
+    if held is None:
+        return None
+    dates, published_keys = held
+    options = _batch_rows(bronze, batch, OPTIONS)
+    option_rows = [] if options is None else options.select(list(OPTION_COLUMNS)).to_pylist()
+    if not _options_held(store, state, dates, option_rows, published_keys):
+        return None
+    return Unchanged(lines=batch_lines.num_rows, options=len(option_rows))
+
+
+def _may_be_unchanged(state: SilverState, bronze: Storage, batch: list[Manifest]) -> bool:
+    """Whether the batch can be compared at all: Silver's record names the full extractions it was
+    modelled from, they are the latest, and the batch holds only what incremental runs bring."""
     modelled = state.full_extractions
     if state.run_id is None or modelled is None:
-        return None
+        return False
     # A backfill (`--start/--end`) or a full re-extraction asks for its rows to be processed again
     # (after a rule changed, say): only what incremental runs bring may be taken as unchanged.
     if any(t.mode != INCREMENTAL for m in batch for t in m.tables if t.table in (LINES, OPTIONS)):
-        return None
-    for table in FULL_EXTRACTIONS:
-        if not _same_full_extraction(bronze, table, modelled.get(table)):
-            return None
-    batch_lines = _batch_rows(bronze, batch, LINES)
-    if batch_lines is None:
-        return None
-    if _created_after_earlier_extractions(batch, batch_lines):
-        return None
+        return False
+    return all(_same_full_extraction(bronze, table, modelled.get(table)) for table in FULL_EXTRACTIONS)
+
+
+def _lines_held(
+    store: SilverStore, state: SilverState, bronze: Storage, batch_lines: pa.Table
+) -> tuple[list[dt.date], set[tuple[str, str]]] | None:
+    """When every line of the batch is in Silver as it is (published, or quarantined for a reason a
+    re-read would give again): the order dates they fall in and the keys published; else None."""
     values = source_columns(batch_lines.column_names)
     keyed = _keyed(batch_lines)
     keyless = batch_lines.filter(pc.invert(keyed)).select(values).to_pylist()
@@ -96,11 +115,7 @@ def unchanged_batch(
         taken_from |= {key: run for key, (run, _) in quarantined.items()}
     if not _same_as_taken(bronze, lines.select(values).to_pylist(), keys, taken_from, values):
         return None
-    options = _batch_rows(bronze, batch, OPTIONS)
-    option_rows = [] if options is None else options.select(list(OPTION_COLUMNS)).to_pylist()
-    if not _options_held(store, state, dates, option_rows, published_keys):
-        return None
-    return Unchanged(lines=batch_lines.num_rows, options=len(option_rows))
+    return dates, published_keys
 
 
 def _read(
