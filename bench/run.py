@@ -263,19 +263,8 @@ def machine() -> dict[str, Any]:
     }
 
 
-def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[str, Any]:
-    source_url = f"sqlite:///{work / 'source.db'}"
-    lake_dir = work / "lake"
-    os.environ.update(BI_SOURCE_URL=source_url, BI_LAKE=str(lake_dir))
-    for variable in LAYER_VARIABLES:
-        os.environ.pop(variable, None)
-    settings = load_settings(source_url=source_url, lake=str(lake_dir))
-    lake = Lake.from_settings(settings)
-    subreaper = become_subreaper()
-    if not subreaper:
-        log("cannot wait for Spark's JVM on this platform: a stage may overlap the JVM of the one before")
-
-    config = dataclasses.replace(SeedConfig(), orders_per_day=SeedConfig().orders_per_day * scale)
+def seed_source(source_url: str, config: SeedConfig) -> tuple[int, float]:
+    """The source seeded at the configured size: its rows, and the seconds it took."""
     log(
         f"seeding {config.days} days x ~{config.orders_per_day:g} orders/day, "
         f"{config.restaurants} restaurants..."
@@ -290,6 +279,23 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
         engine.dispose()
     source_rows = seeded.order_lines + seeded.option_rows + seeded.date_rows
     log(f"seeded {source_rows:,} rows ({seeded.orders:,} orders) in {seed_s:.1f} s")
+    return source_rows, seed_s
+
+
+def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[str, Any]:
+    source_url = f"sqlite:///{work / 'source.db'}"
+    lake_dir = work / "lake"
+    os.environ.update(BI_SOURCE_URL=source_url, BI_LAKE=str(lake_dir))
+    for variable in LAYER_VARIABLES:
+        os.environ.pop(variable, None)
+    settings = load_settings(source_url=source_url, lake=str(lake_dir))
+    lake = Lake.from_settings(settings)
+    subreaper = become_subreaper()
+    if not subreaper:
+        log("cannot wait for Spark's JVM on this platform: a stage may overlap the JVM of the one before")
+
+    config = dataclasses.replace(SeedConfig(), orders_per_day=SeedConfig().orders_per_day * scale)
+    source_rows, seed_s = seed_source(source_url, config)
 
     reported: set[str] = set()
     full = {stage: run_stage("full", stage, work, lake, reported) for stage in STAGES}

@@ -321,7 +321,6 @@ def chart(
         no_data("data")
         return
     style = style_of(y, result)
-    note = ""
     tooltip = [alt.Tooltip(f"{x}_text:N", title=label(x))]
     if color in TIME_GRAINS:
         # A date as a colour reads in its grain's unit, in date order.
@@ -330,31 +329,7 @@ def chart(
         tooltip.append(alt.Tooltip(f"{color}:N", title=label(color)))
     frame[f"{y}_text"] = [_figure(y, style, v) for v in frame[y]]
     tooltip.append(alt.Tooltip(f"{y}_text:N", title=label(y)))
-    if x == "order_date":
-        frame[f"{x}_text"] = [value_text(x, _raw(v)) for v in frame[x]]
-        x_encoding = alt.X(f"{x}:T", title=label(x), axis=alt.Axis(format="%-d %b", labelAngle=0))
-    elif x in TIME_GRAINS:
-        found = [period(x, _day(v), filters) for v in frame[x]]
-        frame[f"{x}_text"] = [p.name for p in found]
-        frame[f"{x}_tick"] = [p.tick for p in found]
-        order = list(dict.fromkeys(frame.sort_values(x)[f"{x}_tick"]))
-        x_encoding = alt.X(f"{x}_tick:O", title=_grain_title(x), sort=order, axis=alt.Axis(labelAngle=-40))
-        partials = list(dict.fromkeys(p.name for p in found if p.partial))
-        if partials:
-            note = (
-                f"Partial: {', '.join(partials)}. The range covers only part of it, and so does the figure."
-            )
-    else:
-        frame[f"{x}_text"] = frame[x]
-        shown = list(dict.fromkeys(frame[x]))
-        order = shown if ordered else sorted(shown, key=words(x).rank)
-        angle = 0 if len(shown) <= FLAT_LABELS else -40
-        x_encoding = alt.X(
-            f"{x}:N",
-            title=label(x),
-            sort=order,
-            axis=alt.Axis(labelLimit=200, labelAngle=angle),
-        )
+    x_encoding, note = _x_axis(frame, x, ordered, filters)
     base = alt.Chart(frame, title=title or alt.Undefined, height=height)
     mark = base.mark_line(point=len(frame) < 60) if kind == "line" else base.mark_bar()
     encodings: dict[str, object] = {
@@ -374,6 +349,30 @@ def chart(
     st.altair_chart(mark.encode(**encodings), width="stretch")
     if note:
         st.caption(note)
+
+
+def _x_axis(frame: pd.DataFrame, x: str, ordered: bool, filters: Filters | None) -> tuple[alt.X, str]:
+    """The x encoding (adding the columns it reads to `frame`), and a note on partial periods."""
+    if x == "order_date":
+        frame[f"{x}_text"] = [value_text(x, _raw(v)) for v in frame[x]]
+        return alt.X(f"{x}:T", title=label(x), axis=alt.Axis(format="%-d %b", labelAngle=0)), ""
+    if x in TIME_GRAINS:
+        found = [period(x, _day(v), filters) for v in frame[x]]
+        frame[f"{x}_text"] = [p.name for p in found]
+        frame[f"{x}_tick"] = [p.tick for p in found]
+        order = list(dict.fromkeys(frame.sort_values(x)[f"{x}_tick"]))
+        partials = list(dict.fromkeys(p.name for p in found if p.partial))
+        note = (
+            f"Partial: {', '.join(partials)}. The range covers only part of it, and so does the figure."
+            if partials
+            else ""
+        )
+        return alt.X(f"{x}_tick:O", title=_grain_title(x), sort=order, axis=alt.Axis(labelAngle=-40)), note
+    frame[f"{x}_text"] = frame[x]
+    shown = list(dict.fromkeys(frame[x]))
+    order = shown if ordered else sorted(shown, key=words(x).rank)
+    angle = 0 if len(shown) <= FLAT_LABELS else -40
+    return alt.X(f"{x}:N", title=label(x), sort=order, axis=alt.Axis(labelLimit=200, labelAngle=angle)), ""
 
 
 def _day(value: object) -> dt.date:

@@ -100,7 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"bi {code_version()}", help="print the product's version"
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    for add in (_add_seed, _add_run, _add_query, _add_reading):
+        add(commands)
+    return parser
 
+
+def _add_seed(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """`bi seed`: the synthetic source."""
     defaults = SeedConfig()
     seed_cmd = commands.add_parser("seed", help="create (or extend) the synthetic source database")
     seed_cmd.add_argument("--source", help=f"SQLAlchemy URL (default {DEFAULT_SOURCE_URL}, or BI_SOURCE_URL)")
@@ -130,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="append N days after the source's last day, with some late-arriving rows",
     )
 
+
+def _add_run(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """`bi run`: the workflow."""
     run_cmd = commands.add_parser("run", help="run the workflow: " + " -> ".join(WORKFLOW.names))
     run_cmd.add_argument("--source", help="SQLAlchemy URL of the source (or BI_SOURCE_URL)")
     run_cmd.add_argument("--lake", help=LAKE_HELP)
@@ -143,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument("--only", type=_job_list, metavar="JOB,...", help="run only these jobs")
 
+
+def _add_query(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """`bi query`: a metric question answered from Gold."""
     query_cmd = commands.add_parser("query", help="answer a metric question from Gold")
     query_cmd.add_argument(
         "metrics", metavar="METRIC[,METRIC...]", help="metrics to compute (see bi metrics)"
@@ -166,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         "lists the runs kept)",
     )
 
+
+def _add_reading(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """`bi metrics`, `bi dashboard` and `bi status`: what the lake holds, and how to read it."""
     metrics_cmd = commands.add_parser("metrics", help="the catalogue: every metric and dimension")
     metrics_cmd.add_argument("--format", choices=("table", "json"), default="table")
 
@@ -183,7 +198,6 @@ def build_parser() -> argparse.ArgumentParser:
     status_cmd = commands.add_parser("status", help="last runs, watermarks, freshness and row counts")
     status_cmd.add_argument("--lake", help=LAKE_HELP)
     status_cmd.add_argument("--format", choices=("table", "json"), default="table")
-    return parser
 
 
 def _seed_summary_rows(summary: SeedSummary, seconds: float) -> list[dict[str, object]]:
@@ -200,6 +214,20 @@ def _seed_summary_rows(summary: SeedSummary, seconds: float) -> list[dict[str, o
     ]
 
 
+def _check_database_file(url: str, *, appending: bool) -> None:
+    """An embedded source's file can be made, or (appending) exists; its folder is made."""
+    database_file = sqlite_path(url)
+    if database_file is None:
+        return
+    if appending and not database_file.exists():
+        raise UserError(f"source database {database_file} does not exist; run bi seed first")
+    if database_file.is_dir():
+        raise UserError(f"source database {database_file} is a folder, not a file")
+    if problem := folder_problem(database_file.parent, writing=True):
+        raise UserError(f"source database {database_file}: {problem}")
+    database_file.parent.mkdir(parents=True, exist_ok=True)
+
+
 def _seed(
     settings: Settings, config: SeedConfig | None, extra_days: int | None, out: Console, err: Console
 ) -> SeedSummary:
@@ -209,15 +237,7 @@ def _seed(
     from bi_source.generator import SourceMissing, SourceNotEmpty, add_days, ensure_empty, seed
 
     url = settings.source_url
-    database_file = sqlite_path(url)
-    if database_file is not None:
-        if extra_days is not None and not database_file.exists():
-            raise UserError(f"source database {database_file} does not exist; run bi seed first")
-        if database_file.is_dir():
-            raise UserError(f"source database {database_file} is a folder, not a file")
-        if problem := folder_problem(database_file.parent, writing=True):
-            raise UserError(f"source database {database_file}: {problem}")
-        database_file.parent.mkdir(parents=True, exist_ok=True)
+    _check_database_file(url, appending=extra_days is not None)
     try:
         engine = sa.create_engine(url)
     except Exception as exc:

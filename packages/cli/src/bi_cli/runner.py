@@ -13,7 +13,7 @@ from bi_lake.lock import LakeLock
 from bi_lake.runs import JobReport, RunReport, new_run_id, utc_now
 from bi_lake.settings import Settings
 from bi_lake.version import code_version
-from bi_lake.workflow import WORKFLOW, JobContext, Progress, Workflow, run_job
+from bi_lake.workflow import WORKFLOW, JobContext, JobSpec, Progress, Workflow, run_job
 from bi_transform.spark import require_java
 
 # What must hold before a job of each runtime starts.
@@ -40,20 +40,10 @@ def run_workflow(
     The run report is saved in the lake when the run starts, after each job, and at the end.
     """
     jobs = workflow.select(options.only)
-    for runtime in sorted({job.runtime for job in jobs}):
-        PREFLIGHT[runtime]()
-    lake = Lake.from_settings(settings)
-    if lake.on_s3 and not settings.kms_key_id:
-        raise UserError(
-            "writing to an S3 lake needs the project's KMS key: set BI_KMS_KEY_ID to its ARN "
-            "(every object is written with SSE-KMS, never relying on the bucket default)"
-        )
-    # Only what the selected jobs use: a role that may run ingest need not see Silver or Gold.
-    lake.check(sorted({layer for job in jobs for layer in (*job.reads, *job.writes)}))
+    lake = _checked_lake(settings, jobs)
     started_at = utc_now()
-    run_id = new_run_id(started_at)
     report = RunReport(
-        run_id=run_id,
+        run_id=new_run_id(started_at),
         status="running",
         started_at=started_at,
         code_version=code_version(),
@@ -66,10 +56,10 @@ def run_workflow(
     )
     interrupts.reset()
     interrupts.watch()
-    with LakeLock(lake.root, run_id, settings.lock_stale_after_s, on_takeover=progress.warn):
+    with LakeLock(lake.root, report.run_id, settings.lock_stale_after_s, on_takeover=progress.warn):
         report.save(lake.root)
         context = JobContext(
-            run_id=run_id,
+            run_id=report.run_id,
             run_started_at=started_at,
             settings=settings,
             lake=lake,
@@ -83,28 +73,46 @@ def run_workflow(
             if failed is not None:
                 report.jobs.append(JobReport(job=job.name, status="skipped", error=f"{failed} failed"))
                 continue
-            try:
-                result = run_job(job, context)
-            except BaseException as exc:
-                report.finished_at = utc_now()
-                if isinstance(exc, KeyboardInterrupt) or interrupts.seen():
-                    # Whatever Ctrl-C broke on its way (Spark's gateway, a half-read file) is not news.
-                    report.status, report.error = "interrupted", f"{job.name}: interrupted"
-                    report.save(lake.root)
-                    raise KeyboardInterrupt from None
-                # A bug: record it in the report, then let it surface as it is.
-                report.status, report.error = "failed", f"{job.name}: {type(exc).__name__}: {exc}"
-                report.save(lake.root)
-                raise
-            report.jobs.append(result)
+            report.jobs.append(_run_recorded(job, context, report))
             report.save(lake.root)
-            if result.status == "failed":
+            if report.jobs[-1].status == "failed":
                 failed = job.name
-        finished_at = utc_now()
-        report.finished_at = finished_at
-        report.seconds = round((finished_at - started_at).total_seconds(), 3)
+        report.finished_at = utc_now()
+        report.seconds = round((report.finished_at - started_at).total_seconds(), 3)
         report.status = "failed" if failed else "succeeded"
         if failed:
             report.error = next(j.error for j in report.jobs if j.job == failed)
         report.save(lake.root)
     return report
+
+
+def _checked_lake(settings: Settings, jobs: list[JobSpec]) -> Lake:
+    """The lake the settings name, checked for what the selected jobs need before anything runs."""
+    for runtime in sorted({job.runtime for job in jobs}):
+        PREFLIGHT[runtime]()
+    lake = Lake.from_settings(settings)
+    if lake.on_s3 and not settings.kms_key_id:
+        raise UserError(
+            "writing to an S3 lake needs the project's KMS key: set BI_KMS_KEY_ID to its ARN "
+            "(every object is written with SSE-KMS, never relying on the bucket default)"
+        )
+    # Only what the selected jobs use: a role that may run ingest need not see Silver or Gold.
+    lake.check(sorted({layer for job in jobs for layer in (*job.reads, *job.writes)}))
+    return lake
+
+
+def _run_recorded(job: JobSpec, context: JobContext, report: RunReport) -> JobReport:
+    """One job; if it raises, the run report says so before the exception goes on."""
+    try:
+        return run_job(job, context)
+    except BaseException as exc:
+        report.finished_at = utc_now()
+        if isinstance(exc, KeyboardInterrupt) or interrupts.seen():
+            # Whatever Ctrl-C broke on its way (Spark's gateway, a half-read file) is not news.
+            report.status, report.error = "interrupted", f"{job.name}: interrupted"
+            report.save(context.lake.root)
+            raise KeyboardInterrupt from None
+        # A bug: record it in the report, then let it surface as it is.
+        report.status, report.error = "failed", f"{job.name}: {type(exc).__name__}: {exc}"
+        report.save(context.lake.root)
+        raise

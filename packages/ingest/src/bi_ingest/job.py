@@ -228,17 +228,9 @@ def run(context: JobContext) -> JobReport:
     manifests: list[TableManifest] = []
     try:
         with engine.connect() as connection:
-            # Every table's shape is checked before any is extracted, so all problems show at once.
-            shapes, problems = {}, []
             absent = _absent_optional_tables(connection)
             present = [spec for spec in SPECS if spec.table not in absent]
-            for spec in present:
-                try:
-                    shapes[spec.table] = _check_shape(connection, spec, watermarks.tables.get(spec.table))
-                except (UserError, sa.exc.SQLAlchemyError) as exc:
-                    problems.append(
-                        str(exc) if isinstance(exc, UserError) else f"{spec.table}: {error_line(exc)}"
-                    )
+            shapes, problems = _check_shapes(connection, present, watermarks)
             if problems:
                 return _failed("; ".join(problems), removed)
             windows = {
@@ -260,14 +252,41 @@ def run(context: JobContext) -> JobReport:
         raise
     finally:
         engine.dispose()
-    finished_at = utc_now()
-    # The manifest is the commit: from here on the run's partitions count, and the watermarks may move.
+    _commit(context, engine.dialect.name, manifests, watermarks)
+    details = {
+        "manifest": manifest_key(context.run_id),
+        "removed_partitions": removed,
+        **({"absent_optional_tables": absent} if absent else {}),
+    }
+    return JobReport(
+        job="ingest", status="succeeded", tables=[_counts(m) for m in manifests], details=details
+    )
+
+
+def _check_shapes(
+    connection: sa.Connection, specs: list[ExtractionSpec], watermarks: Watermarks
+) -> tuple[dict[str, _Shape], list[str]]:
+    """Every table's shape, checked before any is extracted, so that all problems show at once."""
+    shapes, problems = {}, []
+    for spec in specs:
+        try:
+            shapes[spec.table] = _check_shape(connection, spec, watermarks.tables.get(spec.table))
+        except (UserError, sa.exc.SQLAlchemyError) as exc:
+            problems.append(str(exc) if isinstance(exc, UserError) else f"{spec.table}: {error_line(exc)}")
+    return shapes, problems
+
+
+def _commit(
+    context: JobContext, dialect: str, manifests: list[TableManifest], watermarks: Watermarks
+) -> None:
+    """The manifest is the commit: from here on the run's partitions count, and the watermarks may move."""
+    storage = context.lake.bronze
     Manifest(
         run_id=context.run_id,
         source=redact(context.settings.source_url),
-        dialect=engine.dialect.name,
+        dialect=dialect,
         extracted_at=context.run_started_at,
-        finished_at=finished_at,
+        finished_at=utc_now(),
         tables=manifests,
     ).save(storage)
     for entry in manifests:
@@ -280,20 +299,16 @@ def run(context: JobContext) -> JobReport:
             columns=entry.columns,
         )
     watermarks.save(storage)
-    return JobReport(
-        job="ingest",
-        status="succeeded",
-        tables=[
-            TableCounts(
-                table=m.table, rows_in=m.rows, rows_out=m.rows, files=len(m.files), bytes=m.bytes, note=m.mode
-            )
-            for m in manifests
-        ],
-        details={
-            "manifest": manifest_key(context.run_id),
-            "removed_partitions": removed,
-            **({"absent_optional_tables": absent} if absent else {}),
-        },
+
+
+def _counts(manifest: TableManifest) -> TableCounts:
+    return TableCounts(
+        table=manifest.table,
+        rows_in=manifest.rows,
+        rows_out=manifest.rows,
+        files=len(manifest.files),
+        bytes=manifest.bytes,
+        note=manifest.mode,
     )
 
 

@@ -381,16 +381,8 @@ class LayerTables:
         """
         from pyiceberg.exceptions import CommitFailedException
 
-        name = declaration.name
         new = self._data_files(table, declaration, files)
-        current = table.current_snapshot()
-        if current is not None and current.snapshot_id != built_on:
-            if built_on is None or table.snapshot_by_id(built_on) is None:
-                replacing = None
-            else:
-                with self._catalog_errors(name):
-                    table.manage_snapshots().set_current_snapshot(built_on).commit()
-                    table = self.catalog.load_table(self.identifier(name))
+        table, replacing = self._undo_dead_commits(table, declaration.name, replacing, built_on)
         replaced = self._replaced_files(table, declaration, replacing)
         try:
             with table.transaction() as transaction:
@@ -419,6 +411,24 @@ class LayerTables:
             if partitioning
             else frozenset(),
         )
+
+    def _undo_dead_commits(
+        self,
+        table: Table,
+        name: str,
+        replacing: Callable[[dt.date], bool] | None,
+        built_on: int | None,
+    ) -> tuple[Table, Callable[[dt.date], bool] | None]:
+        """The table back at `built_on` when it moved on since, or everything to replace when there is
+        nothing to go back to; the table and what the commit replaces."""
+        current = table.current_snapshot()
+        if current is None or current.snapshot_id == built_on:
+            return table, replacing
+        if built_on is None or table.snapshot_by_id(built_on) is None:
+            return table, None
+        with self._catalog_errors(name):
+            table.manage_snapshots().set_current_snapshot(built_on).commit()
+            return self.catalog.load_table(self.identifier(name)), replacing
 
     def _data_files(self, table: Table, declaration: TableDeclaration, files: list[str]) -> list[DataFile]:
         """Each file described from its footer (read in parallel: on S3 each is a round trip)."""

@@ -116,8 +116,25 @@ def compile_question(
 ) -> Plan:
     """The SQL that answers `question`; for a restricted reader it only ever reads its restaurants."""
     dataset = choose_dataset(question, rows, datasets)
-    measures = _measures(question)
     asked = [DIMENSIONS_BY_NAME[name] for name in (*question.by, *question.filters)]
+    lookups = _lookups(asked, rows)
+    _check_access(access, asked, dataset)
+    dims = [_quote(name) for name in question.by]
+    steps, source = _total_steps(dims, _measures(question), dataset)
+    conditions, parameters = _conditions(question, access)
+    ctes = [_base(question, dataset, lookups, conditions, used="\n".join(steps)), *steps]
+    outputs = [f"totals.{d}" for d in dims] + [
+        f"{_metric_expression(name)} AS {_quote(name)}" for name in question.metrics
+    ]
+    order = f"\nORDER BY {', '.join(f'totals.{d}' for d in dims)}" if dims else ""
+    sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(outputs)}\nFROM {source}{order}"
+    return Plan(
+        dataset=dataset.name, sql=sql, parameters=tuple(parameters), columns=(*question.by, *question.metrics)
+    )
+
+
+def _lookups(asked: list[Dimension], rows: Mapping[str, int]) -> list[str]:
+    """The lookups the asked dimensions need, each published."""
     lookups = sorted({dim.lookup for dim in asked if dim.lookup})
     unpublished = [lookup for lookup in lookups if lookup not in rows]
     if unpublished and rows:
@@ -126,20 +143,22 @@ def compile_question(
             f"Gold has no {', '.join(unpublished)}: it was built by an older version; "
             "run `bi run` to rebuild it"
         )
-    if access.restricted:
-        customer_level = [dim.name for dim in asked if dim.level == "customer"]
-        if customer_level:
-            raise withheld_error(f"{', '.join(customer_level)} is a customer attribute")
-        if RESTAURANT_COLUMN not in dataset.column_names:
-            raise withheld_error(f"{dataset.name} has no restaurant")
-    joins = "".join(
-        f"\n    LEFT JOIN {_quote(lookup)} ON {_quote(lookup)}.{_quote(LOOKUP_KEYS[lookup])}"
-        f" = {_FACT}.{_quote(LOOKUP_KEYS[lookup])}"
-        for lookup in lookups
-    )
-    conditions, parameters = _conditions(question, access)
-    dims = [_quote(name) for name in question.by]
-    where = f"\n    WHERE {' AND '.join(conditions)}" if conditions else ""
+    return lookups
+
+
+def _check_access(access: RestaurantAccess, asked: list[Dimension], dataset: GoldDataset) -> None:
+    """A restricted reader asks nothing of customers, and only of datasets that name a restaurant."""
+    if not access.restricted:
+        return
+    customer_level = [dim.name for dim in asked if dim.level == "customer"]
+    if customer_level:
+        raise withheld_error(f"{', '.join(customer_level)} is a customer attribute")
+    if RESTAURANT_COLUMN not in dataset.column_names:
+        raise withheld_error(f"{dataset.name} has no restaurant")
+
+
+def _total_steps(dims: list[str], measures: list[str], dataset: GoldDataset) -> tuple[list[str], str]:
+    """The steps after `base` that total the measures by the dimensions, and the step to select from."""
     group_by = f" GROUP BY {', '.join(dims)}" if dims else ""
     # repeat_customers needs a step of its own; the row count keeps one total row when no dimension is asked.
     totals = [
@@ -147,24 +166,35 @@ def compile_question(
         *(_total(name, dataset) for name in measures if name != "repeat_customers"),
     ]
     steps = [f"totals AS (SELECT {', '.join([*dims, *totals])} FROM base{group_by})"]
-    source = "totals"
-    if "repeat_customers" in measures:
-        assert dataset.orders_per_customer is not None
-        steps.append(
-            "per_customer AS (SELECT "
-            + ", ".join([*dims, "user_id", f"{dataset.orders_per_customer} AS slice_orders"])
-            + f" FROM base WHERE user_id IS NOT NULL GROUP BY {', '.join([*dims, 'user_id'])})"
-        )
-        steps.append(
-            "repeats AS (SELECT "
-            + ", ".join([*dims, 'count(*) FILTER (WHERE slice_orders >= 2) AS "repeat_customers"'])
-            + f" FROM per_customer{group_by})"
-        )
-        matches = " AND ".join(f"totals.{d} IS NOT DISTINCT FROM repeats.{d}" for d in dims) or "TRUE"
-        source = f"totals LEFT JOIN repeats ON {matches}"
+    if "repeat_customers" not in measures:
+        return steps, "totals"
+    assert dataset.orders_per_customer is not None
+    steps.append(
+        "per_customer AS (SELECT "
+        + ", ".join([*dims, "user_id", f"{dataset.orders_per_customer} AS slice_orders"])
+        + f" FROM base WHERE user_id IS NOT NULL GROUP BY {', '.join([*dims, 'user_id'])})"
+    )
+    steps.append(
+        "repeats AS (SELECT "
+        + ", ".join([*dims, 'count(*) FILTER (WHERE slice_orders >= 2) AS "repeat_customers"'])
+        + f" FROM per_customer{group_by})"
+    )
+    matches = " AND ".join(f"totals.{d} IS NOT DISTINCT FROM repeats.{d}" for d in dims) or "TRUE"
+    return steps, f"totals LEFT JOIN repeats ON {matches}"
+
+
+def _base(
+    question: Question, dataset: GoldDataset, lookups: list[str], conditions: list[str], used: str
+) -> str:
+    """The `base` step: the dataset's rows that pass the filters, with its lookups joined."""
+    joins = "".join(
+        f"\n    LEFT JOIN {_quote(lookup)} ON {_quote(lookup)}.{_quote(LOOKUP_KEYS[lookup])}"
+        f" = {_FACT}.{_quote(LOOKUP_KEYS[lookup])}"
+        for lookup in lookups
+    )
+    where = f"\n    WHERE {' AND '.join(conditions)}" if conditions else ""
     # Only the columns the steps use: `base` is read twice when repeat customers are asked, and then
     # it is materialised, so every column it carries is decoded from Parquet.
-    used = "\n".join(steps)
     plain_dims = {name for name in question.by if not DIMENSIONS_BY_NAME[name].lookup}
     base_columns = ", ".join(
         [
@@ -173,16 +203,8 @@ def compile_question(
             *(f"{_dimension_expression(DIMENSIONS_BY_NAME[n])} AS {_quote(n)}" for n in question.by),
         ]
     ) or "1 AS _row"  # fmt: skip
-    source_rows = f"{_quote(dataset.name)} AS {_FACT}{joins}{where}"
-    base = f"base AS (\n    SELECT {base_columns}\n    FROM {source_rows}\n)"
-    ctes = [base, *steps]
-    outputs = [f"totals.{d}" for d in dims] + [
-        f"{_metric_expression(name)} AS {_quote(name)}" for name in question.metrics
-    ]
-    order = f"\nORDER BY {', '.join(f'totals.{d}' for d in dims)}" if dims else ""
-    sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(outputs)}\nFROM {source}{order}"
-    return Plan(
-        dataset=dataset.name, sql=sql, parameters=tuple(parameters), columns=(*question.by, *question.metrics)
+    return (
+        f"base AS (\n    SELECT {base_columns}\n    FROM {_quote(dataset.name)} AS {_FACT}{joins}{where}\n)"
     )
 
 

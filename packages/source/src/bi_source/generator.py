@@ -1013,6 +1013,9 @@ class _SourceState:
     orders_per_day: float
 
 
+_TEST_ORDERS = order_items.c.app_name.like("%DEVELOPMENT%")
+
+
 def _read_state(connection: sa.Connection, rng: np.random.Generator) -> _SourceState:
     """What an append continues from: the last day, the restaurants, the customers and their habits."""
     last_time = connection.execute(sa.select(sa.func.max(order_items.c.creation_time_utc))).scalar_one()
@@ -1020,24 +1023,33 @@ def _read_state(connection: sa.Connection, rng: np.random.Generator) -> _SourceS
         raise SourceMissing("the source has no orders to append to; run bi seed first")
     last_day = last_time.date()
     recent_from = dt.datetime.combine(last_day - dt.timedelta(days=27), dt.time())
-    is_test = order_items.c.app_name.like("%DEVELOPMENT%")
     recent = connection.execute(
         sa.select(order_items.c.restaurant_id, sa.func.count(sa.distinct(order_items.c.order_id)))
-        .where(order_items.c.creation_time_utc >= recent_from, ~is_test)
+        .where(order_items.c.creation_time_utc >= recent_from, ~_TEST_ORDERS)
         .group_by(order_items.c.restaurant_id)
         .order_by(order_items.c.restaurant_id)
     ).all()
     restaurant_ids = [row[0] for row in recent]
     counts = np.array([row[1] for row in recent], dtype=float)
     restaurants = Restaurants(restaurant_ids, counts / max(counts.sum(), 1.0))
-    home_index = {rid: index for index, rid in enumerate(restaurant_ids)}
     staff_ids = sorted(
         user
         for (user,) in connection.execute(
-            sa.select(order_items.c.user_id).where(is_test, order_items.c.user_id.is_not(None)).distinct()
+            sa.select(order_items.c.user_id)
+            .where(_TEST_ORDERS, order_items.c.user_id.is_not(None))
+            .distinct()
         )
     ) or _hex_ids(rng, STAFF_TEST_ACCOUNTS)
-    habits: dict[str, list[Any]] = {}  # user -> [first, last, orders, home, loyal, card4]
+    home_index = {rid: index for index, rid in enumerate(restaurant_ids)}
+    population = _population(_customer_habits(connection), last_day, home_index, rng)
+    # The recent daily volume, grossed up for the test orders the simulation adds back.
+    orders_per_day = float(counts.sum()) / 28.0 / (1 - TEST_APP_ORDER_RATE)
+    return _SourceState(last_day, restaurants, population, staff_ids, orders_per_day)
+
+
+def _customer_habits(connection: sa.Connection) -> dict[str, list[Any]]:
+    """Per customer: [first order time, last order time, orders, home restaurant, loyal, card's last 4]."""
+    habits: dict[str, list[Any]] = {}
     rows = connection.execute(
         sa.select(
             order_items.c.user_id,
@@ -1047,7 +1059,7 @@ def _read_state(connection: sa.Connection, rng: np.random.Generator) -> _SourceS
             order_items.c.is_loyalty,
             order_items.c.printed_card_number,
         )
-        .where(order_items.c.user_id.is_not(None), ~is_test)
+        .where(order_items.c.user_id.is_not(None), ~_TEST_ORDERS)
         .order_by(order_items.c.creation_time_utc)
     )
     seen_orders: set[str] = set()
@@ -1060,6 +1072,13 @@ def _read_state(connection: sa.Connection, rng: np.random.Generator) -> _SourceS
         entry[3], entry[4] = restaurant_id, bool(is_loyal)
         if card:
             entry[5] = card[-4:]
+    return habits
+
+
+def _population(
+    habits: dict[str, list[Any]], last_day: dt.date, home_index: dict[str, int], rng: np.random.Generator
+) -> Population:
+    """The customers as the simulation continues them: each at their observed pace, churning as before."""
     users = sorted(habits)
     epoch = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time())
     first = np.array([(habits[u][0] - epoch).days for u in users], dtype=float)
@@ -1069,7 +1088,7 @@ def _read_state(connection: sa.Connection, rng: np.random.Generator) -> _SourceS
     until = np.where(churns, rng.exponential(CHURN_MEAN_DAYS, len(users)), np.inf)
     # Customers quiet for three months have gone; the others keep their observed pace.
     until = np.where(last < -90, -1.0, until)
-    population = Population(
+    return Population(
         user_ids=np.array([user.encode() for user in users], dtype=bytes),
         weight=n_orders / np.maximum(30.0, last - first + 1),
         active_from=first,
@@ -1080,9 +1099,6 @@ def _read_state(connection: sa.Connection, rng: np.random.Generator) -> _SourceS
             [(habits[u][5] or f"{int(rng.integers(0, 10_000)):04d}").encode() for u in users], dtype=bytes
         ),
     )
-    # The recent daily volume, grossed up for the test orders the simulation adds back.
-    orders_per_day = float(counts.sum()) / 28.0 / (1 - TEST_APP_ORDER_RATE)
-    return _SourceState(last_day, restaurants, population, staff_ids, orders_per_day)
 
 
 def add_days(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -39,81 +40,94 @@ def render() -> None:
     status = session.status()
     st.title("Data health")
     st.caption(f"Lake: {status['lake']}")
-    gold = status["gold"]
-    if gold:
-        st.subheader("Gold")
-        cols = st.columns(3)
-        cols[0].metric("Published", ago(gold["age_hours"]), help=f"at {gold['committed_at']}")
-        snapshot = gold["snapshot_date"]
-        cols[1].metric("Data up to", day_text(dt.date.fromisoformat(snapshot)) if snapshot else "No orders")
-        cols[2].metric("Datasets", f"{len(gold['datasets']):,}")
-        st.caption(f"Gold run {gold['run_id']}, built from Silver run {gold['silver_run_id']}.")
-        if session.access().restricted:
+    if status["gold"]:
+        _gold(status["gold"])
+    if session.access().restricted:
+        if status["gold"]:
             # Row counts, runs and quarantines are of the whole business, not of some restaurants.
             st.info(
                 "The lake's row counts, runs and quarantines span every restaurant: they are shown to "
                 "readers of every restaurant only."
             )
-            return
-        datasets = pd.DataFrame(gold["datasets"])
-        datasets["snapshot_at"] = [_when(v) for v in datasets["snapshot_at"]]
-        ui.frame_table(datasets, {})
-        st.subheader("Gold runs kept")
-        st.caption(
-            "Each dataset is an Iceberg table; these runs' snapshots are kept, so a report can be "
-            "reproduced as any of them published it (`bi query ... --as-of RUN_ID`)."
-        )
-        kept = pd.DataFrame(gold["kept_runs"])
-        kept["committed_at"] = [_when(v) for v in kept["committed_at"]]
-        kept["snapshot_date"] = [
-            day_text(dt.date.fromisoformat(v)) if isinstance(v, str) else "—" for v in kept["snapshot_date"]
-        ]
-        ui.frame_table(kept.rename(columns={"snapshot_date": "data_up_to"}), {})
-    elif session.access().restricted:
         return
-    st.subheader("Last runs")
-    runs = pd.DataFrame(status["runs"])
-    if not runs.empty:
-        runs["started_at"] = [_when(v) for v in runs["started_at"]]
-        runs["seconds"] = [_duration(v) for v in runs["seconds"]]
-        # Each job's status is in the run's status and error; the list would not fit a laptop's width,
-        # nor would the code version beside it (bi status shows it).
-        runs = runs.rename(columns={"seconds": "duration"}).drop(
-            columns=["jobs", "code_version"], errors="ignore"
-        )
-    if runs.empty:
-        st.info("No run has been recorded in this lake.")
-    else:
-        failed = runs[runs["status"] != "succeeded"]
-        if not failed.empty:
-            st.warning(f"{len(failed)} of the last {len(runs)} runs did not succeed: see their error below.")
-        ui.frame_table(runs, {}, rows_said="runs")
-    silver = status["silver"]
-    if silver:
-        reconciliation = silver["reconciliation"]
-        st.subheader(f"Silver reconciliation of run {silver['run_id']}")
-        st.caption("Every row read is kept or quarantined with its reason: rows in = kept + quarantined.")
-        ui.frame_table(
-            pd.DataFrame(
-                [
-                    {"table": table, **{k: v for k, v in counts.items() if not isinstance(v, dict)}}
-                    for table, counts in reconciliation.items()
-                ]
-            ),
-            {},
-        )
-        reasons = [
-            {"table": table, "reason": reason, "rows": rows}
-            for table, counts in reconciliation.items()
-            for reason, rows in counts.get("quarantined_by_reason", {}).items()
-        ]
-        st.subheader("Quarantined rows by reason")
-        if reasons:
-            ui.frame_table(pd.DataFrame(reasons), {})
-        else:
-            st.info("The last Silver run quarantined no rows.")
+    if status["gold"]:
+        _gold_tables(status["gold"])
+    _runs(status["runs"])
+    if status["silver"]:
+        _reconciliation(status["silver"])
     st.subheader("Bronze tables")
     ui.frame_table(pd.DataFrame(status["bronze_tables"]), {})
+
+
+def _gold(gold: dict[str, Any]) -> None:
+    st.subheader("Gold")
+    cols = st.columns(3)
+    cols[0].metric("Published", ago(gold["age_hours"]), help=f"at {gold['committed_at']}")
+    snapshot = gold["snapshot_date"]
+    cols[1].metric("Data up to", day_text(dt.date.fromisoformat(snapshot)) if snapshot else "No orders")
+    cols[2].metric("Datasets", f"{len(gold['datasets']):,}")
+    st.caption(f"Gold run {gold['run_id']}, built from Silver run {gold['silver_run_id']}.")
+
+
+def _gold_tables(gold: dict[str, Any]) -> None:
+    datasets = pd.DataFrame(gold["datasets"])
+    datasets["snapshot_at"] = [_when(v) for v in datasets["snapshot_at"]]
+    ui.frame_table(datasets, {})
+    st.subheader("Gold runs kept")
+    st.caption(
+        "Each dataset is an Iceberg table; these runs' snapshots are kept, so a report can be "
+        "reproduced as any of them published it (`bi query ... --as-of RUN_ID`)."
+    )
+    kept = pd.DataFrame(gold["kept_runs"])
+    kept["committed_at"] = [_when(v) for v in kept["committed_at"]]
+    kept["snapshot_date"] = [
+        day_text(dt.date.fromisoformat(v)) if isinstance(v, str) else "—" for v in kept["snapshot_date"]
+    ]
+    ui.frame_table(kept.rename(columns={"snapshot_date": "data_up_to"}), {})
+
+
+def _runs(recorded: list[dict[str, Any]]) -> None:
+    st.subheader("Last runs")
+    runs = pd.DataFrame(recorded)
+    if runs.empty:
+        st.info("No run has been recorded in this lake.")
+        return
+    runs["started_at"] = [_when(v) for v in runs["started_at"]]
+    runs["seconds"] = [_duration(v) for v in runs["seconds"]]
+    # Each job's status is in the run's status and error; the list would not fit a laptop's width,
+    # nor would the code version beside it (bi status shows it).
+    runs = runs.rename(columns={"seconds": "duration"}).drop(
+        columns=["jobs", "code_version"], errors="ignore"
+    )
+    failed = runs[runs["status"] != "succeeded"]
+    if not failed.empty:
+        st.warning(f"{len(failed)} of the last {len(runs)} runs did not succeed: see their error below.")
+    ui.frame_table(runs, {}, rows_said="runs")
+
+
+def _reconciliation(silver: dict[str, Any]) -> None:
+    reconciliation = silver["reconciliation"]
+    st.subheader(f"Silver reconciliation of run {silver['run_id']}")
+    st.caption("Every row read is kept or quarantined with its reason: rows in = kept + quarantined.")
+    ui.frame_table(
+        pd.DataFrame(
+            [
+                {"table": table, **{k: v for k, v in counts.items() if not isinstance(v, dict)}}
+                for table, counts in reconciliation.items()
+            ]
+        ),
+        {},
+    )
+    reasons = [
+        {"table": table, "reason": reason, "rows": rows}
+        for table, counts in reconciliation.items()
+        for reason, rows in counts.get("quarantined_by_reason", {}).items()
+    ]
+    st.subheader("Quarantined rows by reason")
+    if reasons:
+        ui.frame_table(pd.DataFrame(reasons), {})
+    else:
+        st.info("The last Silver run quarantined no rows.")
 
 
 ui.run_page(render)
