@@ -141,16 +141,22 @@ def _blank(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _created_after_earlier_extractions(batch: list[Manifest], lines: pa.Table) -> bool:
-    """Whether a line was created after everything the runs before the batch extracted: it is new,
-    and nothing more needs reading to know the batch changes Silver (an added day ends here)."""
-    marks = [t.watermark_before for m in batch for t in m.tables if t.table == LINES]
-    if not marks or any(mark is None for mark in marks):
+    """Whether a line's cursor is past everything the runs before the batch extracted: it is new, and
+    nothing more needs reading to know the batch changes Silver (an added day ends here). The cursor is
+    the column each manifest names; a run without one cannot tell."""
+    extracted = [t for m in batch for t in m.tables if t.table == LINES]
+    cursors = {t.cursor_column for t in extracted}
+    marks = [t.watermark_before for t in extracted]
+    if not marks or any(mark is None for mark in marks) or len(cursors) != 1:
+        return True
+    (cursor,) = cursors
+    if cursor is None or cursor not in lines.column_names:
         return True
     seen_until = min(mark for mark in marks if mark is not None)
     if seen_until.tzinfo is None:
         seen_until = seen_until.replace(tzinfo=dt.UTC)  # the cursor is a UTC time
-    created = lines.column("creation_time_utc")
-    return bool(pc.any(pc.greater(created, pa.scalar(seen_until, type=created.type))).as_py())
+    values = lines.column(cursor)
+    return bool(pc.any(pc.greater(values, pa.scalar(seen_until, type=values.type))).as_py())
 
 
 def _keyed(lines: pa.Table) -> pa.ChunkedArray:
