@@ -38,6 +38,7 @@ from bi_metrics.customers import (
     VIP,
     VIP_MIN_SCORE,
 )
+from bi_metrics.gold import MONEY as GOLD_MONEY
 
 # Ranks over every customer. A window ordered without a partitioning key brings every row to one task,
 # which is what fails first as the business grows; these give the same values with the rows spread over
@@ -113,7 +114,7 @@ def _on_or_after(days_before_s: int, s: Column) -> Column:
 
 
 def _sum_when(condition: Column) -> Column:
-    return F.coalesce(F.sum(F.when(condition, F.col("net_amount"))), F.lit(0)).cast("decimal(28,2)")
+    return F.coalesce(F.sum(F.when(condition, F.col("net_amount"))), F.lit(0)).cast(GOLD_MONEY)
 
 
 def _rfm_segment(at: Column) -> Column:
@@ -183,7 +184,7 @@ def customer_totals(orders: DataFrame, s: dt.date) -> DataFrame:
             F.min("order_date").alias("first_order_date"),
             F.max("order_date").alias("last_order_date"),
             F.count(F.lit(1)).alias("lifetime_orders"),
-            F.sum("net_amount").cast("decimal(28,2)").alias("clv"),
+            F.sum("net_amount").cast(GOLD_MONEY).alias("clv"),
             F.count_distinct("order_date").alias("_order_dates"),
             F.count(F.when(in_window, 1)).alias("_frequency"),
             _sum_when(in_window).alias("_monetary"),
@@ -232,7 +233,7 @@ def clv_daily(orders: DataFrame) -> DataFrame:
     daily = (
         orders.where(F.col("user_id").isNotNull())
         .groupBy("user_id", "order_date")
-        .agg(F.count(F.lit(1)).alias("orders"), F.sum("net_amount").cast("decimal(28,2)").alias("net_sales"))
+        .agg(F.count(F.lit(1)).alias("orders"), F.sum("net_amount").cast(GOLD_MONEY).alias("net_sales"))
     )
     to_date = Window.partitionBy("user_id").orderBy("order_date").rowsBetween(Window.unboundedPreceding, 0)
-    return daily.withColumn("clv", F.sum("net_sales").over(to_date).cast("decimal(28,2)"))
+    return daily.withColumn("clv", F.sum("net_sales").over(to_date).cast(GOLD_MONEY))
