@@ -7,6 +7,9 @@ without grouping keys (a count, a min and max), which moves a single row from ea
 
 Every Spark job the run starts must belong to a SQL execution whose plan the session's own status
 store recorded, so no action escapes the check (an RDD job would, for instance).
+
+The default demo data goes through the pipeline once for this module: the same run's Silver record is
+checked for reconciliation on the real data's quirks.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from bi_lake.runs import RunReport
 from bi_lake.settings import Settings
+from bi_transform.silver.job import open_store
 from tests.conftest import sqlite_url
 from tests.running import run_pipeline
 
@@ -156,15 +161,42 @@ def test_the_check_sees_a_window_over_every_row_and_spares_a_count(spark: SparkS
     assert "<- Exchange SinglePartition" in violations[0]
 
 
-@pytest.mark.e2e
-def test_silver_and_gold_bring_no_table_to_one_task(
-    spark: SparkSession, default_source_file: Path, tmp_path: Path
-) -> None:
+@dataclass
+class DefaultRun:
+    settings: Settings
+    report: RunReport
+    record: Recorded
+
+
+@pytest.fixture(scope="module")
+def default_run(
+    spark: SparkSession, default_source_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> DefaultRun:
+    """The default demo data through Gold, once for the module, with every plan recorded; read only."""
     # The source is only read: the session's demo data is shared safely.
-    settings = Settings(source_url=sqlite_url(default_source_file), lake=str(tmp_path / "lake"))
+    lake = tmp_path_factory.mktemp("default-run") / "lake"
+    settings = Settings(source_url=sqlite_url(default_source_file), lake=str(lake))
     with recorded(spark) as record:
         report = run_pipeline(settings)
     assert report.status == "succeeded", report.error
+    return DefaultRun(settings, report, record)
+
+
+@pytest.mark.e2e
+def test_reconciliation_holds_on_the_default_demo_data(default_run: DefaultRun) -> None:
+    reconciliation = open_store(default_run.settings).state().reconciliation
+    lines = reconciliation["order_items"]
+    options = reconciliation["order_item_options"]
+    assert lines["balanced"] and options["balanced"]
+    assert lines["extracted"] == lines["kept"] + lines["duplicates"] + lines["quarantined"]
+    assert set(lines["quarantined_by_reason"]) == {"missing_key", "invalid_quantity", "test_data"}
+    assert options["duplicates"] > 0 and options["quarantined_by_reason"]["orphan_option"] > 0
+    assert {"category_unknown", "item_name_variant", "item_name_missing"} <= set(lines["repairs"])
+
+
+@pytest.mark.e2e
+def test_silver_and_gold_bring_no_table_to_one_task(default_run: DefaultRun) -> None:
+    record = default_run.record
     descriptions = {e.description for e in record.executions}
     assert {"silver", "gold"} <= descriptions, descriptions
     violations = _violations(record)

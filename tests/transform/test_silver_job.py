@@ -351,22 +351,6 @@ def test_dim_date_covers_order_dates_beyond_the_source_calendar(
     assert max(days) >= dt.date(2024, 1, 17)
 
 
-def test_reconciliation_holds_on_the_default_demo_data(
-    spark: SparkSession, default_source_file: Path, tmp_path: Path, run_pipeline: RunPipeline
-) -> None:
-    settings = Settings(source_url=sqlite_url(default_source_file), lake=str(tmp_path / "lake"))
-    report = run_pipeline(settings)
-    assert report.status == "succeeded", report.error
-    reconciliation = _store(settings).state().reconciliation
-    lines = reconciliation["order_items"]
-    options = reconciliation["order_item_options"]
-    assert lines["balanced"] and options["balanced"]
-    assert lines["extracted"] == lines["kept"] + lines["duplicates"] + lines["quarantined"]
-    assert set(lines["quarantined_by_reason"]) == {"missing_key", "invalid_quantity", "test_data"}
-    assert options["duplicates"] > 0 and options["quarantined_by_reason"]["orphan_option"] > 0
-    assert {"category_unknown", "item_name_variant", "item_name_missing"} <= set(lines["repairs"])
-
-
 def test_a_run_killed_before_its_commit_publishes_nothing_and_the_rerun_completes(
     spark: SparkSession,
     run_pipeline: RunPipeline,
