@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bi_lake.errors import UserError
+from bi_transform.silver.fct_order_option import FctOrderOption
 from bi_transform.silver.quality import ITEM_NAME_VARIANT
 from bi_transform.silver.rules import (
     DUPLICATE,
@@ -27,6 +28,7 @@ from bi_transform.silver.rules import (
     classify_options,
     repair_lines,
 )
+from bi_transform.silver.store import spark_schema
 
 # The shape of a kept line before modelling, whether it comes from Bronze or back from Silver.
 CONFORMED = (
@@ -242,8 +244,5 @@ def repairs(repaired: DataFrame, canonical: DataFrame) -> dict[str, int]:
 
 
 def empty_options(spark: SparkSession) -> DataFrame:
-    return spark.createDataFrame(
-        [],
-        "order_id string, lineitem_id string, option_group_name string, option_name string, "
-        "option_price decimal(10,2), option_quantity int, option_amount decimal(18,2), order_date date",
-    )
+    """fct_order_option without a row, in its contract's columns and types."""
+    return spark.createDataFrame([], spark_schema(FctOrderOption))
