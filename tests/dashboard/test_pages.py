@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +269,15 @@ def test_a_gold_without_orders_says_so(open_app: OpenApp, tmp_path: Path) -> Non
     app = open_app(str(tmp_path / "lake"))
     assert_clean(app)
     assert "holds no orders yet" in app.info[0].value
+
+
+def test_data_health_says_when_in_words_not_raw_timestamps(gold_lake: Settings, open_app: OpenApp) -> None:
+    app = open_app(gold_lake.lake, "views/data_health.py")
+    assert_clean(app)
+    frames = [table.value for table in app.dataframe]
+    bronze = next(frame for frame in frames if "last_extracted_at" in frame.columns)
+    assert "age_hours" not in bronze.columns
+    # "1 Dec 2026 19:35 UTC" and "6 min ago", never an ISO timestamp or a bare number of hours.
+    for when, age in zip(bronze["last_extracted_at"], bronze["age"], strict=True):
+        assert when.endswith(" UTC") and not re.search(r"\d-\d\dT\d|\+00:00", when), when
+        assert age.endswith(" ago"), age

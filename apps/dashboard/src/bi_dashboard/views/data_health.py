@@ -55,8 +55,21 @@ def render() -> None:
     _runs(status["runs"])
     if status["silver"]:
         _reconciliation(status["silver"])
+    _bronze(status["bronze_tables"])
+
+
+def _bronze(tables: list[dict[str, Any]]) -> None:
     st.subheader("Bronze tables")
-    ui.frame_table(pd.DataFrame(status["bronze_tables"]), {})
+    bronze = pd.DataFrame(tables)
+    if bronze.empty:
+        st.info("Nothing has been extracted into this lake yet.")
+        return
+    # When, and how long ago, in words; the hours alone read as a data dump.
+    bronze["last_extracted_at"] = [_when(v) for v in bronze["last_extracted_at"]]
+    bronze["age_hours"] = [
+        ago(v) if isinstance(v, int | float) and not pd.isna(v) else "—" for v in bronze["age_hours"]
+    ]
+    ui.frame_table(bronze.rename(columns={"age_hours": "age"}), {})
 
 
 def _gold(gold: dict[str, Any]) -> None:
