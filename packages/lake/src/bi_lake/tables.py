@@ -449,6 +449,7 @@ class LayerTables:
                 f"{self.namespace}.{declaration.name}: {path} does not match the declaration "
                 f"({reason}); nothing published"
             ) from None
+        _drop_wide_decimal_bounds(table, data_file)
         if declaration.partitioning is not None and data_file.partition[0] is None:
             by = declaration.partitioning
             value = f"day of {by.column}" if by.transform == "day" else by.column
@@ -556,3 +557,22 @@ def _sort_order(schema: Schema, columns: tuple[str, ...]) -> SortOrder:
 
 def layer_tables(settings: Settings, layer: str, storage: Storage) -> LayerTables:
     return LayerTables(settings, namespace(settings, layer), storage)
+
+
+# The digits a long holds: a wider decimal's bounds take more bytes.
+_LONG_DECIMAL_DIGITS = 18
+
+
+def _drop_wide_decimal_bounds(table: Table, data_file: DataFile) -> None:
+    """Register no bounds for decimal columns wider than a long (Gold's money, decimal(28,2)).
+
+    DuckDB's Iceberg reader (1.4) misreads such bounds and skips files holding matching rows: on the
+    default data `clv < 10` found no customer, where 2,402 have one. Without bounds no reader prunes
+    on these columns, and every answer is whole.
+    """
+    from pyiceberg.types import DecimalType
+
+    for field in table.schema().fields:
+        if isinstance(field.field_type, DecimalType) and field.field_type.precision > _LONG_DECIMAL_DIGITS:
+            data_file.lower_bounds.pop(field.field_id, None)
+            data_file.upper_bounds.pop(field.field_id, None)
