@@ -180,8 +180,8 @@ def silver_contents(
 
 def gold_contents(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     """Every Gold dataset's rows, in order, as the query engine reads them: for comparing two lakes."""
+    from bi_contracts.gold import DATASETS
     from bi_metrics.engine import MetricsEngine
-    from bi_metrics.gold import DATASETS
 
     engine = MetricsEngine.open(settings)
     try:

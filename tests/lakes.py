@@ -6,13 +6,13 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bi_contracts.gold import BY_MONTH
+from bi_contracts.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, gold_tables, published
+from bi_contracts.silver import SilverState
 from bi_lake.settings import Settings
 from bi_lake.tables import RUN_ID_PROPERTY, SILVER_PUBLISHED_LAST, LayerTables, file_uri
-from bi_metrics.gold import BY_MONTH
-from bi_metrics.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, gold_tables, published
 from bi_transform.gold.job import COMMIT_ORDER
 from bi_transform.silver.job import TABLES, open_store
-from bi_transform.silver.store import SilverState
 from tests.conftest import sqlite_url
 
 if TYPE_CHECKING:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bi_contracts.published import gold_tables, published
 from bi_lake.settings import Settings
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import metric_text
 from bi_metrics.labels import value_text
-from bi_metrics.published import gold_tables, published
 from bi_metrics.question import Question
 from tests.lakes import copy_lake
 from tests.running import assert_one_line_error, bi

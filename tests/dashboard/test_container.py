@@ -98,7 +98,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
 def test_the_image_holds_the_dashboard_and_nothing_of_spark(image: Image) -> None:
     probe = (
         "import importlib.util, json; print(json.dumps({n: getattr(importlib.util.find_spec(n), 'origin', None)"
-        " for n in ('bi_dashboard', 'bi_metrics', 'bi_lake', 'streamlit', 'pyspark', 'bi_transform', 'bi_cli')}))"
+        " for n in ('bi_dashboard', 'bi_metrics', 'bi_contracts', 'bi_lake', 'streamlit', 'pyspark', 'bi_transform', 'bi_cli')}))"
     )
     found = json.loads(
         subprocess.run(
@@ -110,7 +110,7 @@ def test_the_image_holds_the_dashboard_and_nothing_of_spark(image: Image) -> Non
         ).stdout
     )
     assert found["pyspark"] is None and found["bi_transform"] is None and found["bi_cli"] is None
-    for module in ("bi_dashboard", "bi_metrics", "bi_lake", "streamlit"):
+    for module in ("bi_dashboard", "bi_metrics", "bi_contracts", "bi_lake", "streamlit"):
         # Installed as wheels in the venv: the image has no source tree beside it.
         assert str(found[module]).startswith(str(image.venv)), found[module]
     assert not list(image.venv.glob("lib/python*/site-packages/pyspark*"))

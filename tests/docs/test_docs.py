@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bi_cli import docs
+from bi_contracts import quality
+from bi_contracts.gold import DATASETS
 from bi_metrics.catalogue import DIMENSIONS, METRICS
-from bi_metrics.gold import DATASETS
-from bi_transform.silver import quality
 
 ROOT = Path(__file__).resolve().parents[2]
 # Documents outside the repository that code, tests and docs once pointed to.

@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 
 from bi_cli.main import main as bi_main
+from bi_contracts.gold import DATASETS
 from bi_lake.errors import UserError
 from bi_lake.settings import Settings
 from bi_metrics.access import RestaurantAccess
 from bi_metrics.engine import MetricsEngine
-from bi_metrics.gold import DATASETS
 from bi_metrics.question import Question
 
 pytestmark = pytest.mark.spark

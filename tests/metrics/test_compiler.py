@@ -7,10 +7,11 @@ import re
 
 import pytest
 
+from bi_contracts.gold import DATASETS, DATASETS_BY_NAME, LOOKUP_KEYS
+from bi_contracts.measures import MEASURES_BY_NAME
 from bi_lake.errors import UserError
-from bi_metrics.catalogue import DIMENSIONS, DIMENSIONS_BY_NAME, MEASURES_BY_NAME, METRICS, METRICS_BY_NAME
+from bi_metrics.catalogue import DIMENSIONS, DIMENSIONS_BY_NAME, METRICS, METRICS_BY_NAME
 from bi_metrics.compiler import choose_dataset, compile_question
-from bi_metrics.gold import DATASETS, DATASETS_BY_NAME, LOOKUP_KEYS
 from bi_metrics.question import Question, parse_filters, split_names
 
 # Every dataset built, with row counts in the order of their real sizes.
@@ -218,7 +219,8 @@ def test_a_restaurants_name_and_place_are_joined_from_the_restaurant_lookup() ->
 
 
 def test_the_fallback_label_is_the_prefix_and_the_ids_first_six_characters() -> None:
-    from bi_metrics.restaurants import name_of, restaurant_label
+    from bi_contracts.restaurants import restaurant_label
+    from bi_metrics.restaurants import name_of
 
     assert restaurant_label("8826d916cdfb21c6c1ff91a7") == "Restaurant 8826d9"
     assert restaurant_label("8826d916cdfb21c6c1ff91a7", "  ") == "Restaurant 8826d9"

@@ -19,12 +19,12 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
+from bi_contracts.gold import DATASETS
+from bi_contracts.published import gold_tables, published
 from bi_lake.settings import Settings
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS, METRICS_BY_NAME
 from bi_metrics.duckdb_extensions import connect
 from bi_metrics.engine import MetricsEngine
-from bi_metrics.gold import DATASETS
-from bi_metrics.published import gold_tables, published
 from bi_metrics.question import Question, parse_filters
 from bi_source.generator import add_days
 from bi_transform.silver.job import open_store

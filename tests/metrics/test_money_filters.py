@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bi_contracts.gold import DATASETS_BY_NAME
+from bi_contracts.money import TOTAL
+from bi_contracts.published import gold_tables
 from bi_lake.settings import Settings
 from bi_metrics.engine import MetricsEngine
-from bi_metrics.gold import DATASETS_BY_NAME, MONEY
-from bi_metrics.published import gold_tables
 
 
 def test_a_money_filter_finds_every_customer_it_should(gold_lake: Settings) -> None:
@@ -30,7 +31,7 @@ def test_gold_registers_no_bounds_for_its_money_columns(gold_lake: Settings) -> 
     money = {
         table.schema().find_field(column.name).field_id
         for column in DATASETS_BY_NAME["dim_customer_snapshot"].columns
-        if column.type == MONEY
+        if column.type == TOTAL.sql
     }
     assert money
     for task in table.scan().plan_files():

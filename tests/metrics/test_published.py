@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bi_contracts.gold import DATASETS_BY_NAME
+from bi_contracts.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, GoldState, gold_tables, published
 from bi_lake.settings import Settings
-from bi_metrics.gold import DATASETS_BY_NAME
-from bi_metrics.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, GoldState, gold_tables, published
 
 
 def _publish_record(lake: Path, record: dict[str, object]) -> GoldState:

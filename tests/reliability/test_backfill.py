@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from bi_contracts.published import gold_tables, published
 from bi_lake.settings import Settings
-from bi_metrics.published import gold_tables, published
 from bi_transform.silver.job import open_store
 from tests.conftest import GOLD_CONFIG, gold_contents, silver_contents
 from tests.lakes import copy_lake, files_by_month

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bi_contracts.published import gold_tables, published
 from bi_lake.layout import LOCK_KEY
 from bi_lake.lock import LakeLock
 from bi_lake.run_metrics import GOLD_PUBLISHED, JOB_SECONDS, NAMESPACE, ROWS_IN, ROWS_OUT, job_metrics
@@ -15,7 +16,6 @@ from bi_lake.runs import JobReport, load_run_reports, utc_now
 from bi_lake.settings import Settings
 from bi_lake.storage import LocalStorage
 from bi_lake.version import code_version
-from bi_metrics.published import gold_tables, published
 from bi_transform.glue.entrypoint import main, parse_job_arguments
 from bi_transform.silver.job import open_store
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import SparkSession
 
-from bi_metrics.restaurants import restaurant_label
+from bi_contracts.restaurants import restaurant_label
 from bi_transform.gold import lookups
 
 pytestmark = pytest.mark.spark

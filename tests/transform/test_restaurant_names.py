@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bi_contracts.restaurants import restaurant_label
 from bi_lake.settings import Settings
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.question import Question
-from bi_metrics.restaurants import restaurant_label, restaurant_names
+from bi_metrics.restaurants import restaurant_names
 from bi_source.schema import restaurants as restaurants_table
 from tests.conftest import RunPipeline, silver_contents
 

@@ -14,15 +14,16 @@ import pytest
 import sqlalchemy as sa
 from pyspark.sql import DataFrame, SparkSession
 
+from bi_contracts.published import gold_tables, published
+from bi_contracts.silver import SilverState
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.runs import JobReport, RunReport, load_run_reports
 from bi_lake.settings import Settings
-from bi_metrics.published import gold_tables, published
 from bi_source.config import SeedConfig
 from bi_source.generator import add_days
 from bi_transform.silver import fct_order, job, steps
-from bi_transform.silver.store import BY_DAY, SilverState, SilverStore
+from bi_transform.silver.store import BY_DAY, SilverStore
 from tests.conftest import RunPipeline, pipeline_on, seeded_source, sqlite_url
 from tests.lakes import unreferenced_files
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from bi_transform.silver.quality import LINE_REASONS
+from bi_contracts.quality import LINE_REASONS
 from bi_transform.silver.rules import classify_lines, classify_options, repair_lines
 
 pytestmark = pytest.mark.spark

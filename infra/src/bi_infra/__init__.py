@@ -1,5 +1,4 @@
-"""The Pulumi program that deploys the pipeline to AWS, one stack per environment.
-
-Empty until the S3 storage lands: the program will turn the workflow declaration in `bi_lake.workflow`
-into Glue jobs, a Glue Workflow and its triggers.
+"""The Pulumi program that deploys the pipeline to AWS, one stack per environment: one module per
+concern (storage, catalog, access, Glue jobs and the workflow generated from `bi_lake.workflow`, the
+dashboard), the Glue wheelhouse and the cost model.
 """

@@ -2,7 +2,7 @@
 `<prefix>gold` (`StackConfig.database`), and no tables.
 
 The jobs create and commit their Iceberg tables themselves, through pyiceberg's Glue catalog, from the
-one declaration of each layer (Gold's is `bi_metrics.gold.DATASETS`): a table the stack declared would be
+one declaration of each layer (Gold's is `bi_contracts.gold.DATASETS`): a table the stack declared would be
 a second declaration, and every commit would drift from it. Each table's Glue entry points at its
 current Iceberg metadata, which Athena (and any Iceberg reader) reads natively: no manifests, no
 partition projection, no crawler. A database's location is its layer's bucket, where a table created
@@ -20,7 +20,7 @@ from bi_infra.config import CATALOG_LAYERS, CatalogLayer, StackConfig
 DESCRIPTIONS: dict[CatalogLayer, str] = {
     "silver": "Silver: conformed facts and dimensions, Iceberg tables the silver job registers",
     "gold": "Gold: pre-aggregated datasets for BI tools, Iceberg tables the gold job registers "
-    "(declared in bi_metrics.gold)",
+    "(declared in bi_contracts.gold)",
 }
 
 

@@ -1,4 +1,3 @@
-"""The Streamlit dashboard business users slice metrics in; it reads Gold through the metrics package.
-
-Empty until the Gold layer and the metrics package exist.
+"""The Streamlit dashboard business users slice metrics in; it reads Gold through the metrics package,
+and nothing of the pipeline (no PySpark).
 """

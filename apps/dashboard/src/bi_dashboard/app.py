@@ -8,6 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from bi_contracts.published import GoldState
+from bi_contracts.restaurants import restaurant_label
 from bi_dashboard import components as ui
 from bi_dashboard import session
 from bi_dashboard.filters import (
@@ -21,8 +23,6 @@ from bi_dashboard.filters import (
 )
 from bi_dashboard.pages import PAGES, PAGES_BY_TITLE
 from bi_metrics.labels import day_text, period_text
-from bi_metrics.published import GoldState
-from bi_metrics.restaurants import restaurant_label
 from bi_metrics.status import lake_status
 
 _INITIALISED = "bi_filters_from_link"

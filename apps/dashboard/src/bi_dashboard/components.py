@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
+from bi_contracts.restaurants import RESTAURANT_COLUMN
 from bi_dashboard import session
 from bi_dashboard.filters import Filters
 from bi_dashboard.session import Result
@@ -30,7 +31,6 @@ from bi_metrics.formatting import (
     rows_csv,
 )
 from bi_metrics.labels import day_text, header, period_text, value_text, words
-from bi_metrics.restaurants import RESTAURANT_COLUMN
 
 label = header
 TIME_GRAINS = ("order_date", "order_week", "order_month", "month_end")

@@ -12,9 +12,10 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from bi_contracts.restaurants import NAME_COLUMN, RESTAURANT_COLUMN, restaurant_label
 from bi_metrics.labels import period_text
 from bi_metrics.question import FilterValue, Question
-from bi_metrics.restaurants import NAME_COLUMN, RESTAURANT_COLUMN, name_of, restaurant_label
+from bi_metrics.restaurants import name_of
 
 # Preset key -> label; the number of days for the relative ones.
 PRESETS: dict[str, str] = {

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from bi_contracts.published import GoldState, gold_tables
 from bi_dashboard import identity
 from bi_dashboard.filters import DataBounds, Filters
 from bi_dashboard.identity import User
@@ -29,7 +30,6 @@ from bi_lake.tables import LayerTables
 from bi_metrics.access import RestaurantAccess
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import Value
-from bi_metrics.published import GoldState, gold_tables
 from bi_metrics.question import Question
 from bi_metrics.status import lake_status
 

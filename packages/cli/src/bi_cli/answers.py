@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from rich.box import SIMPLE
 from rich.table import Table
 
+from bi_contracts.restaurants import NAME_COLUMN, RESTAURANT_COLUMN
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.engine import Answer
 from bi_metrics.formatting import Value, metric_text
 from bi_metrics.labels import header, value_text, words
-from bi_metrics.restaurants import NAME_COLUMN, RESTAURANT_COLUMN, name_of
+from bi_metrics.restaurants import name_of
 
 
 def answer_table(answer: Answer, currency: str, restaurant_names: Mapping[str, str] | None = None) -> Table:

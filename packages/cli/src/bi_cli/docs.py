@@ -4,11 +4,10 @@
     uv run python -m bi_cli.docs --check   # exit 1 when the committed file differs
 
 Every definition comes from where it is implemented: metrics, dimensions and building blocks from
-`bi_metrics.catalogue`, Gold datasets from `bi_metrics.gold`, customer analytics from
-`bi_metrics.customers`, how values read from `bi_metrics.labels`, quality rules from
-`bi_transform.silver.quality`. Explanations are those modules' own declared text; this only lays them
-out. It lives in the command-line package because that is the one package that may import both the
-metrics package and the transform package (transform depends on metrics, never the reverse).
+`bi_metrics.catalogue`, Gold datasets from `bi_contracts.gold`, customer analytics from
+`bi_contracts.customers`, how values read from `bi_metrics.labels`, quality rules from
+`bi_contracts.quality`. Explanations are those modules' own declared text; this only lays them
+out. It lives in the command-line package, which sees the metric layer and the contracts alike.
 """
 
 from __future__ import annotations
@@ -20,13 +19,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
 
-from bi_metrics import catalogue, compiler, gold
-from bi_metrics import customers as customer_rules
-from bi_metrics.catalogue import BUILDING_BLOCKS, DIMENSIONS, MEASURES, METRICS, Dimension, Metric
-from bi_metrics.gold import DATASETS, GoldDataset
+from bi_contracts import customers as customer_rules
+from bi_contracts import gold, quality
+from bi_contracts.gold import DATASETS, GoldDataset
+from bi_contracts.measures import MEASURES
+from bi_metrics import catalogue, compiler
+from bi_metrics.catalogue import BUILDING_BLOCKS, DIMENSIONS, METRICS, Dimension, Metric
 from bi_metrics.labels import VALUE_WORDS
 from bi_metrics.question import Question
-from bi_transform.silver import quality
 
 
 def _repository() -> Path:

@@ -353,10 +353,11 @@ def _command_status(args: argparse.Namespace, out: Console, err: Console) -> int
 
 def _command_query(args: argparse.Namespace, out: Console, err: Console) -> int:
     from bi_cli import answers
+    from bi_contracts.restaurants import RESTAURANT_COLUMN
     from bi_metrics import vocabulary
     from bi_metrics.engine import MetricsEngine
     from bi_metrics.question import Question, parse_filters, split_names
-    from bi_metrics.restaurants import RESTAURANT_COLUMN, restaurant_names
+    from bi_metrics.restaurants import restaurant_names
 
     question = Question(
         metrics=split_names(args.metrics),

@@ -40,7 +40,7 @@ SILVER = "silver"
 GOLD = "gold"
 # Every commit names the run that made it; a job's last commit also carries the job's own record.
 RUN_ID_PROPERTY = "bi.run-id"
-# Silver's record rides on the commit of the table it commits last (Gold's: see bi_metrics.published).
+# Silver's record rides on the commit of the table it commits last (Gold's: see bi_contracts.published).
 SILVER_RUN_PROPERTY = "bi.silver-run"
 SILVER_PUBLISHED_LAST = "fct_order"
 # What a layer held before its tables were Iceberg tables: a state object that published version

@@ -1,4 +1,3 @@
-"""Metric and dimension definitions, declared once, and the compiler from a question to DuckDB SQL over Gold.
-
-Empty until the Gold layer exists: the metric catalogue and `bi query` / `bi metrics` land with it.
-"""
+"""The metric layer: every metric and dimension declared once (`catalogue`), the compiler from a question
+to DuckDB SQL over Gold, the engine that runs it, and how values read. Gold's own declarations are the
+contracts' (`bi_contracts.gold`)."""

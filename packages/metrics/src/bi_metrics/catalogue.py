@@ -1,8 +1,8 @@
 """Every metric and dimension of the business, declared once (docs/metrics.md is written from it).
 
-A metric is built from measures: a measure is what a Gold dataset can total (a sum, a count of
-orders, a count of customers); a metric is one measure, or the ratio of two, recomputed from its
-parts for every slice and never averaged. Dimensions say where their values live and at which level
+A metric is built from measures (`bi_contracts.measures`: what a Gold dataset can total, a sum, a
+count of orders, a count of customers); a metric is one measure, or the ratio of two, recomputed
+from its parts for every slice and never averaged. Dimensions say where their values live and at which level
 they vary, which is what decides whether a pre-counted total may be summed across them.
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bi_contracts import customers as c
+from bi_contracts.gold import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
+from bi_contracts.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 from bi_lake.errors import UserError
-from bi_metrics import customers as c
-from bi_metrics.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 
 Format = Literal["currency", "count", "percent", "number"]
 Aggregation = Literal["sum", "distinct count", "ratio"]
@@ -21,14 +22,6 @@ DimensionType = Literal["date", "string", "boolean", "integer"]
 # order: one value per order (dates, restaurant, app, loyalty, discount); line: may differ between
 # the lines of one order (category, item); customer: one value per customer, as of the snapshot date S.
 Level = Literal["order", "line", "customer"]
-MeasureKind = Literal["sum", "orders", "customers", "repeat_customers"]
-
-
-@dataclass(frozen=True)
-class Measure:
-    name: str
-    kind: MeasureKind
-    description: str
 
 
 @dataclass(frozen=True)
@@ -90,20 +83,6 @@ BUILDING_BLOCKS: tuple[BuildingBlock, ...] = (
     BuildingBlock("S", "lake", "the snapshot date: the latest order_date in Silver, never today's date"),
 )
 
-MEASURES: tuple[Measure, ...] = (
-    Measure("net_sales", "sum", "Σ line_net"),
-    Measure("gross_sales", "sum", "Σ line_gross"),
-    Measure("discount_amount", "sum", "Σ line_discount"),
-    Measure("items_sold", "sum", "Σ item_quantity"),
-    Measure("customer_net_sales", "sum", "Σ line_net of orders with a customer"),
-    Measure("orders", "orders", "distinct orders"),
-    Measure("discounted_orders", "orders", "distinct orders with a discount > 0"),
-    Measure("loyalty_orders", "orders", "distinct orders with is_loyalty"),
-    Measure("customer_orders", "orders", "distinct orders with a customer"),
-    Measure("customers", "customers", "distinct non-NULL user_id"),
-    Measure("repeat_customers", "repeat_customers", "customers with 2 or more orders"),
-)
-
 METRICS: tuple[Metric, ...] = (
     Metric("net_sales", "Net sales", "Σ line_net: item price plus options, discounts taken off",
            "currency", "sum", "net_sales"),
@@ -134,9 +113,6 @@ METRICS: tuple[Metric, ...] = (
     Metric("repeat_rate", "Repeat rate", "repeat_customers / customers",
            "percent", "ratio", "repeat_customers", "customers"),
 )  # fmt: skip
-
-CALENDAR, ITEMS, CUSTOMERS = "dim_calendar", "dim_item", "dim_customer_snapshot"
-RESTAURANTS = "dim_restaurant"
 
 DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("order_date", "Order date", "UTC date of the order's first line", "date", "order"),
@@ -192,7 +168,6 @@ DIMENSIONS: tuple[Dimension, ...] = (
 
 METRICS_BY_NAME = {metric.name: metric for metric in METRICS}
 DIMENSIONS_BY_NAME = {dimension.name: dimension for dimension in DIMENSIONS}
-MEASURES_BY_NAME = {measure.name: measure for measure in MEASURES}
 
 
 def metric(name: str) -> Metric:

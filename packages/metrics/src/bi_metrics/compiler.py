@@ -13,18 +13,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bi_contracts.gold import DATASETS, LOOKUP_KEYS, GoldDataset
+from bi_contracts.measures import MEASURES_BY_NAME
+from bi_contracts.restaurants import RESTAURANT_COLUMN
 from bi_lake.errors import UserError
 from bi_metrics.access import EVERYTHING, RestaurantAccess, withheld_error
 from bi_metrics.catalogue import (
     DIMENSIONS,
     DIMENSIONS_BY_NAME,
-    MEASURES_BY_NAME,
     METRICS_BY_NAME,
     Dimension,
 )
-from bi_metrics.gold import DATASETS, LOOKUP_KEYS, GoldDataset
 from bi_metrics.question import Question
-from bi_metrics.restaurants import RESTAURANT_COLUMN
 
 # The aggregate columns that vary between the lines of one order.
 LINE_COLUMNS = frozenset(d.determines or d.source_column for d in DIMENSIONS if d.level == "line")

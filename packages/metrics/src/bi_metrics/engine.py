@@ -1,7 +1,7 @@
 """Answers metric questions from one lake's Gold through one DuckDB connection.
 
 Each Gold dataset is a view over its Iceberg table (`iceberg_scan`) at the snapshot the last Gold run's
-record names (see `bi_metrics.published`), so a reader never sees a run that is half committed. The
+record names (see `bi_contracts.published`), so a reader never sees a run that is half committed. The
 views are rebuilt when Gold's version (the run id of that record) changes, so a long-lived engine picks
 up a new pipeline run at its next question; `as_of` pins the engine to an earlier run instead.
 """
@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from bi_contracts.gold import DATASETS, GoldDataset
+from bi_contracts.published import GoldState, as_of, gold_tables, published
+from bi_contracts.restaurants import RESTAURANT_COLUMN
 from bi_lake.errors import UserError
 from bi_lake.settings import Settings
 from bi_lake.storage import is_s3
@@ -24,10 +27,7 @@ from bi_metrics import duckdb_extensions
 from bi_metrics.access import EVERYTHING, RestaurantAccess, withheld_error
 from bi_metrics.compiler import Plan, compile_question
 from bi_metrics.formatting import Value
-from bi_metrics.gold import DATASETS, GoldDataset
-from bi_metrics.published import GoldState, as_of, gold_tables, published
 from bi_metrics.question import Question, sql_literal
-from bi_metrics.restaurants import RESTAURANT_COLUMN
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bi_metrics import customers
+from bi_contracts import customers
 from bi_metrics.catalogue import DIMENSIONS_BY_NAME, METRICS_BY_NAME
 from bi_metrics.formatting import Value
 

@@ -1,28 +1,15 @@
-"""What a restaurant is called, declared once: its name from the source, or a label made from its id.
-
-Gold's `dim_restaurant` lookup applies the same rule in Spark (built from FALLBACK_PREFIX and
-FALLBACK_ID_CHARS), so a name shown from Gold and one made here for an id Gold does not know agree.
-"""
+"""Restaurant names as Gold holds them, for the pages and `bi query` (the naming rule itself is
+`bi_contracts.restaurants`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from bi_contracts.restaurants import NAME_COLUMN, RESTAURANT_COLUMN, restaurant_label
+
 if TYPE_CHECKING:
     from bi_metrics.engine import MetricsEngine
-
-FALLBACK_PREFIX = "Restaurant "
-FALLBACK_ID_CHARS = 6
-RESTAURANT_COLUMN = "restaurant_id"
-NAME_COLUMN = "restaurant_name"
-
-
-def restaurant_label(restaurant_id: str, name: str | None = None) -> str:
-    """`name` when the source gives one (not blank), else `Restaurant ` + the id's first characters."""
-    if name is not None and name.strip():
-        return name.strip()
-    return f"{FALLBACK_PREFIX}{restaurant_id[:FALLBACK_ID_CHARS]}"
 
 
 def restaurant_names(engine: MetricsEngine) -> dict[str, str]:

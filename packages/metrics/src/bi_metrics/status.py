@@ -4,23 +4,15 @@ and the dashboard's Data health page shows it."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
+from bi_contracts.published import history, published
+from bi_contracts.silver import silver_record
 from bi_lake.layout import Lake
 from bi_lake.manifests import Watermarks, load_manifests
 from bi_lake.runs import load_run_reports, utc_now
 from bi_lake.settings import Settings
-from bi_lake.tables import (
-    GOLD,
-    RUN_ID_PROPERTY,
-    SILVER,
-    SILVER_PUBLISHED_LAST,
-    SILVER_RUN_PROPERTY,
-    LayerTables,
-    layer_tables,
-)
-from bi_metrics.published import history, published
+from bi_lake.tables import GOLD, RUN_ID_PROPERTY, SILVER, LayerTables, layer_tables
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -80,14 +72,13 @@ def lake_status(lake: Lake, settings: Settings, runs: int = 10) -> dict[str, Any
 
 def _silver_status(silver: LayerTables) -> dict[str, Any]:
     """The last committed Silver run and its reconciliation, from the record its last commit carries."""
-    found = silver.record(SILVER_PUBLISHED_LAST, SILVER_RUN_PROPERTY)
-    if found is None:
+    record = silver_record(silver)
+    if record.run_id is None:
         return {}
-    record = json.loads(found[0])
     return {
-        "run_id": record.get("run_id"),
-        "committed_at": record.get("committed_at"),
-        "reconciliation": record.get("reconciliation", {}),
+        "run_id": record.run_id,
+        "committed_at": _iso(record.committed_at),
+        "reconciliation": record.reconciliation,
     }
 
 

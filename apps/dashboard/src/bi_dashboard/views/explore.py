@@ -6,16 +6,16 @@ import functools
 
 import streamlit as st
 
+from bi_contracts.gold import DATASETS_BY_NAME
+from bi_contracts.restaurants import RESTAURANT_COLUMN
 from bi_dashboard import components as ui
 from bi_dashboard import session
 from bi_dashboard.filters import Filters
 from bi_dashboard.session import Result
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 from bi_metrics.formatting import rows_csv
-from bi_metrics.gold import DATASETS_BY_NAME
 from bi_metrics.labels import value_text
 from bi_metrics.question import FilterValue, Question
-from bi_metrics.restaurants import RESTAURANT_COLUMN
 
 METRIC_NAMES = [m.name for m in METRICS]
 SHOWN_ROWS = 5_000

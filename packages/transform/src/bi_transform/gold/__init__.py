@@ -1,1 +1,1 @@
-"""Gold: the pre-aggregated datasets the metrics package declares, built from Silver."""
+"""Gold: the pre-aggregated datasets the contracts declare (`bi_contracts.gold`), built from Silver."""

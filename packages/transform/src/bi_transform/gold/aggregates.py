@@ -1,4 +1,4 @@
-"""The aggregate datasets: order totals and line totals at the grains the metrics package declares.
+"""The aggregate datasets: order totals and line totals at the grains `bi_contracts.gold` declares.
 
 Each aggregate groups rows of one order each by its declared grain and computes its declared measure
 columns from the expressions below, defined once: fct_order's rows for the order-level aggregates,
@@ -14,33 +14,34 @@ from typing import Literal
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from bi_metrics.gold import MONTH_PARTITION, GoldDataset
+from bi_contracts.gold import MONTH_PARTITION, GoldDataset
+from bi_contracts.measures import MEASURES, SILVER_AMOUNTS
 
 Source = Literal["orders", "lines"]
 
 
-def _zero_if_empty(total: Column) -> Column:
-    return F.coalesce(total, F.lit(0))
-
-
-def _has_customer() -> Column:
-    return F.col("user_id").isNotNull()
-
-
 # Built when called: a Column needs a running Spark session, which importing this module must not.
 def order_totals() -> dict[str, Column]:
-    """Over rows of one order each: fct_order's, or an order's lines within a group (`per_order`)."""
-    return {
-        "net_sales": F.sum("net_amount"),
-        "gross_sales": F.sum("gross_amount"),
-        "discount_amount": F.sum("discount_amount"),
-        "items_sold": F.sum("items"),
-        "orders": F.count(F.lit(1)),
-        "discounted_orders": F.count(F.when(F.col("has_discount"), 1)),
-        "loyalty_orders": F.count(F.when(F.col("is_loyalty"), 1)),
-        "customer_orders": F.count("user_id"),
-        "customer_net_sales": _zero_if_empty(F.sum(F.when(_has_customer(), F.col("net_amount")))),
-    }
+    """Each summed or counted measure over rows of one order each: fct_order's, or an order's lines
+    within a group (`per_order`), generated from the measures' declarations."""
+    totals: dict[str, Column] = {}
+    for measure in MEASURES:
+        if measure.kind == "sum" and measure.amount is not None:
+            value = F.col(SILVER_AMOUNTS[measure.amount])
+        elif measure.kind == "orders":
+            value = F.lit(1)
+        else:
+            continue  # customers are counted where Gold keeps them, not in an order total
+        if measure.where is not None:
+            value = F.when(F.expr(measure.where), value)
+        if measure.kind == "orders":
+            totals[measure.name] = F.count(value)
+        elif measure.where is not None:
+            # No order passing the filter is a total of zero, not an unknown one.
+            totals[measure.name] = F.coalesce(F.sum(value), F.lit(0))
+        else:
+            totals[measure.name] = F.sum(value)
+    return totals
 
 
 SOURCES: dict[str, Source] = {
@@ -54,14 +55,9 @@ SOURCES: dict[str, Source] = {
 _ORDER_ATTRIBUTES = ("restaurant_id", "app_name", "is_loyalty", "is_discounted", "user_id")
 
 
-def with_order_flags(orders: DataFrame) -> DataFrame:
-    """fct_order rows with the order-level dimensions Gold groups by that Silver names otherwise."""
-    return orders.withColumn("is_discounted", F.col("has_discount"))
-
-
 def order_lines(lines: DataFrame, orders: DataFrame) -> DataFrame:
     """Lines with the restaurant, app, loyalty and discount flags and customer of their order."""
-    attributes = with_order_flags(orders).select("order_id", *_ORDER_ATTRIBUTES)
+    attributes = orders.select("order_id", *_ORDER_ATTRIBUTES)
     return lines.drop(*(a for a in _ORDER_ATTRIBUTES if a in lines.columns)).join(attributes, "order_id")
 
 
@@ -70,23 +66,16 @@ def per_order(lines: DataFrame, grain: tuple[str, ...]) -> DataFrame:
     the order totals apply: counting these rows counts the distinct orders having such a line,
     without a distinct count (which Spark would compute by multiplying the rows)."""
     keys = [*grain, *(key for key in ("order_id", "user_id") if key not in grain)]
-    return (
-        lines.groupBy(*keys)
-        .agg(
-            F.sum("line_net").alias("net_amount"),
-            F.sum("line_gross").alias("gross_amount"),
-            F.sum("line_discount").alias("discount_amount"),
-            F.sum(F.col("item_quantity").cast("bigint")).alias("items"),
-        )
-        .withColumn("has_discount", F.col("discount_amount") > 0)
+    return lines.groupBy(*keys).agg(
+        F.sum("line_net").alias("net_amount"),
+        F.sum("line_gross").alias("gross_amount"),
+        F.sum("line_discount").alias("discount_amount"),
+        F.sum(F.col("item_quantity").cast("bigint")).alias("items"),
     )
 
 
 def build(dataset: GoldDataset, orders: DataFrame, lines: DataFrame) -> DataFrame:
-    if SOURCES[dataset.name] == "orders":
-        source = with_order_flags(orders)
-    else:
-        source = per_order(lines, dataset.grain)
+    source = orders if SOURCES[dataset.name] == "orders" else per_order(lines, dataset.grain)
     totals = order_totals()
     # The partition column is derived from the order date when the dataset is written.
     measures = [c for c in dataset.columns if c.name not in dataset.grain and c.name != MONTH_PARTITION]

@@ -1,6 +1,6 @@
 """Customer analytics as of the snapshot date S, and CLV's daily running totals.
 
-The windows, boundaries, names and segment precedence are declared in `bi_metrics.customers` (see
+The windows, boundaries, names and segment precedence are declared in `bi_contracts.customers` (see
 docs/metrics.md, *Customer analytics*); this applies them. S is the latest order date in Silver, never
 the clock. Every customer with a kept order up to S is in the snapshot; those without an order in the
 RFM window are `Inactive` and have no RFM scores.
@@ -15,7 +15,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from bi_metrics.customers import (
+from bi_contracts.customers import (
     ACTIVE,
     ACTIVE_MAX_DAYS,
     AT_RISK,
@@ -38,7 +38,7 @@ from bi_metrics.customers import (
     VIP,
     VIP_MIN_SCORE,
 )
-from bi_metrics.gold import MONEY as GOLD_MONEY
+from bi_contracts.money import TOTAL
 
 # Ranks over every customer. A window ordered without a partitioning key brings every row to one task,
 # which is what fails first as the business grows; these give the same values with the rows spread over
@@ -114,7 +114,7 @@ def _on_or_after(days_before_s: int, s: Column) -> Column:
 
 
 def _sum_when(condition: Column) -> Column:
-    return F.coalesce(F.sum(F.when(condition, F.col("net_amount"))), F.lit(0)).cast(GOLD_MONEY)
+    return F.coalesce(F.sum(F.when(condition, F.col("net_amount"))), F.lit(0)).cast(TOTAL.sql)
 
 
 def _rfm_segment(at: Column) -> Column:
@@ -184,7 +184,7 @@ def customer_totals(orders: DataFrame, s: dt.date) -> DataFrame:
             F.min("order_date").alias("first_order_date"),
             F.max("order_date").alias("last_order_date"),
             F.count(F.lit(1)).alias("lifetime_orders"),
-            F.sum("net_amount").cast(GOLD_MONEY).alias("clv"),
+            F.sum("net_amount").cast(TOTAL.sql).alias("clv"),
             F.count_distinct("order_date").alias("_order_dates"),
             F.count(F.when(in_window, 1)).alias("_frequency"),
             _sum_when(in_window).alias("_monetary"),
@@ -233,7 +233,7 @@ def clv_daily(orders: DataFrame) -> DataFrame:
     daily = (
         orders.where(F.col("user_id").isNotNull())
         .groupBy("user_id", "order_date")
-        .agg(F.count(F.lit(1)).alias("orders"), F.sum("net_amount").cast(GOLD_MONEY).alias("net_sales"))
+        .agg(F.count(F.lit(1)).alias("orders"), F.sum("net_amount").cast(TOTAL.sql).alias("net_sales"))
     )
     to_date = Window.partitionBy("user_id").orderBy("order_date").rowsBetween(Window.unboundedPreceding, 0)
-    return daily.withColumn("clv", F.sum("net_sales").over(to_date).cast(GOLD_MONEY))
+    return daily.withColumn("clv", F.sum("net_sales").over(to_date).cast(TOTAL.sql))

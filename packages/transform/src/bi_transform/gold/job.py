@@ -1,11 +1,11 @@
-"""The Gold job: the datasets the metrics package declares, rebuilt where Silver changed.
+"""The Gold job: the datasets the contracts declare (`bi_contracts.gold`), rebuilt where Silver changed.
 
 The month partitions of the aggregates are rebuilt when any Silver order-date partition in that month
 changed since Gold was last built (Gold's record keeps a digest of the Silver partitions of each
 month it was built from); CLV's running totals from the earliest such month on; the customer snapshot
 and the lookups every run, because S moves. Every dataset is checked against its declaration, written
 aside and committed to its Iceberg table, the last commit carrying the run's record (see
-`bi_metrics.published`).
+`bi_contracts.published`).
 
 Steps: `Changes.between` (what to rebuild), `read_inputs` (Silver's tables), `build_datasets` (every
 dataset's rows, DataFrames in and out), then each dataset conformed, written and committed in
@@ -24,22 +24,20 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from bi_lake.errors import UserError
-from bi_lake.runs import JobReport, TableCounts, utc_now
-from bi_lake.tables import RUN_ID_PROPERTY, LayerTables, Published
-from bi_lake.version import code_version
-from bi_lake.workflow import JobContext
-from bi_metrics import customers as customer_rules
-from bi_metrics import restaurants as restaurant_rule
-from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
-from bi_metrics.gold import (
+from bi_contracts import customers as customer_rules
+from bi_contracts import restaurants as restaurant_rule
+from bi_contracts.gold import (
+    CALENDAR,
+    CUSTOMERS,
     DATASETS,
     DATASETS_BY_NAME,
+    ITEMS,
     MONTH_PARTITION,
+    RESTAURANTS,
     GoldDataset,
     definitions_fingerprint,
 )
-from bi_metrics.published import (
+from bi_contracts.published import (
     GOLD_RUN_PROPERTY,
     PUBLISHED_LAST,
     GoldState,
@@ -47,9 +45,15 @@ from bi_metrics.published import (
     gold_tables,
     published,
 )
+from bi_contracts.silver import SilverState
+from bi_lake.errors import UserError
+from bi_lake.runs import JobReport, TableCounts, utc_now
+from bi_lake.tables import RUN_ID_PROPERTY, LayerTables, Published
+from bi_lake.version import code_version
+from bi_lake.workflow import JobContext
 from bi_transform.gold import aggregates, customers, lookups
 from bi_transform.silver.job import store_of as silver_store
-from bi_transform.silver.store import SilverState, SilverStore
+from bi_transform.silver.store import SilverStore
 from bi_transform.spark import spark_session
 from bi_transform.tables import write_files
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from bi_metrics.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
+from bi_contracts.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 
 
 def dim_calendar(dim_date: DataFrame) -> DataFrame:
@@ -28,7 +28,7 @@ def dim_item(silver_dim_item: DataFrame) -> DataFrame:
 
 
 def restaurant_label(restaurant_id: Column, name: Column) -> Column:
-    """bi_metrics.restaurants.restaurant_label as a Spark expression: the trimmed name unless blank,
+    """bi_contracts.restaurants.restaurant_label as a Spark expression: the trimmed name unless blank,
     else the fallback prefix and the id's first characters."""
     # Any white space, as Python's str.strip: a name of a tab or a no-break space is blank.
     trimmed = F.regexp_replace(name, r"^[\s\u00a0]+|[\s\u00a0]+$", "")

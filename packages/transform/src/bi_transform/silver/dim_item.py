@@ -8,7 +8,7 @@ from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from bi_transform.silver.quality import UNKNOWN
+from bi_contracts.quality import UNKNOWN
 
 
 class DimItem(DataFrameModel):

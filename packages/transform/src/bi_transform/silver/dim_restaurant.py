@@ -3,7 +3,7 @@
 
 Every restaurant with an order has a row; one the source's table does not know (a new location, or a
 source without the table) has NULL name, city, region and opening date, and reads as its fallback
-label downstream (bi_metrics.restaurants). A restaurant the table lists without any order yet has a
+label downstream (bi_contracts.restaurants). A restaurant the table lists without any order yet has a
 row too, with 0 orders and no order dates: it is a real location, and Gold's lookup may name it.
 """
 

@@ -7,6 +7,8 @@ from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from bi_contracts.money import AMOUNT
+from bi_transform.silver.fct_order_line import order_date
 from bi_transform.silver.money import money
 
 
@@ -20,10 +22,10 @@ class FctOrder(DataFrameModel):
     is_loyalty: T.BooleanType() = Field(nullable=False)
     lines: T.LongType() = Field(nullable=False)
     items: T.LongType() = Field(nullable=False)
-    net_amount: T.DecimalType(18, 2) = Field(nullable=False)
-    gross_amount: T.DecimalType(18, 2) = Field(nullable=False)
-    discount_amount: T.DecimalType(18, 2) = Field(nullable=False)
-    has_discount: T.BooleanType() = Field(nullable=False)
+    net_amount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
+    gross_amount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
+    discount_amount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
+    is_discounted: T.BooleanType() = Field(nullable=False)
 
     class Config:
         unique = ["order_id"]
@@ -47,7 +49,7 @@ def build(lines: DataFrame) -> DataFrame:
         )
         .select(
             "order_id",
-            F.to_date(F.col("_first.creation_time_utc")).alias("order_date"),
+            order_date(F.col("_first.creation_time_utc")).alias("order_date"),
             F.col("_first.creation_time_utc").alias("order_time_utc"),
             F.col("_first.restaurant_id").alias("restaurant_id"),
             F.col("_first.app_name").alias("app_name"),
@@ -58,6 +60,6 @@ def build(lines: DataFrame) -> DataFrame:
             "net_amount",
             "gross_amount",
             "discount_amount",
-            (F.col("discount_amount") > 0).alias("has_discount"),
+            (F.col("discount_amount") > 0).alias("is_discounted"),
         )
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pyspark.sql.types as T
 from pandera.pyspark import DataFrameModel, Field
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from bi_contracts.money import AMOUNT
 from bi_transform.silver.money import money, zero
 from bi_transform.silver.rules import LINE_KEY
 
@@ -27,10 +28,10 @@ class FctOrderLine(DataFrameModel):
     item_category: T.StringType() = Field(nullable=False)
     item_price: T.DecimalType(10, 2) = Field(nullable=False)
     item_quantity: T.IntegerType() = Field(nullable=False)
-    option_amount: T.DecimalType(18, 2) = Field(nullable=False)
-    line_net: T.DecimalType(18, 2) = Field(nullable=False)
-    line_gross: T.DecimalType(18, 2) = Field(nullable=False)
-    line_discount: T.DecimalType(18, 2) = Field(nullable=False)
+    option_amount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
+    line_net: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
+    line_gross: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
+    line_discount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
     extracted_at: T.TimestampType() = Field(nullable=False)
     ingest_run_id: T.StringType() = Field(nullable=False)
 
@@ -38,9 +39,15 @@ class FctOrderLine(DataFrameModel):
         unique = list(LINE_KEY)
 
 
+def order_date(earliest_line: Column) -> Column:
+    """The order-date rule, written once: the UTC date of the creation time of the order's earliest line
+    (Spark's session time zone is UTC, see bi_transform.spark)."""
+    return F.to_date(earliest_line)
+
+
 def order_dates(lines: DataFrame) -> DataFrame:
-    """order_id -> order_date: the UTC date of the earliest line of the order."""
-    return lines.groupBy("order_id").agg(F.to_date(F.min("creation_time_utc")).alias("order_date"))
+    """order_id -> order_date."""
+    return lines.groupBy("order_id").agg(order_date(F.min("creation_time_utc")).alias("order_date"))
 
 
 def build(lines: DataFrame, options: DataFrame) -> DataFrame:
@@ -61,7 +68,7 @@ def build(lines: DataFrame, options: DataFrame) -> DataFrame:
     return lines.join(amounts, list(LINE_KEY), "left").select(
         "order_id",
         "lineitem_id",
-        F.to_date(F.min("creation_time_utc").over(first)).alias("order_date"),
+        order_date(F.min("creation_time_utc").over(first)).alias("order_date"),
         "creation_time_utc",
         "restaurant_id",
         "app_name",

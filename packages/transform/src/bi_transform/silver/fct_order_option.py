@@ -7,6 +7,7 @@ from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from bi_contracts.money import AMOUNT
 from bi_transform.silver.money import money
 from bi_transform.silver.rules import OPTION_COLUMNS
 
@@ -18,7 +19,7 @@ class FctOrderOption(DataFrameModel):
     option_name: T.StringType() = Field(nullable=True)
     option_price: T.DecimalType(10, 2) = Field(nullable=False)
     option_quantity: T.IntegerType() = Field(nullable=False)
-    option_amount: T.DecimalType(18, 2) = Field(nullable=False)
+    option_amount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
     order_date: T.DateType() = Field(nullable=False)
 
     class Config:

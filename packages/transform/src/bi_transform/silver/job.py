@@ -19,6 +19,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from bi_contracts.silver import SilverState
 from bi_lake import interrupts
 from bi_lake.layout import Lake
 from bi_lake.manifests import Manifest, files_of, load_manifests
@@ -43,7 +44,6 @@ from bi_transform.silver.store import (
     BY_DAY,
     FULL_EXTRACTIONS,
     PUBLISHED_LAST,
-    SilverState,
     SilverStore,
     latest_extraction,
     silver_tables,

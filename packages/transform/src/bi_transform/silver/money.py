@@ -1,4 +1,4 @@
-"""Money is exact decimal arithmetic: one DECIMAL type for every amount Silver publishes."""
+"""Money is exact decimal arithmetic: every amount Silver publishes is the contracts' AMOUNT type."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType
 
-MONEY = DecimalType(18, 2)
+from bi_contracts.money import AMOUNT
+
+MONEY = DecimalType(AMOUNT.precision, AMOUNT.scale)
 
 
 def money(column: Column) -> Column:

@@ -1,9 +1,9 @@
 """Silver's quality rules as column expressions: every source row gets one outcome.
 
-The rules are declared in `quality.py` (what each catches, in which order; docs/metrics.md, *Quality
-rules*, is written from it); this applies them. Each row of a batch ends in exactly one place: `kept`,
-`duplicate`, or `quarantined` with a reason. The outcome is computed in one pass (column expressions and
-one window), never one action per rule.
+The rules are declared in `bi_contracts.quality` (what each catches, in which order;
+docs/metrics.md, *Quality rules*, is written from it); this applies them. Each row of a batch ends in
+exactly one place: `kept`, `duplicate`, or `quarantined` with a reason. The outcome is computed in one
+pass (column expressions and one window), never one action per rule.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from bi_lake.manifests import source_columns
-from bi_lake.source_keys import ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY
-from bi_transform.silver.quality import (
+from bi_contracts.quality import (
     CARD_MASKED,
     CATEGORY_UNKNOWN,
     DEFAULT_TEST_APP_PATTERN,
@@ -25,6 +23,8 @@ from bi_transform.silver.quality import (
     UNKNOWN,
     VISIBLE_CARD_DIGITS,
 )
+from bi_lake.manifests import source_columns
+from bi_lake.source_keys import ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY
 
 KEPT, DUPLICATE, QUARANTINED = "kept", "duplicate", "quarantined"
 

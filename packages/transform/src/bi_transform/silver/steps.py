@@ -15,9 +15,9 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from bi_contracts.quality import ITEM_NAME_VARIANT
 from bi_lake.errors import UserError
 from bi_transform.silver.fct_order_option import FctOrderOption
-from bi_transform.silver.quality import ITEM_NAME_VARIANT
 from bi_transform.silver.rules import (
     DUPLICATE,
     KEPT,

@@ -17,10 +17,10 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, ValidationError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructField, StructType
 
+from bi_contracts.silver import SilverState, silver_record
 from bi_lake.errors import UserError
 from bi_lake.manifests import Manifest, newest_first
 from bi_lake.settings import Settings
@@ -89,24 +89,6 @@ def spark_schema(model: Model) -> StructType:
     return StructType([StructField(name, spec.dtype.type, spec.nullable) for name, spec in columns.items()])
 
 
-class SilverState(BaseModel):
-    """A Silver run's record."""
-
-    run_id: str | None = None
-    committed_at: dt.datetime | None = None
-    consumed_ingest_runs: list[str] = Field(default_factory=list)
-    silver_runs: list[str] = Field(default_factory=list)
-    # table -> the snapshot this run left it at
-    tables: dict[str, int] = Field(default_factory=dict)
-    reconciliation: dict[str, Any] = Field(default_factory=dict)
-    # The Silver run that last changed a row (this one, unless its batch changed nothing): Gold is
-    # up to date with Silver when it was built from that run or a later one.
-    changed_by: str | None = None
-    # Per table read in full, the Bronze run whose extraction Silver modelled (a table no run found
-    # is absent); None in a record written before this was kept.
-    full_extractions: dict[str, str] | None = None
-
-
 def silver_tables(settings: Settings, storage: Storage) -> LayerTables:
     return layer_tables(settings, SILVER, storage)
 
@@ -126,17 +108,7 @@ class SilverStore:
 
     def state(self, *, moved_is_missing: bool = False) -> SilverState:
         """The record of the last Silver run that committed whole; an empty one when there is none."""
-        found = self.tables.record(PUBLISHED_LAST, SILVER_RUN_PROPERTY, moved_is_missing=moved_is_missing)
-        if found is None:
-            return SilverState()
-        text, snapshot_id = found
-        try:
-            record = SilverState.model_validate_json(text)
-        except ValidationError:
-            # A record another version wrote: treated as none, so Silver is rebuilt from Bronze.
-            return SilverState()
-        record.tables[PUBLISHED_LAST] = snapshot_id
-        return record
+        return silver_record(self.tables, moved_is_missing=moved_is_missing)
 
     def ensure_all(self) -> list[str]:
         """Every table as declared; the ones created now (new, declared anew, or moved)."""

@@ -26,13 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bi_contracts.silver import SilverState
 from bi_lake.manifests import Manifest, files_of, load_manifest, source_columns
 from bi_lake.storage import Storage
 from bi_transform.silver.rules import LINE_KEY, OPTION_COLUMNS
 from bi_transform.silver.store import (
     FULL_EXTRACTIONS,
     QUARANTINE_PREFIX,
-    SilverState,
     SilverStore,
     latest_extraction,
     quarantined_run,

@@ -1,8 +1,9 @@
 """Silver's quality rules, declared once: what each catches and what becomes of the row.
 
-`rules.py` applies them in Spark, quarantine rules in this order (a line quarantined for the first
-that applies); the run report counts rows by these reasons and repairs by these kinds, and
-`docs/metrics.md` is written from these declarations. Plain Python, so reading them needs no Spark.
+`bi_transform.silver.rules` applies them in Spark, quarantine rules in this order (a line is
+quarantined for the first that applies); the run report counts rows by these reasons and repairs by
+these kinds, the Data health page explains them, and `docs/metrics.md` is written from these
+declarations. Plain Python, so reading them needs no Spark.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class QualityRule:
     catches: str
     outcome: Outcome
     then: str
+
+    @property
+    def label(self) -> str:
+        """The reason as words: `missing_key` reads `Missing key`."""
+        return self.name.replace("_", " ").capitalize()
 
 
 # What every Silver run guarantees, whichever rules apply.
@@ -174,3 +180,5 @@ REPAIR_RULES: tuple[QualityRule, ...] = (
 
 LINE_REASONS = tuple(rule.name for rule in LINE_RULES)
 REPAIR_KINDS = tuple(rule.name for rule in REPAIR_RULES)
+# (source table, reason) -> the rule a run report's quarantine count is under.
+QUARANTINE_RULES = {(rule.table, rule.name): rule for rule in (*LINE_RULES, *OPTION_RULES)}

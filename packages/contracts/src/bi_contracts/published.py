@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, ValidationError
 
+from bi_contracts.gold import CUSTOMERS
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.settings import Settings
 from bi_lake.tables import GOLD, LayerTables, layer_tables
-from bi_metrics.catalogue import CUSTOMERS
 
 if TYPE_CHECKING:
     from pyiceberg.table.snapshots import Snapshot

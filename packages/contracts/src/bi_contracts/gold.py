@@ -7,25 +7,28 @@ labels (`item_key`, `order_date`, `user_id`): names, calendar attributes and cus
 joined from the lookup datasets at query time, so a canonical item name or a customer's segment at a
 new snapshot date never leaves an older partition stale.
 
-`answers` maps a measure to the SQL aggregate that totals it over the dataset's rows. A pre-counted
-order count (`precounted_orders`) may be summed across rows that differ in order-level columns only:
-an order has one date, restaurant, app, loyalty and discount flag, but its lines may fall in several
-categories.
+`answers` maps a measure to the SQL aggregate that totals it over the dataset's rows, generated from
+the measure's declaration (`bi_contracts.measures`). A pre-counted order count (`precounted_orders`)
+may be summed across rows that differ in order-level columns only: an order has one date, restaurant,
+app, loyalty and discount flag, but its lines may fall in several categories.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
+from bi_contracts import customers as c
+from bi_contracts.measures import MEASURES, Measure
+from bi_contracts.money import TOTAL
+from bi_contracts.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 from bi_lake.tables import Partitioning, TableDeclaration
-from bi_metrics import customers as c
-from bi_metrics.catalogue import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
-from bi_metrics.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 
-MONEY = "decimal(28,2)"
+# The lookups, by name: the metric catalogue's dimensions say which one each is joined from.
+CALENDAR, ITEMS, CUSTOMERS = "dim_calendar", "dim_item", "dim_customer_snapshot"
+RESTAURANTS = "dim_restaurant"
+_MONEY = TOTAL.sql
 # The aggregates and series are partitioned by month: the first day of the order date's month, kept
 # in a column of its own (see bi_lake.tables.Partitioning).
 MONTH_PARTITION = "partition_month"
@@ -48,7 +51,6 @@ class GoldDataset:
     grain: tuple[str, ...]
     partitioning: Partitioning | None = None
     sort_by: tuple[str, ...] = ()
-    answers: Mapping[str, str] = field(default_factory=dict)
     precounted_orders: bool = False
     # The orders of one customer within a slice, for repeat_customers.
     orders_per_customer: str | None = None
@@ -59,6 +61,32 @@ class GoldDataset:
 
     def column(self, name: str) -> Column:
         return next(column for column in self.columns if column.name == name)
+
+    @property
+    def answers(self) -> dict[str, str]:
+        """Measure -> the SQL that totals it over this dataset's rows (an aggregate's measures only)."""
+        if self.role != "aggregate":
+            return {}
+        return {m.name: sql for m in MEASURES if (sql := self._total(m)) is not None}
+
+    def _total(self, measure: Measure) -> str | None:
+        if measure.name in self.column_names:
+            return f"sum({measure.name})"
+        if measure.kind == "customers":
+            return "count(DISTINCT user_id)" if "user_id" in self.grain else None
+        # A filter applies to pre-counted rows only when each row's orders all pass it or all fail.
+        filterable = self.grain if self.precounted_orders else self.column_names
+        if not measure.where_columns <= set(filterable):
+            return None
+        if measure.kind == "sum" and measure.amount in self.column_names:
+            total = f"sum({measure.amount})"
+        elif measure.kind == "orders" and "order_id" in self.grain:
+            total = "count(DISTINCT order_id)"
+        elif measure.kind == "orders" and self.precounted_orders:
+            total = "sum(orders)"
+        else:
+            return None
+        return f"{total} FILTER (WHERE {measure.where})" if measure.where else total
 
     @property
     def declaration(self) -> TableDeclaration:
@@ -88,9 +116,9 @@ _USER = _columns(("user_id", "string", "the customer; NULL for guest orders"))
 _CATEGORY = _columns(("item_category", "string", "the line's category"))
 _ITEM = _columns(("item_key", "string", "the item (its trimmed, lower-case name)"))
 _SUMS = _columns(
-    ("net_sales", MONEY, "Σ line_net"),
-    ("gross_sales", MONEY, "Σ line_gross"),
-    ("discount_amount", MONEY, "Σ line_discount"),
+    ("net_sales", _MONEY, "Σ line_net"),
+    ("gross_sales", _MONEY, "Σ line_gross"),
+    ("discount_amount", _MONEY, "Σ line_discount"),
     ("items_sold", "bigint", "Σ item_quantity"),
 )
 _ORDER_COUNTS = _columns(
@@ -100,16 +128,8 @@ _ORDER_COUNTS = _columns(
 )
 _CUSTOMER_TOTALS = _columns(
     ("customer_orders", "bigint", "distinct orders with a customer"),
-    ("customer_net_sales", MONEY, "Σ line_net of orders with a customer"),
+    ("customer_net_sales", _MONEY, "Σ line_net of orders with a customer"),
 )
-_SUM_ANSWERS = {
-    name: f"sum({name})" for name in ("net_sales", "gross_sales", "discount_amount", "items_sold")
-}
-_PRECOUNTED_ANSWERS = {
-    name: f"sum({name})"
-    for name in ("orders", "discounted_orders", "loyalty_orders", "customer_orders", "customer_net_sales")
-}
-_WITH_CUSTOMER = "FILTER (WHERE user_id IS NOT NULL)"
 
 
 DATASETS: tuple[GoldDataset, ...] = (
@@ -121,7 +141,6 @@ DATASETS: tuple[GoldDataset, ...] = (
         grain=tuple(c.name for c in _ORDER_KEYS),
         partitioning=BY_MONTH,
         sort_by=("order_date", "restaurant_id"),
-        answers={**_SUM_ANSWERS, **_PRECOUNTED_ANSWERS},
         precounted_orders=True,
     ),
     GoldDataset(
@@ -132,7 +151,6 @@ DATASETS: tuple[GoldDataset, ...] = (
         grain=tuple(c.name for c in (*_ORDER_KEYS, *_CATEGORY)),
         partitioning=BY_MONTH,
         sort_by=("order_date", "item_category", "restaurant_id"),
-        answers={**_SUM_ANSWERS, **_PRECOUNTED_ANSWERS},
         precounted_orders=True,
     ),
     GoldDataset(
@@ -143,7 +161,6 @@ DATASETS: tuple[GoldDataset, ...] = (
         grain=tuple(c.name for c in (*_ORDER_KEYS, *_CATEGORY, *_ITEM)),
         partitioning=BY_MONTH,
         sort_by=("order_date", "item_category", "item_key"),
-        answers={**_SUM_ANSWERS, **_PRECOUNTED_ANSWERS},
         precounted_orders=True,
     ),
     GoldDataset(
@@ -154,15 +171,6 @@ DATASETS: tuple[GoldDataset, ...] = (
         grain=tuple(c.name for c in (*_ORDER_KEYS, *_USER)),
         partitioning=BY_MONTH,
         sort_by=("order_date", "user_id"),
-        answers={
-            **_SUM_ANSWERS,
-            "orders": "sum(orders)",
-            "discounted_orders": "sum(discounted_orders)",
-            "loyalty_orders": "sum(loyalty_orders)",
-            "customer_orders": f"sum(orders) {_WITH_CUSTOMER}",
-            "customer_net_sales": f"sum(net_sales) {_WITH_CUSTOMER}",
-            "customers": "count(DISTINCT user_id)",
-        },
         precounted_orders=True,
         orders_per_customer="sum(orders)",
     ),
@@ -182,15 +190,6 @@ DATASETS: tuple[GoldDataset, ...] = (
         grain=("order_id", *(c.name for c in (*_ORDER_KEYS, *_USER, *_CATEGORY, *_ITEM))),
         partitioning=BY_MONTH,
         sort_by=("order_date", "order_id"),
-        answers={
-            **_SUM_ANSWERS,
-            "orders": "count(DISTINCT order_id)",
-            "discounted_orders": "count(DISTINCT order_id) FILTER (WHERE discount_amount > 0)",
-            "loyalty_orders": "count(DISTINCT order_id) FILTER (WHERE is_loyalty)",
-            "customer_orders": f"count(DISTINCT order_id) {_WITH_CUSTOMER}",
-            "customer_net_sales": f"sum(net_sales) {_WITH_CUSTOMER}",
-            "customers": "count(DISTINCT user_id)",
-        },
         orders_per_customer="count(DISTINCT order_id)",
     ),
     GoldDataset(
@@ -202,8 +201,8 @@ DATASETS: tuple[GoldDataset, ...] = (
                 ("user_id", "string", "the customer"),
                 ("order_date", "date", "a date the customer ordered"),
                 ("orders", "bigint", "the customer's orders that day"),
-                ("net_sales", MONEY, "the customer's net sales that day"),
-                ("clv", MONEY, "lifetime net sales up to and including that day"),
+                ("net_sales", _MONEY, "the customer's net sales that day"),
+                ("clv", _MONEY, "lifetime net sales up to and including that day"),
             ),
             *_MONTH,
         ),
@@ -268,7 +267,7 @@ DATASETS: tuple[GoldDataset, ...] = (
             ("first_order_date", "date", "first order date"),
             ("last_order_date", "date", "latest order date up to S"),
             ("lifetime_orders", "bigint", "orders up to S"),
-            ("clv", MONEY, "lifetime net sales up to S"),
+            ("clv", _MONEY, "lifetime net sales up to S"),
             ("clv_percent_rank", "double", "PERCENT_RANK() over CLV ascending"),
             ("clv_tier", "string", f"{c.HIGH} (>= {c.HIGH_TIER}), {c.MEDIUM} (>= {c.MEDIUM_TIER}), {c.LOW}"),
             (
@@ -277,7 +276,7 @@ DATASETS: tuple[GoldDataset, ...] = (
                 f"S - last order date, for customers active in the {c.RFM_DAYS} days to S",
             ),
             ("frequency", "bigint", f"orders in the {c.RFM_DAYS} days to S"),
-            ("monetary", MONEY, f"net sales in the {c.RFM_DAYS} days to S"),
+            ("monetary", _MONEY, f"net sales in the {c.RFM_DAYS} days to S"),
             ("r_score", "integer", f"NTILE({c.SCORE_TILES}) over recency_days DESC, user_id"),
             ("f_score", "integer", f"NTILE({c.SCORE_TILES}) over frequency, user_id"),
             ("m_score", "integer", f"NTILE({c.SCORE_TILES}) over monetary, user_id"),
@@ -294,8 +293,8 @@ DATASETS: tuple[GoldDataset, ...] = (
                 f"{c.AT_RISK_MAX_DAYS}), {c.CHURNED} (> {c.AT_RISK_MAX_DAYS})",
             ),
             ("avg_gap_days", "double", "(last - first order date) / (distinct order dates - 1)"),
-            ("spend_last_30", MONEY, f"net sales S-{c.SPEND_DAYS - 1} .. S"),
-            ("spend_prev_30", MONEY, f"net sales S-{2 * c.SPEND_DAYS - 1} .. S-{c.SPEND_DAYS}"),
+            ("spend_last_30", _MONEY, f"net sales S-{c.SPEND_DAYS - 1} .. S"),
+            ("spend_prev_30", _MONEY, f"net sales S-{2 * c.SPEND_DAYS - 1} .. S-{c.SPEND_DAYS}"),
             ("spend_change_pct", "double", "(last - prev) / prev x 100; NULL when prev = 0"),
             ("loyalty_member", "boolean", "is_loyalty of the customer's most recent order"),
         ),
