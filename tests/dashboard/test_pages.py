@@ -13,14 +13,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bi_cli.main import main as bi_main
+from bi_contracts.gold import DATASETS_BY_NAME
+from bi_contracts.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, GoldState, gold_tables, published
 from bi_dashboard.pages import OVERVIEW_KPIS as KPIS
 from bi_dashboard.pages import PAGES, PageSpec
 from bi_lake.settings import Settings
 from bi_metrics.catalogue import METRICS_BY_NAME
 from bi_metrics.formatting import metric_text
-from bi_metrics.gold import DATASETS_BY_NAME
 from bi_metrics.labels import GUESTS, RFM_SEGMENTS, period_text, value_text
-from bi_metrics.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, GoldState, gold_tables, published
 from tests.conftest import OpenApp
 from tests.lakes import copy_lake
 
@@ -281,3 +281,17 @@ def test_data_health_says_when_in_words_not_raw_timestamps(gold_lake: Settings, 
     for when, age in zip(bronze["last_extracted_at"], bronze["age"], strict=True):
         assert when.endswith(" UTC") and not re.search(r"\d-\d\dT\d|\+00:00", when), when
         assert age.endswith(" ago"), age
+
+
+def test_data_health_explains_each_quarantine_reason(gold_lake: Settings, open_app: OpenApp) -> None:
+    """The default data quarantines rows: each count reads as its reason in words and what the rule
+    catches, as Silver declares them, not as a rule code."""
+    from bi_contracts.quality import QUARANTINE_RULES
+
+    app = open_app(gold_lake.lake, "views/data_health.py")
+    assert_clean(app)
+    reasons = next(table.value for table in app.dataframe if "what it catches" in table.value.columns)
+    assert len(reasons) > 0
+    declared = {(rule.label, rule.catches.replace("`", "")) for rule in QUARANTINE_RULES.values()}
+    for reason, catches in zip(reasons["reason"], reasons["what it catches"], strict=True):
+        assert "_" not in reason and (reason, catches) in declared, reason
