@@ -6,14 +6,16 @@ from decimal import Decimal
 
 import streamlit as st
 
+from bi_contracts import customers as rules
+from bi_contracts.money import TOTAL
 from bi_dashboard import components as ui
 from bi_dashboard import session
 from bi_dashboard.session import Result
-from bi_metrics.formatting import money
+from bi_metrics.formatting import currency_symbol
 
 # Each customer's lifetime value at the end of every month of the range (the range's end for its last
 # month), from the running totals, and the tier it had then: the same PERCENT_RANK rule as at S.
-_CLV_BY_MONTH = """
+_CLV_BY_MONTH = f"""
 WITH months AS (
     SELECT DISTINCT least(last_day(order_date), CAST(? AS DATE)) AS month_end
     FROM dim_calendar WHERE order_date BETWEEN ? AND ?
@@ -25,14 +27,15 @@ WITH months AS (
     SELECT *, PERCENT_RANK() OVER (PARTITION BY month_end ORDER BY clv) AS clv_percent_rank FROM latest
 )
 SELECT month_end,
-       CASE WHEN clv_percent_rank >= 0.8 THEN 'High' WHEN clv_percent_rank >= 0.2 THEN 'Medium' ELSE 'Low' END
-           AS clv_tier,
-       count(*) AS customers, sum(clv) AS lifetime_value, CAST(avg(clv) AS DECIMAL(28, 2)) AS average_clv
+       CASE WHEN clv_percent_rank >= {rules.HIGH_TIER} THEN '{rules.HIGH}'
+            WHEN clv_percent_rank >= {rules.MEDIUM_TIER} THEN '{rules.MEDIUM}'
+            ELSE '{rules.LOW}' END AS clv_tier,
+       count(*) AS customers, sum(clv) AS lifetime_value, CAST(avg(clv) AS {TOTAL.sql}) AS average_clv
 FROM ranked GROUP BY ALL ORDER BY ALL
 """
-_TIERS = """
+_TIERS = f"""
 SELECT clv_tier, count(*) AS customers, sum(clv) AS lifetime_value,
-       CAST(avg(clv) AS DECIMAL(28, 2)) AS average_clv, min(clv) AS lowest_clv, max(clv) AS highest_clv
+       CAST(avg(clv) AS {TOTAL.sql}) AS average_clv, min(clv) AS lowest_clv, max(clv) AS highest_clv
 FROM dim_customer_snapshot GROUP BY ALL ORDER BY lowest_clv DESC
 """
 # Customers by lifetime value band: bands that widen with the amount (1, 2.5, 5 x 10^k), since a few
@@ -58,9 +61,13 @@ def band_edges(highest: float) -> list[Decimal]:
 
 
 def band_label(low: Decimal, high: Decimal, currency: str) -> str:
-    """$10 to $25, $2,500 to $5,000, $10K to $25K."""
-    low_text, high_text = (money(edge, currency, short=True).removesuffix(".00") for edge in (low, high))
-    return f"{low_text} to {high_text}"
+    """$10 to $25, $2.5K to $5K, $10K to $25K: short enough that every band of the axis is labelled."""
+
+    def edge(amount: Decimal) -> str:
+        figure = f"{float(amount) / 1000:g}K" if amount >= 1000 else f"{float(amount):g}"
+        return f"{currency_symbol(currency)}{figure}"
+
+    return f"{edge(low)} to {edge(high)}"
 
 
 def render() -> None:
@@ -77,28 +84,26 @@ def render() -> None:
         return
     st.subheader("Tiers at the snapshot date")
     ui.table(tiers)
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Customers by lifetime value")
-        highest = session.sql(_HIGHEST).first("max(clv)")
-        edges = band_edges(float(highest) if isinstance(highest, Decimal) else 0.0)
-        bands = session.sql(_BANDS, edges[:-1], edges[1:])
-        currency = session.currency()
-        labelled = Result(
-            ("clv_band", "customers", "lifetime_value"),
-            tuple(
-                (band_label(low, edges[edges.index(low) + 1], currency), customers, value)
-                for low, customers, value in bands.rows
-                if isinstance(low, Decimal)
-            ),
-        )
-        ui.chart(labelled, "clv_band", "customers", kind="bar", ordered=True)
-        st.caption("Bands widen with the amount: most customers spend little, a few spend a great deal.")
-    with right:
-        st.subheader("Average lifetime value by tier")
-        st.caption("At each month end of the range, with the tiers the customers had then.")
-        evolution = session.sql(_CLV_BY_MONTH, filters.end, filters.start, filters.end)
-        ui.chart(evolution, "month_end", "average_clv", color="clv_tier", filters=filters)
+    # One above the other: side by side, the bands' labels would not all fit at 1280 pixels.
+    st.subheader("Customers by lifetime value")
+    highest = session.sql(_HIGHEST).first("max(clv)")
+    edges = band_edges(float(highest) if isinstance(highest, Decimal) else 0.0)
+    bands = session.sql(_BANDS, edges[:-1], edges[1:])
+    currency = session.currency()
+    labelled = Result(
+        ("clv_band", "customers", "lifetime_value"),
+        tuple(
+            (band_label(low, edges[edges.index(low) + 1], currency), customers, value)
+            for low, customers, value in bands.rows
+            if isinstance(low, Decimal)
+        ),
+    )
+    ui.chart(labelled, "clv_band", "customers", kind="bar", ordered=True)
+    st.caption("Bands widen with the amount: most customers spend little, a few spend a great deal.")
+    st.subheader("Average lifetime value by tier")
+    st.caption("At each month end of the range, with the tiers the customers had then.")
+    evolution = session.sql(_CLV_BY_MONTH, filters.end, filters.start, filters.end)
+    ui.chart(evolution, "month_end", "average_clv", color="clv_tier", filters=filters)
     st.subheader("Sales in the range by tier")
     ui.filters_caption(filters)
     by_tier = session.ask(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bi_contracts.money import TOTAL
 from bi_dashboard import components as ui
 from bi_dashboard import session
 from bi_dashboard.session import Result
 
 MEMBER_METRICS = ("customers", "aov", "orders_per_customer", "repeat_rate", "net_sales_per_customer")
-_CLV = """
-SELECT loyalty_member, count(*) AS customers, CAST(avg(clv) AS DECIMAL(28, 2)) AS average_clv,
-       CAST(median(clv) AS DECIMAL(28, 2)) AS median_clv
+_CLV = f"""
+SELECT loyalty_member, count(*) AS customers, CAST(avg(clv) AS {TOTAL.sql}) AS average_clv,
+       CAST(median(clv) AS {TOTAL.sql}) AS median_clv
 FROM dim_customer_snapshot GROUP BY ALL ORDER BY loyalty_member DESC
 """
 
