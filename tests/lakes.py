@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from bi_contracts.gold import BY_MONTH
 from bi_contracts.published import GOLD_RUN_PROPERTY, PUBLISHED_LAST, gold_tables, published
-from bi_contracts.silver import SilverState
+from bi_contracts.silver import TABLES_BY_NAME, SilverState
 from bi_lake.settings import Settings
 from bi_lake.tables import RUN_ID_PROPERTY, SILVER_PUBLISHED_LAST, LayerTables, file_uri
 from bi_transform.gold.job import COMMIT_ORDER
-from bi_transform.silver.job import TABLES, open_store
+from bi_transform.silver.job import open_store
 from tests.conftest import sqlite_url
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def copy_tables(
     `upload`, each file is first written to the copy's storage (on S3: one SSE-KMS upload each)."""
     silver, copied_silver = open_store(original), open_store(copy)
     silver_record = silver.state()
-    for table in TABLES if "silver" in layers else ():
+    for table in TABLES_BY_NAME if "silver" in layers else ():
         files = silver.files(silver_record, table)
         mapped = _moved(files, silver.tables, copied_silver.tables, upload)
         carried = silver_record.model_copy(deep=True) if table == SILVER_PUBLISHED_LAST else None

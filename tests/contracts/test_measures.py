@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from bi_contracts.gold import DATASETS, DATASETS_BY_NAME
 from bi_contracts.measures import MEASURES, MEASURES_BY_NAME, SILVER_AMOUNTS
+from bi_contracts.silver import FCT_ORDER, FCT_ORDER_LINE
 from bi_transform.gold.aggregates import SOURCES
-from bi_transform.silver.fct_order import FctOrder
 
-FCT_ORDER_COLUMNS = set(FctOrder.to_schema().columns)
+FCT_ORDER_COLUMNS = set(FCT_ORDER.column_names)
 
 
 def test_each_measure_reads_columns_silver_orders_have() -> None:
@@ -53,14 +53,11 @@ def test_silver_amounts_and_gold_totals_are_the_contracts_money() -> None:
     """Silver's amounts are AMOUNT and Gold's totals TOTAL: the type Spark gives a sum of amounts
     (ten more digits), so writing a total never rounds it."""
     from bi_contracts.money import AMOUNT, TOTAL
-    from bi_transform.silver.fct_order_line import FctOrderLine
 
     amounts = {"net_amount", "gross_amount", "discount_amount"}
-    order_types = {FctOrder.to_schema().columns[name].dtype.type.simpleString() for name in amounts}
-    line_types = {
-        FctOrderLine.to_schema().columns[name].dtype.type.simpleString()
-        for name in ("option_amount", "line_net", "line_gross", "line_discount")
-    }
+    order_types = {c.type for c in FCT_ORDER.columns if c.name in amounts}
+    lines = {"option_amount", "line_net", "line_gross", "line_discount"}
+    line_types = {c.type for c in FCT_ORDER_LINE.columns if c.name in lines}
     assert order_types == line_types == {AMOUNT.sql}
     assert (TOTAL.precision, TOTAL.scale) == (min(38, AMOUNT.precision + 10), AMOUNT.scale)
     gold_money = {column.type for d in DATASETS for column in d.columns if column.type.startswith("decimal")}

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
+from bi_contracts.silver import DIM_CUSTOMER
 from bi_transform.silver import contracts, dim_customer
 
 pytestmark = pytest.mark.spark
@@ -42,7 +43,7 @@ def test_orders_at_one_instant_open_one_period_with_the_status_of_the_last_by_or
         ],
     )
     assert periods(frame) == [(False, NOON, later, False), (True, later, None, True)]
-    assert contracts.check("dim_customer", dim_customer.DimCustomer, dim_customer.build(frame)) == 2
+    assert contracts.check("dim_customer", contracts.schema_of(DIM_CUSTOMER), dim_customer.build(frame)) == 2
 
 
 def test_an_instant_whose_last_order_keeps_the_status_opens_no_period(spark: SparkSession) -> None:

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pandera.pyspark as pandera_spark
-import pyspark.sql.types as T
 import pytest
 import sqlalchemy as sa
 from pyspark.sql import DataFrame, SparkSession
 
 from bi_contracts.published import gold_tables, published
-from bi_contracts.silver import SilverState
+from bi_contracts.silver import FCT_ORDER, TABLES_BY_NAME, SilverState
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
 from bi_lake.runs import JobReport, RunReport, load_run_reports
 from bi_lake.settings import Settings
 from bi_source.config import SeedConfig
 from bi_source.generator import add_days
-from bi_transform.silver import fct_order, job, steps
-from bi_transform.silver.store import BY_DAY, SilverStore
+from bi_transform.silver import job, steps
+from bi_transform.silver.store import SilverStore
 from tests.conftest import RunPipeline, pipeline_on, seeded_source, sqlite_url
 from tests.lakes import unreferenced_files
 
@@ -159,11 +158,11 @@ def test_incremental_runs_equal_a_full_refresh(
     run_pipeline()
     add_days(source_engine, 4, seed_value=8)
     run_pipeline()
-    incremental = {name: _rows(_table(spark, settings, name)) for name in job.TABLES}
+    incremental = {name: _rows(_table(spark, settings, name)) for name in TABLES_BY_NAME}
     refreshed = run_pipeline(full_refresh=True, only=("silver",))
     assert refreshed.status == "succeeded", refreshed.error
-    again = {name: _rows(_table(spark, settings, name)) for name in job.TABLES}
-    for name in job.TABLES:
+    again = {name: _rows(_table(spark, settings, name)) for name in TABLES_BY_NAME}
+    for name in TABLES_BY_NAME:
         assert again[name] == incremental[name], name
     # Each file in the table's folder is one a kept snapshot references (none is left unpublished).
     on_disk, referenced = unreferenced_files(_store(settings).tables, "fct_order_line")
@@ -274,10 +273,8 @@ def test_a_row_judged_by_when_it_was_read_is_judged_again(
 def test_a_broken_contract_publishes_nothing(
     spark: SparkSession, run_pipeline: RunPipeline, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class StrictOrders(fct_order.FctOrder):
-        user_id: T.StringType() = pandera_spark.Field(nullable=False)  # type: ignore[valid-type]
-
-    monkeypatch.setitem(job.TABLES, "fct_order", (StrictOrders, BY_DAY))
+    strict = [replace(c, nullable=False) if c.name == "user_id" else c for c in FCT_ORDER.columns]
+    monkeypatch.setitem(TABLES_BY_NAME, "fct_order", replace(FCT_ORDER, columns=tuple(strict)))
     report = run_pipeline()
     assert report.status == "failed"
     assert report.error is not None

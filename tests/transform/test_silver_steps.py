@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
+from bi_contracts.silver import FCT_ORDER_OPTION
 from bi_transform.silver import contracts, steps
-from bi_transform.silver.fct_order_option import FctOrderOption
 from tests.transform.test_silver_rules import OPTION_SCHEMA, frame, line, option
 
 pytestmark = pytest.mark.spark
@@ -89,5 +89,5 @@ def test_a_batch_that_does_not_reconcile_is_refused(spark: SparkSession) -> None
 
 def test_no_options_is_an_empty_table_that_meets_its_contract(spark: SparkSession) -> None:
     empty = steps.empty_options(spark)
-    contracts.check_columns("fct_order_option", FctOrderOption, empty)
-    assert empty.columns == list(FctOrderOption.to_schema().columns) and empty.count() == 0
+    contracts.check_columns("fct_order_option", contracts.schema_of(FCT_ORDER_OPTION), empty)
+    assert tuple(empty.columns) == FCT_ORDER_OPTION.column_names and empty.count() == 0

@@ -1,10 +1,11 @@
-"""The contract gate: a table is published only when its pandera model accepts it.
+"""The contract gate: a table is published only when its pandera schema accepts it.
 
-The column names and types are compared first, from the model's declaration and the DataFrame's
-schema (no Spark action). The checks every model declares (no NULL where a column is not nullable,
+A Silver table's schema is made from its declaration (`bi_contracts.silver`: columns, types, NULLs
+allowed, key) by `schema_of`. The column names and types are compared first, from the schema and the
+DataFrame's (no Spark action). The checks every schema declares (no NULL where a column is not nullable,
 unique keys) are counted in one Spark action for the whole table: pandera runs one action per
 column for them, which costs more than building a small table. pandera validates the rest of the
-model (value checks, where a model declares them). Problems become one message naming the table,
+schema (value checks, where a schema declares them). Problems become one message naming the table,
 the column and the check, and a few of the rows at fault: for a repeated key, the key and the values
 its rows disagree on; for a NULL, the row's key. The message shows what tells an operator whether the
 data or the code is at fault; the exception's details carry the whole rows into the run report.
@@ -13,15 +14,18 @@ data or the code is at fault; the exception's details carry the whole rows into 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+import pyspark.sql.types as T
 from pandera.api.pyspark.container import DataFrameSchema
-from pandera.pyspark import DataFrameModel
+from pandera.pyspark import Column
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from bi_contracts.silver import SilverTable
 from bi_lake.errors import UserError
 
 
@@ -79,8 +83,42 @@ def _null_rows(frame: DataFrame, column: str, key: list[str]) -> tuple[str, list
     return "; ".join(f"({_shown({n: r[n] for n in naming})})" for r in rows[:SHOWN]), rows
 
 
-def _dtype_problems(table: str, model: type[DataFrameModel[Any]], frame: DataFrame) -> list[str]:
-    declared = {name: column.dtype.type for name, column in model.to_schema().columns.items()}
+def spark_type(kind: str) -> T.DataType:
+    """A declared type (`string`, `decimal(18,2)`, ...) as Spark's; no Spark session needed."""
+    if decimal := re.fullmatch(r"decimal\((\d+),(\d+)\)", kind):
+        return T.DecimalType(int(decimal[1]), int(decimal[2]))
+    return _SIMPLE_TYPES[kind]()
+
+
+_SIMPLE_TYPES: dict[str, type[T.DataType]] = {
+    "string": T.StringType,
+    "date": T.DateType,
+    "timestamp": T.TimestampType,
+    "boolean": T.BooleanType,
+    "int": T.IntegerType,
+    "bigint": T.LongType,
+}
+
+
+def schema_of(table: SilverTable) -> DataFrameSchema:
+    """A Silver table's contract as a pandera schema: its columns, types and NULLs, its unique key."""
+    # pandera's PySpark columns take a Spark type instance, which its annotations do not list.
+    columns: dict[str, Any] = {
+        c.name: Column(cast(Any, spark_type(c.type)), nullable=c.nullable) for c in table.columns
+    }
+    return DataFrameSchema(
+        columns,
+        unique=list(table.key),
+        name=table.name,
+    )
+
+
+def spark_schema(table: SilverTable) -> T.StructType:
+    return T.StructType([T.StructField(c.name, spark_type(c.type), c.nullable) for c in table.columns])
+
+
+def _dtype_problems(table: str, schema: DataFrameSchema, frame: DataFrame) -> list[str]:
+    declared = {name: column.dtype.type for name, column in schema.columns.items()}
     actual = {field.name: field.dataType for field in frame.schema.fields}
     problems = [f"{table}.{name}: column is missing" for name in declared if name not in actual]
     problems += [
@@ -141,20 +179,19 @@ def _data_problems(table: str, schema: DataFrameSchema, frame: DataFrame) -> tup
     return int(row["rows"]), problems
 
 
-def check_columns(table: str, model: type[DataFrameModel[Any]], frame: DataFrame) -> None:
+def check_columns(table: str, schema: DataFrameSchema, frame: DataFrame) -> None:
     """Raise ContractBroken unless the frame has the contract's columns and types (no Spark action):
     checked before a table is written, so that no file of a wrong type is ever made."""
-    if problems := _dtype_problems(table, model, frame):
+    if problems := _dtype_problems(table, schema, frame):
         raise ContractBroken(f"contract broken, nothing published: {'; '.join(problems)}")
 
 
-def check(table: str, model: type[DataFrameModel[Any]], frame: DataFrame) -> int:
+def check(table: str, schema: DataFrameSchema, frame: DataFrame) -> int:
     """Raise ContractBroken naming every broken column and check; the table's rows when it passes."""
-    problems = _dtype_problems(table, model, frame)
+    problems = _dtype_problems(table, schema, frame)
     at_fault: list[Problem] = []
     rows = 0
     if not problems:
-        schema = model.to_schema()
         # pandera validates everything else the model declares; nullability and uniqueness are
         # counted by _data_problems in one action instead of pandera's one action per column.
         relaxed = schema.update_columns({name: {"nullable": True} for name in schema.columns})

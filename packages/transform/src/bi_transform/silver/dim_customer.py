@@ -13,24 +13,8 @@ the last of them, so a status that flips within an instant never opens two perio
 
 from __future__ import annotations
 
-import pyspark.sql.types as T
-from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
-
-
-class DimCustomer(DataFrameModel):
-    user_id: T.StringType() = Field(nullable=False)
-    is_loyalty_member: T.BooleanType() = Field(nullable=False)
-    valid_from: T.TimestampType() = Field(nullable=False)
-    valid_to: T.TimestampType() = Field(nullable=True)
-    is_current: T.BooleanType() = Field(nullable=False)
-    first_order_date: T.DateType() = Field(nullable=False)
-    last_order_date: T.DateType() = Field(nullable=False)
-    orders: T.LongType() = Field(nullable=False)
-
-    class Config:
-        unique = ["user_id", "valid_from"]
 
 
 def _status_by_instant(customer_orders: DataFrame) -> DataFrame:

@@ -6,28 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import holidays
-import pyspark.sql.types as T
-from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 _HOLIDAYS = "date_key date, holiday_name string"
 COLUMNS = ("date_key", "day_of_week", "week", "month", "year", "is_weekend", "is_holiday", "holiday_name")
-
-
-class DimDate(DataFrameModel):
-    date_key: T.DateType() = Field(nullable=False)
-    day_of_week: T.StringType() = Field(nullable=False)
-    week: T.IntegerType() = Field(nullable=False)
-    month: T.IntegerType() = Field(nullable=False)
-    year: T.IntegerType() = Field(nullable=False)
-    is_weekend: T.BooleanType() = Field(nullable=False)
-    is_holiday: T.BooleanType() = Field(nullable=False)
-    holiday_name: T.StringType() = Field(nullable=True)
-    source: T.StringType() = Field(nullable=False)
-
-    class Config:
-        unique = ["date_key"]
 
 
 def us_federal_holidays(spark: SparkSession, first: dt.date, last: dt.date) -> DataFrame:

@@ -3,22 +3,10 @@ case-insensitive variants) and its category (the most frequent real one)."""
 
 from __future__ import annotations
 
-import pyspark.sql.types as T
-from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from bi_contracts.quality import UNKNOWN
-
-
-class DimItem(DataFrameModel):
-    item_key: T.StringType() = Field(nullable=False)
-    item_name: T.StringType() = Field(nullable=False)
-    item_category: T.StringType() = Field(nullable=False)
-    lines: T.LongType() = Field(nullable=False)
-
-    class Config:
-        unique = ["item_key"]
 
 
 def _most_frequent(lines: DataFrame, value: str, alias: str) -> DataFrame:

@@ -9,28 +9,11 @@ row too, with 0 orders and no order dates: it is a real location, and Gold's loo
 
 from __future__ import annotations
 
-import pyspark.sql.types as T
-from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 # The source table's columns besides the id, with the type each is conformed to.
 REFERENCE_COLUMNS = {"name": "string", "city": "string", "region": "string", "opened_on": "date"}
-
-
-class DimRestaurant(DataFrameModel):
-    restaurant_id: T.StringType() = Field(nullable=False)
-    name: T.StringType() = Field(nullable=True)
-    city: T.StringType() = Field(nullable=True)
-    region: T.StringType() = Field(nullable=True)
-    opened_on: T.DateType() = Field(nullable=True)
-    # NULL only for a restaurant with no order yet.
-    first_order_date: T.DateType() = Field(nullable=True)
-    last_order_date: T.DateType() = Field(nullable=True)
-    orders: T.LongType() = Field(nullable=False)
-
-    class Config:
-        unique = ["restaurant_id"]
 
 
 def _blank_to_null(column: str) -> Column:

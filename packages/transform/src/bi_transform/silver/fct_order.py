@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import pyspark.sql.types as T
-from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from bi_contracts.money import AMOUNT
 from bi_transform.silver.fct_order_line import order_date
 from bi_transform.silver.money import money
-
-
-class FctOrder(DataFrameModel):
-    order_id: T.StringType() = Field(nullable=False)
-    order_date: T.DateType() = Field(nullable=False)
-    order_time_utc: T.TimestampType() = Field(nullable=False)
-    restaurant_id: T.StringType() = Field(nullable=False)
-    app_name: T.StringType() = Field(nullable=False)
-    user_id: T.StringType() = Field(nullable=True)
-    is_loyalty: T.BooleanType() = Field(nullable=False)
-    lines: T.LongType() = Field(nullable=False)
-    items: T.LongType() = Field(nullable=False)
-    net_amount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
-    gross_amount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
-    discount_amount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
-    is_discounted: T.BooleanType() = Field(nullable=False)
-
-    class Config:
-        unique = ["order_id"]
 
 
 def build(lines: DataFrame) -> DataFrame:

@@ -3,40 +3,11 @@ metrics are defined over (`bi_metrics.catalogue.BUILDING_BLOCKS`; docs/metrics.m
 
 from __future__ import annotations
 
-import pyspark.sql.types as T
-from pandera.pyspark import DataFrameModel, Field
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from bi_contracts.money import AMOUNT
 from bi_transform.silver.money import money, zero
 from bi_transform.silver.rules import LINE_KEY
-
-
-class FctOrderLine(DataFrameModel):
-    order_id: T.StringType() = Field(nullable=False)
-    lineitem_id: T.StringType() = Field(nullable=False)
-    order_date: T.DateType() = Field(nullable=False)
-    creation_time_utc: T.TimestampType() = Field(nullable=False)
-    restaurant_id: T.StringType() = Field(nullable=False)
-    app_name: T.StringType() = Field(nullable=False)
-    user_id: T.StringType() = Field(nullable=True)
-    is_loyalty: T.BooleanType() = Field(nullable=False)
-    printed_card_number: T.StringType() = Field(nullable=True)
-    item_key: T.StringType() = Field(nullable=False)
-    item_name_source: T.StringType() = Field(nullable=False)
-    item_category: T.StringType() = Field(nullable=False)
-    item_price: T.DecimalType(10, 2) = Field(nullable=False)
-    item_quantity: T.IntegerType() = Field(nullable=False)
-    option_amount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
-    line_net: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
-    line_gross: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
-    line_discount: T.DecimalType(AMOUNT.precision, AMOUNT.scale) = Field(nullable=False)
-    extracted_at: T.TimestampType() = Field(nullable=False)
-    ingest_run_id: T.StringType() = Field(nullable=False)
-
-    class Config:
-        unique = list(LINE_KEY)
 
 
 def order_date(earliest_line: Column) -> Column:

@@ -14,19 +14,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from bi_contracts.silver import SilverState
+from bi_contracts.silver import TABLES, TABLES_BY_NAME, SilverState
 from bi_lake import interrupts
 from bi_lake.layout import Lake
 from bi_lake.manifests import Manifest, files_of, load_manifests
 from bi_lake.runs import JobReport, TableCounts, utc_now
 from bi_lake.settings import Settings
 from bi_lake.storage import Storage
-from bi_lake.tables import Partitioning
 from bi_lake.workflow import JobContext
 from bi_transform.silver import (
     contracts,
@@ -41,7 +39,6 @@ from bi_transform.silver import (
 )
 from bi_transform.silver.rules import DUPLICATE, KEPT, QUARANTINED, masked_card
 from bi_transform.silver.store import (
-    BY_DAY,
     FULL_EXTRACTIONS,
     PUBLISHED_LAST,
     SilverStore,
@@ -50,18 +47,6 @@ from bi_transform.silver.store import (
 )
 from bi_transform.silver.unchanged import Unchanged, unchanged_batch
 from bi_transform.spark import spark_session
-
-# Silver's tables, declared once: contract and partitioning, in the order a run commits them (the
-# dimensions before the facts that name them, fct_order last: its commit carries the run's record).
-TABLES: dict[str, tuple[type[Any], Partitioning | None]] = {
-    "dim_date": (dim_date.DimDate, None),
-    "dim_restaurant": (dim_restaurant.DimRestaurant, None),
-    "dim_item": (dim_item.DimItem, None),
-    "dim_customer": (dim_customer.DimCustomer, None),
-    "fct_order_option": (fct_order_option.FctOrderOption, BY_DAY),
-    "fct_order_line": (fct_order_line.FctOrderLine, BY_DAY),
-    PUBLISHED_LAST: (fct_order.FctOrder, BY_DAY),
-}
 
 
 def _bronze(spark: SparkSession, storage: Storage, manifests: list[Manifest], table: str) -> DataFrame | None:
@@ -198,7 +183,7 @@ def _run(
 ) -> JobReport:
     base = SilverState() if full_refresh else previous
     if base.run_id is None:
-        store.tables.remove_pre_iceberg_files(TABLES)
+        store.tables.remove_pre_iceberg_files(TABLES_BY_NAME)
     spark.sparkContext.setJobGroup(context.run_id, "silver")
     lines, touched, published_orders = _classify(context, spark, store, base, batch)
     merged = steps.merge_lines(lines, store.read(spark, base, "fct_order_line", touched))
@@ -263,12 +248,12 @@ class _Writer:
     def __call__(self, table: str, frame: DataFrame) -> DataFrame:
         task = self.context.progress.task(f"silver {table}")
         started = time.monotonic()
-        model = TABLES[table][0]
-        contracts.check_columns(table, model, frame)
+        schema = contracts.schema_of(TABLES_BY_NAME[table])
+        contracts.check_columns(table, schema, frame)
         self.files[table] = self.store.write(frame, table, self.context.run_id)
         written = self.store.read_files(self.spark, table, self.files[table])
         built = time.monotonic()
-        self.rows[table] = contracts.check(table, model, written)
+        self.rows[table] = contracts.check(table, schema, written)
         task.finish(
             f"{self.rows[table]:,} rows (built {built - started:.1f} s, "
             f"contract {time.monotonic() - built:.1f} s)"
@@ -345,7 +330,7 @@ def _publish(
 
     replacing = None if touched is None else replaced
     written: dict[str, int] = {}
-    for table in TABLES:
+    for table in TABLES_BY_NAME:
         last = table == PUBLISHED_LAST
         if last:
             record.committed_at = utc_now()

@@ -16,8 +16,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bi_contracts.quality import ITEM_NAME_VARIANT
+from bi_contracts.silver import FCT_ORDER_OPTION
 from bi_lake.errors import UserError
-from bi_transform.silver.fct_order_option import FctOrderOption
+from bi_transform.silver.contracts import spark_schema
 from bi_transform.silver.rules import (
     DUPLICATE,
     KEPT,
@@ -28,7 +29,6 @@ from bi_transform.silver.rules import (
     classify_options,
     repair_lines,
 )
-from bi_transform.silver.store import spark_schema
 
 # The shape of a kept line before modelling, whether it comes from Bronze or back from Silver.
 CONFORMED = (
@@ -245,4 +245,4 @@ def repairs(repaired: DataFrame, canonical: DataFrame) -> dict[str, int]:
 
 def empty_options(spark: SparkSession) -> DataFrame:
     """fct_order_option without a row, in its contract's columns and types."""
-    return spark.createDataFrame([], spark_schema(FctOrderOption))
+    return spark.createDataFrame([], spark_schema(FCT_ORDER_OPTION))

@@ -1,6 +1,6 @@
 """Silver's tables as Iceberg tables, and the record of the Silver run that published them.
 
-Each table is declared by its contract (a pandera model: columns and types) and its partitioning. A
+Each table is declared in the contracts (`bi_contracts.silver`: columns, types, key, partitioning). A
 run writes each table's new files aside, then commits table by table: the dimensions first, the facts
 after, `fct_order` last. That last commit carries the run's record in its snapshot summary: the
 Bronze runs consumed, the reconciliation, and the snapshot of every table as the run left it. Readers
@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StructField, StructType
 
-from bi_contracts.silver import SilverState, silver_record
+from bi_contracts.silver import SilverState, SilverTable, silver_record
 from bi_lake.errors import UserError
 from bi_lake.manifests import Manifest, newest_first
 from bi_lake.settings import Settings
@@ -33,9 +32,9 @@ from bi_lake.tables import (
     LayerTables,
     Partitioning,
     Published,
-    TableDeclaration,
     layer_tables,
 )
+from bi_transform.silver.contracts import spark_schema
 from bi_transform.tables import read_files, write_files
 
 if TYPE_CHECKING:
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
 QUARANTINE_PREFIX = "_quarantine"
 _QUARANTINED = re.compile(rf"^{QUARANTINE_PREFIX}/(?P<table>[^/]+)/run_id=(?P<run>[^/]+)/")
 PUBLISHED_LAST = SILVER_PUBLISHED_LAST
-BY_DAY = Partitioning(column="order_date", transform="day")
 # The source tables every run reads in full, of which Silver models the latest extraction: the
 # calendar only where a run found rows (an empty one keeps the last), the restaurants as found (an
 # empty extraction means the source's table is empty now). Table -> whether a run needs rows to count.
@@ -68,37 +66,16 @@ def quarantined_run(key: str) -> str | None:
     return found["run"] if found else None
 
 
-# A contract: a pandera model class (pandera's generic is not parameterised by its users).
-Model = type[Any]
-
-
-def declaration(name: str, model: Model, partitioning: Partitioning | None) -> TableDeclaration:
-    """A Silver table as an Iceberg table, from its contract: its rows sorted by the contract's key."""
-    schema = model.to_schema()
-    return TableDeclaration(
-        name=name,
-        columns=tuple((column, spec.dtype.type.simpleString()) for column, spec in schema.columns.items()),
-        partitioning=partitioning,
-        sort_by=tuple(schema.unique or ()),
-        description=(model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else "",
-    )
-
-
-def spark_schema(model: Model) -> StructType:
-    columns = model.to_schema().columns
-    return StructType([StructField(name, spec.dtype.type, spec.nullable) for name, spec in columns.items()])
-
-
 def silver_tables(settings: Settings, storage: Storage) -> LayerTables:
     return layer_tables(settings, SILVER, storage)
 
 
 class SilverStore:
-    def __init__(self, tables: LayerTables, models: Mapping[str, tuple[Model, Partitioning | None]]) -> None:
+    def __init__(self, tables: LayerTables, declared: Sequence[SilverTable]) -> None:
         self.tables = tables
         self.storage = tables.storage
-        self.models = models
-        self.declarations = {name: declaration(name, model, by) for name, (model, by) in models.items()}
+        self.contracts = {table.name: table for table in declared}
+        self.declarations = {table.name: table.declaration for table in declared}
         # Tables this store wrote new files for, and those whose commit it has begun (whose files a
         # snapshot may reference from then on).
         self.written: set[str] = set()
@@ -193,7 +170,7 @@ class SilverStore:
 
     def read_files(self, spark: SparkSession, table: str, files: list[str]) -> DataFrame:
         """The rows of these data files of `table`, published or only written."""
-        return read_files(spark, self.declarations[table], files, spark_schema(self.models[table][0]))
+        return read_files(spark, self.declarations[table], files, spark_schema(self.contracts[table]))
 
     def discard(self, run_id: str) -> None:
         """Remove the files a failed run wrote for the tables it did not begin to commit (read by no
