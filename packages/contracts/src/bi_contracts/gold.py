@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bi_contracts import customers as c
+from bi_contracts.declared import DeclaredTable
 from bi_contracts.measures import MEASURES, Measure
 from bi_contracts.money import TOTAL
 from bi_contracts.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
-from bi_lake.tables import Partitioning, TableDeclaration
+from bi_lake.tables import Partitioning
 
 # The lookups, by name: the metric catalogue's dimensions say which one each is joined from.
 CALENDAR, ITEMS, CUSTOMERS = "dim_calendar", "dim_item", "dim_customer_snapshot"
@@ -43,7 +44,7 @@ class Column:
 
 
 @dataclass(frozen=True)
-class GoldDataset:
+class GoldDataset(DeclaredTable):
     name: str
     description: str
     role: Literal["aggregate", "lookup", "series"]
@@ -56,8 +57,8 @@ class GoldDataset:
     orders_per_customer: str | None = None
 
     @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns)
+    def sort_order(self) -> tuple[str, ...]:
+        return self.sort_by
 
     def column(self, name: str) -> Column:
         return next(column for column in self.columns if column.name == name)
@@ -87,17 +88,6 @@ class GoldDataset:
         else:
             return None
         return f"{total} FILTER (WHERE {measure.where})" if measure.where else total
-
-    @property
-    def declaration(self) -> TableDeclaration:
-        """The dataset as an Iceberg table."""
-        return TableDeclaration(
-            name=self.name,
-            columns=tuple((column.name, column.type) for column in self.columns),
-            partitioning=self.partitioning,
-            sort_by=self.sort_by,
-            description=self.description,
-        )
 
 
 def _columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from bi_contracts.declared import DeclaredTable
 from bi_contracts.money import AMOUNT
 from bi_lake.source_keys import ORDER_ITEM_OPTIONS_KEY, ORDER_ITEMS_KEY
 from bi_lake.tables import (
@@ -24,7 +25,6 @@ from bi_lake.tables import (
     SILVER_RUN_PROPERTY,
     LayerTables,
     Partitioning,
-    TableDeclaration,
 )
 
 # The fact tables are partitioned by the order's date.
@@ -41,7 +41,7 @@ class SilverColumn:
 
 
 @dataclass(frozen=True)
-class SilverTable:
+class SilverTable(DeclaredTable):
     name: str
     description: str
     columns: tuple[SilverColumn, ...]
@@ -50,19 +50,8 @@ class SilverTable:
     partitioning: Partitioning | None = None
 
     @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns)
-
-    @property
-    def declaration(self) -> TableDeclaration:
-        """The table as an Iceberg table, its rows sorted by its key."""
-        return TableDeclaration(
-            name=self.name,
-            columns=tuple((column.name, column.type) for column in self.columns),
-            partitioning=self.partitioning,
-            sort_by=self.key,
-            description=self.description,
-        )
+    def sort_order(self) -> tuple[str, ...]:
+        return self.key
 
 
 def _columns(*specs: tuple[str, str] | tuple[str, str, bool]) -> tuple[SilverColumn, ...]:
