@@ -60,12 +60,16 @@ def band_edges(highest: float) -> list[Decimal]:
     return edges
 
 
+# Band edges are 1, 2.5 or 5 times a power of ten: in thousands or millions they stay short.
+_UNITS = ((10**9, "B"), (10**6, "M"), (10**3, "K"), (1, ""))
+
+
 def band_label(low: Decimal, high: Decimal, currency: str) -> str:
-    """$10 to $25, $2.5K to $5K, $10K to $25K: short enough that every band of the axis is labelled."""
+    """$10 to $25, $2.5K to $5K, $1M to $2.5M: short enough that every band of the axis is labelled."""
 
     def edge(amount: Decimal) -> str:
-        figure = f"{float(amount) / 1000:g}K" if amount >= 1000 else f"{float(amount):g}"
-        return f"{currency_symbol(currency)}{figure}"
+        size, unit = next(((size, unit) for size, unit in _UNITS if amount >= size), (1, ""))
+        return f"{currency_symbol(currency)}{float(amount) / size:g}{unit}"
 
     return f"{edge(low)} to {edge(high)}"
 

@@ -25,6 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bi_contracts import customers as customer_rules
+from bi_contracts import measures as measure_rules
 from bi_contracts import restaurants as restaurant_rule
 from bi_contracts.gold import (
     CALENDAR,
@@ -82,9 +83,10 @@ def conform(dataset: GoldDataset, frame: DataFrame) -> DataFrame:
 
 
 def _builder_fingerprint() -> str:
-    """The source of the modules that compute Gold's values, and of the rules they apply."""
+    """The source of the modules that compute Gold's values, and of the rules they apply (the measures
+    too: the Spark totals are generated from them)."""
     digest = hashlib.sha256()
-    for module in (aggregates, customers, lookups, restaurant_rule, customer_rules):
+    for module in (aggregates, customers, lookups, restaurant_rule, customer_rules, measure_rules):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()
 

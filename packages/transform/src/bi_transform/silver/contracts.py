@@ -192,7 +192,7 @@ def check(table: str, schema: DataFrameSchema, frame: DataFrame) -> int:
     at_fault: list[Problem] = []
     rows = 0
     if not problems:
-        # pandera validates everything else the model declares; nullability and uniqueness are
+        # pandera validates everything else the schema declares; nullability and uniqueness are
         # counted by _data_problems in one action instead of pandera's one action per column.
         relaxed = schema.update_columns({name: {"nullable": True} for name in schema.columns})
         relaxed.unique = None
