@@ -13,6 +13,7 @@ import pytest
 from bi_cli import docs
 from bi_contracts import quality
 from bi_contracts.gold import DATASETS
+from bi_contracts.silver import TABLES as SILVER_TABLES
 from bi_metrics.catalogue import DIMENSIONS, METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +47,8 @@ def test_every_declaration_is_in_the_doc() -> None:
         *(m.name for m in METRICS),
         *(d.name for d in DIMENSIONS),
         *(d.name for d in DATASETS),
+        *(t.name for t in SILVER_TABLES),
+        *(c.name for t in SILVER_TABLES for c in t.columns),
         *(r.name for r in (*quality.LINE_RULES, *quality.OPTION_RULES, *quality.DUPLICATE_RULES)),
         *quality.REPAIR_KINDS,
     ]

@@ -20,9 +20,12 @@ from pathlib import Path
 from types import ModuleType
 
 from bi_contracts import customers as customer_rules
-from bi_contracts import gold, quality
+from bi_contracts import gold, quality, silver
 from bi_contracts.gold import DATASETS, GoldDataset
 from bi_contracts.measures import MEASURES
+from bi_contracts.silver import TABLES as SILVER_TABLES
+from bi_contracts.silver import SilverTable
+from bi_lake.tables import Partitioning
 from bi_metrics import catalogue, compiler
 from bi_metrics.catalogue import BUILDING_BLOCKS, DIMENSIONS, METRICS, Dimension, Metric
 from bi_metrics.labels import VALUE_WORDS
@@ -136,6 +139,7 @@ def _header() -> list[str]:
         "- [Building blocks](#building-blocks)",
         "- [Metrics](#metrics)",
         "- [Dimensions](#dimensions)",
+        "- [Silver tables](#silver-tables)",
         "- [Gold datasets](#gold-datasets)",
         "- [Customer analytics](#customer-analytics)",
         "- [Quality rules](#quality-rules)",
@@ -225,10 +229,7 @@ def _dimensions() -> list[str]:
 
 def _dataset(dataset: GoldDataset) -> list[str]:
     facts = [f"{dataset.description}. Role: {dataset.role}; grain: {_code(dataset.grain)}"]
-    if dataset.partitioning:
-        by = dataset.partitioning
-        what = f"the day of `{by.column}`" if by.transform == "day" else f"`{by.column}`"
-        facts.append(f"partitioned by {what}")
+    facts += _partitioning(dataset.partitioning)
     if dataset.sort_by:
         facts.append(f"sorted by {_code(dataset.sort_by)}")
     return [
@@ -240,6 +241,39 @@ def _dataset(dataset: GoldDataset) -> list[str]:
             ("column", "type", "description"),
             ((f"`{c.name}`", c.type, c.description) for c in dataset.columns),
         ),
+    ]
+
+
+def _partitioning(by: Partitioning | None) -> list[str]:
+    if by is None:
+        return []
+    return [
+        f"partitioned by the day of `{by.column}`"
+        if by.transform == "day"
+        else f"partitioned by `{by.column}`"
+    ]
+
+
+def _silver_table(table: SilverTable) -> list[str]:
+    facts = [f"{table.description}. Key: {_code(table.key)}", *_partitioning(table.partitioning)]
+    return [
+        f"### {table.name}",
+        "",
+        "; ".join(facts) + ".",
+        "",
+        *_table(
+            ("column", "type", "NULL allowed"),
+            ((f"`{c.name}`", c.type, "yes" if c.nullable else "no") for c in table.columns),
+        ),
+    ]
+
+
+def _silver() -> list[str]:
+    return [
+        "## Silver tables",
+        "",
+        *_paragraphs(silver),
+        *(line for table in SILVER_TABLES for line in _silver_table(table)),
     ]
 
 
@@ -313,7 +347,16 @@ def _quality() -> list[str]:
 
 
 def render() -> str:
-    sections = (_header(), _building_blocks(), _metrics(), _dimensions(), _gold(), _customers(), _quality())
+    sections = (
+        _header(),
+        _building_blocks(),
+        _metrics(),
+        _dimensions(),
+        _silver(),
+        _gold(),
+        _customers(),
+        _quality(),
+    )
     lines = [line for section in sections for line in section]
     return "\n".join(lines).rstrip("\n") + "\n"
 
