@@ -233,13 +233,13 @@ def check_pipeline(spark: SparkSession, source: Source, root: Path) -> None:
     # most; the current period's status is the loyalty member at S.
     expected_members = [(user, bool(loyal)) for user, loyal in answer(engine, LOYALTY_MEMBERS)]
     assert [(user, bool(loyal)) for user, loyal in members] == expected_members
-    periods = _silver_rows(spark, lake, "dim_customer", ["user_id", "is_loyalty_member", "valid_from"])
+    periods = _silver_rows(spark, lake, "dim_customer", ["user_id", "loyalty_member", "valid_from"])
     expected_periods = sorted(
         (user, bool(loyal), dt.datetime.fromisoformat(time))
         for user, loyal, time in answer(engine, LOYALTY_PERIODS)
     )
     assert periods == expected_periods
-    current = _silver_rows(spark, lake, "dim_customer", ["user_id", "is_loyalty_member", "is_current"])
+    current = _silver_rows(spark, lake, "dim_customer", ["user_id", "loyalty_member", "is_current"])
     assert [(user, member) for user, member, is_current in current if is_current] == expected_members
     engine.dispose()
 

@@ -25,7 +25,7 @@ def orders(spark: SparkSession, rows: list[tuple[str | None, str, dt.datetime, b
 
 def periods(frame: DataFrame) -> list[tuple[bool, dt.datetime, dt.datetime | None, bool]]:
     built = dim_customer.build(frame).orderBy("valid_from").collect()
-    return [(r.is_loyalty_member, r.valid_from, r.valid_to, r.is_current) for r in built]
+    return [(r.loyalty_member, r.valid_from, r.valid_to, r.is_current) for r in built]
 
 
 def test_orders_at_one_instant_open_one_period_with_the_status_of_the_last_by_order_id(
@@ -68,6 +68,6 @@ def test_the_current_status_is_the_loyalty_member_of_the_latest_order_by_time_th
         [("u", "b", NOON, True), ("u", "a", NOON, False), ("v", "x", NOON, True), (None, "g", NOON, True)],
     )
     built = dim_customer.build(frame)
-    current = {r.user_id: r.is_loyalty_member for r in built.where("is_current").collect()}
+    current = {r.user_id: r.loyalty_member for r in built.where("is_current").collect()}
     assert current == {"u": True, "v": True}
     assert {r.user_id: r.orders for r in built.collect()} == {"u": 2, "v": 1}

@@ -317,7 +317,7 @@ def test_loyalty_history_is_kept_as_type_2_rows(
     history = (
         _table(spark, settings, "dim_customer").where(f"user_id = '{user}'").orderBy("valid_from").collect()
     )
-    assert [(row.is_loyalty_member, row.is_current) for row in history] == [
+    assert [(row.loyalty_member, row.is_current) for row in history] == [
         (False, False),
         (True, False),
         (False, True),

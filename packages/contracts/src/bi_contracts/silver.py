@@ -108,7 +108,7 @@ DIM_CUSTOMER = SilverTable(
     description="Customers with their loyalty status history as type-2 rows",
     columns=_columns(
         ("user_id", "string"),
-        ("is_loyalty_member", "boolean"),
+        ("loyalty_member", "boolean"),
         ("valid_from", "timestamp"),
         ("valid_to", "timestamp", _NULLABLE),
         ("is_current", "boolean"),

@@ -34,7 +34,7 @@ def build(orders: DataFrame) -> DataFrame:
         .where(F.col("_previous").isNull() | (F.col("_previous") != F.col("is_loyalty")))
         .select(
             "user_id",
-            F.col("is_loyalty").alias("is_loyalty_member"),
+            F.col("is_loyalty").alias("loyalty_member"),
             F.col("order_time_utc").alias("valid_from"),
         )
     )
