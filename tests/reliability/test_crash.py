@@ -21,12 +21,12 @@ import duckdb
 import pytest
 
 from bi_contracts.published import gold_tables, published
+from bi_contracts.status import lake_status
 from bi_lake.layout import Lake
 from bi_lake.manifests import Watermarks
 from bi_lake.settings import Settings
 from bi_lake.storage import LocalStorage
 from bi_lake.workflow import SilentProgress
-from bi_metrics.status import lake_status
 from bi_source.config import SeedConfig
 from bi_transform.silver.job import open_store
 from bi_transform.silver.store import QUARANTINE_PREFIX

@@ -10,6 +10,7 @@ import streamlit as st
 
 from bi_contracts.published import GoldState
 from bi_contracts.restaurants import restaurant_label
+from bi_contracts.status import lake_status
 from bi_dashboard import components as ui
 from bi_dashboard import session
 from bi_dashboard.filters import (
@@ -23,7 +24,6 @@ from bi_dashboard.filters import (
 )
 from bi_dashboard.pages import PAGES, PAGES_BY_TITLE
 from bi_metrics.labels import day_text, period_text
-from bi_metrics.status import lake_status
 
 _INITIALISED = "bi_filters_from_link"
 # The tab's icon ships with the app: Streamlit inlines an SVG file into the page, whereas a

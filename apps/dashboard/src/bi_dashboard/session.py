@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from bi_contracts.published import GoldState, gold_tables
+from bi_contracts.status import lake_status
 from bi_dashboard import identity
 from bi_dashboard.filters import DataBounds, Filters
 from bi_dashboard.identity import User
@@ -31,7 +32,6 @@ from bi_metrics.access import RestaurantAccess
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import Value
 from bi_metrics.question import Question
-from bi_metrics.status import lake_status
 
 _ENGINE, _STATE, _FILTERS, _BOUNDS = "bi_engine", "bi_gold_state", "bi_filters", "bi_bounds"
 _USER = "bi_user"

@@ -21,6 +21,7 @@ from bi_cli.dashboard import DEFAULT_DASHBOARD_ADDRESS, DEFAULT_DASHBOARD_PORT, 
 from bi_cli.display import ConsoleProgress, run_summary, simple_table
 from bi_cli.project import apply_project_defaults, lake_was_looked_for, require_a_lake
 from bi_cli.runner import RunOptions, run_workflow
+from bi_contracts.status import lake_status
 from bi_ingest.source import error_line, redact, sqlite_path
 from bi_lake.errors import UserError
 from bi_lake.layout import Lake
@@ -29,7 +30,6 @@ from bi_lake.storage import folder_problem
 from bi_lake.version import code_version
 from bi_lake.workflow import WORKFLOW
 from bi_metrics.formatting import answer_csv, answer_json
-from bi_metrics.status import lake_status
 from bi_source.config import SeedConfig
 
 if TYPE_CHECKING:

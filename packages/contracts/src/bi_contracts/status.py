@@ -1,5 +1,6 @@
-"""What the lake holds and how its last runs went, gathered from the lake alone: `bi status` prints it
-and the dashboard's Data health page shows it."""
+"""What the lake holds and how its last runs went, gathered from the lake alone (Bronze's manifests, the
+run reports, Silver's and Gold's records): `bi status` prints it and the dashboard's Data health page
+shows it. Neither Spark nor DuckDB is needed to read it."""
 
 from __future__ import annotations
 
