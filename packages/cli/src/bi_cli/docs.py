@@ -232,16 +232,15 @@ def _dataset(dataset: GoldDataset) -> list[str]:
     facts += _partitioning(dataset.partitioning)
     if dataset.sort_by:
         facts.append(f"sorted by {_code(dataset.sort_by)}")
-    return [
-        f"### {dataset.name}",
-        "",
-        "; ".join(facts) + ".",
-        "",
-        *_table(
-            ("column", "type", "description"),
-            ((f"`{c.name}`", c.type, c.description) for c in dataset.columns),
-        ),
-    ]
+    columns = ((f"`{c.name}`", c.type, c.description) for c in dataset.columns)
+    return _declared(dataset.name, facts, ("column", "type", "description"), columns)
+
+
+def _declared(
+    name: str, facts: list[str], headers: tuple[str, ...], columns: Iterable[tuple[str, ...]]
+) -> list[str]:
+    """A declared table's section: its facts in a sentence, then its columns."""
+    return [f"### {name}", "", "; ".join(facts) + ".", "", *_table(headers, columns)]
 
 
 def _partitioning(by: Partitioning | None) -> list[str]:
@@ -256,16 +255,8 @@ def _partitioning(by: Partitioning | None) -> list[str]:
 
 def _silver_table(table: SilverTable) -> list[str]:
     facts = [f"{table.description}. Key: {_code(table.key)}", *_partitioning(table.partitioning)]
-    return [
-        f"### {table.name}",
-        "",
-        "; ".join(facts) + ".",
-        "",
-        *_table(
-            ("column", "type", "NULL allowed"),
-            ((f"`{c.name}`", c.type, "yes" if c.nullable else "no") for c in table.columns),
-        ),
-    ]
+    columns = ((f"`{c.name}`", c.type, "yes" if c.nullable else "no") for c in table.columns)
+    return _declared(table.name, facts, ("column", "type", "NULL allowed"), columns)
 
 
 def _silver() -> list[str]:
