@@ -29,12 +29,15 @@ from bi_lake.layout import Lake
 from bi_lake.settings import Settings, load_settings
 from bi_lake.tables import LayerTables
 from bi_metrics.access import RestaurantAccess
+from bi_metrics.duckdb_extensions import PreparedConnections
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.formatting import Value
 from bi_metrics.question import Question
 
 _ENGINE, _STATE, _FILTERS, _BOUNDS = "bi_engine", "bi_gold_state", "bi_filters", "bi_bounds"
 _USER = "bi_user"
+# The server's sessions take their connections from here: each new visitor's is ready before they come.
+_CONNECTIONS = PreparedConnections()
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def access() -> RestaurantAccess:
 
 def engine() -> MetricsEngine:
     if _ENGINE not in st.session_state:
-        st.session_state[_ENGINE] = MetricsEngine(gold(), access())
+        st.session_state[_ENGINE] = MetricsEngine(gold(), access(), connect=_CONNECTIONS.take)
     found: MetricsEngine = st.session_state[_ENGINE]
     return found
 

@@ -64,7 +64,11 @@ class MetricsEngine:
     its restaurants (see bi_metrics.access)."""
 
     def __init__(
-        self, gold: LayerTables, access: RestaurantAccess = EVERYTHING, as_of: str | None = None
+        self,
+        gold: LayerTables,
+        access: RestaurantAccess = EVERYTHING,
+        as_of: str | None = None,
+        connect: Callable[[bool], duckdb.DuckDBPyConnection] = duckdb_extensions.connect,
     ) -> None:
         self.gold = gold
         self.access = access
@@ -72,7 +76,7 @@ class MetricsEngine:
         self.uri = gold.storage.uri
         self.on_s3 = is_s3(self.uri)
         # The S3 client and its extension only when Gold is on S3: a local lake answers sooner.
-        self.connection = duckdb_extensions.connect(self.on_s3)
+        self.connection = connect(self.on_s3)
         self._lock = threading.Lock()
         self._loaded: GoldState | None = None
         self._secret_at = -SECRET_TTL_S
