@@ -100,11 +100,18 @@ class TableDeclaration:
         )
 
 
+def decimal_digits(kind: str) -> tuple[int, int] | None:
+    """A declared `decimal(p,s)` type's precision and scale; None for any other type. Every engine's
+    type (Iceberg's, Spark's) is made from the same declaration, read here."""
+    decimal = _DECIMAL.match(kind)
+    return (int(decimal[1]), int(decimal[2])) if decimal else None
+
+
 def iceberg_type(kind: str) -> IcebergType:
     from pyiceberg import types
 
-    if decimal := _DECIMAL.match(kind):
-        return types.DecimalType(int(decimal[1]), int(decimal[2]))
+    if digits := decimal_digits(kind):
+        return types.DecimalType(*digits)
     simple: dict[str, IcebergType] = {
         "string": types.StringType(),
         "date": types.DateType(),

@@ -14,7 +14,6 @@ data or the code is at fault; the exception's details carry the whole rows into 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -27,6 +26,7 @@ from pyspark.sql import functions as F
 
 from bi_contracts.silver import SilverTable
 from bi_lake.errors import UserError
+from bi_lake.tables import decimal_digits
 
 
 class ContractBroken(UserError):
@@ -85,8 +85,8 @@ def _null_rows(frame: DataFrame, column: str, key: list[str]) -> tuple[str, list
 
 def spark_type(kind: str) -> T.DataType:
     """A declared type (`string`, `decimal(18,2)`, ...) as Spark's; no Spark session needed."""
-    if decimal := re.fullmatch(r"decimal\((\d+),(\d+)\)", kind):
-        return T.DecimalType(int(decimal[1]), int(decimal[2]))
+    if digits := decimal_digits(kind):
+        return T.DecimalType(*digits)
     return _SIMPLE_TYPES[kind]()
 
 
