@@ -1,11 +1,14 @@
-"""The dashboard's prepared DuckDB connections: each visitor gets a database of its own, ready."""
+"""The dashboard's prepared DuckDB connections: each visitor gets a database of its own, opened
+before they asked for it."""
 
 from __future__ import annotations
+
+import threading
 
 import duckdb
 import pytest
 
-from bi_metrics.duckdb_extensions import PreparedConnections
+from bi_metrics.duckdb_extensions import PreparedConnections, connect
 
 
 def _loaded(connection: duckdb.DuckDBPyConnection) -> set[str]:
@@ -13,14 +16,35 @@ def _loaded(connection: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def test_each_connection_taken_is_its_own_database_with_the_extensions_loaded() -> None:
+class RecordedOpener:
+    """`connect`, noting which thread opened each connection."""
+
+    def __init__(self) -> None:
+        self.opened_in: dict[int, str] = {}
+
+    def __call__(self, on_s3: bool) -> duckdb.DuckDBPyConnection:
+        connection = connect(on_s3)
+        self.opened_in[id(connection)] = threading.current_thread().name
+        return connection
+
+
+def test_the_next_connection_is_opened_in_the_background_before_it_is_taken() -> None:
+    opener = RecordedOpener()
+    prepared = PreparedConnections(opener)
+    first = prepared.take(False)
+    second = prepared.take(False)
+    # The first visitor waits for theirs; the second gets the one prepared meanwhile.
+    assert opener.opened_in[id(first)] == threading.current_thread().name
+    assert opener.opened_in[id(second)].startswith("duckdb-prepare")
+    assert {"avro", "iceberg"} <= _loaded(first) and {"avro", "iceberg"} <= _loaded(second)
+
+
+def test_each_connection_taken_is_a_database_of_its_own() -> None:
     prepared = PreparedConnections()
     first = prepared.take(False)
     first.execute("CREATE VIEW only_here AS SELECT 1 AS one")
     second = prepared.take(False)
-    assert second is not first
-    assert {"avro", "iceberg"} <= _loaded(first) and {"avro", "iceberg"} <= _loaded(second)
-    # One session's views are never another's.
+    # One session's views (a restricted reader's hold only their restaurants' rows) are never another's.
     with pytest.raises(duckdb.CatalogException):
         second.execute("SELECT * FROM only_here")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -61,7 +62,8 @@ class PreparedConnections:
     session sees another's views.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, opener: Callable[[bool], duckdb.DuckDBPyConnection] = connect) -> None:
+        self._open = opener
         self._lock = threading.Lock()
         self._ready: dict[bool, Future[duckdb.DuckDBPyConnection]] = {}
         self._opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-prepare")
@@ -69,9 +71,9 @@ class PreparedConnections:
     def take(self, on_s3: bool) -> duckdb.DuckDBPyConnection:
         with self._lock:
             prepared = self._ready.get(on_s3)
-            self._ready[on_s3] = self._opener.submit(connect, on_s3)
-        # A failed preparation (extensions missing) raises here, as connect itself would.
-        return prepared.result() if prepared is not None else connect(on_s3)
+            self._ready[on_s3] = self._opener.submit(self._open, on_s3)
+        # A failed preparation (extensions missing) raises here, as opening one now would.
+        return prepared.result() if prepared is not None else self._open(on_s3)
 
 
 def secret_sql(endpoint: S3Endpoint) -> str:
