@@ -88,8 +88,7 @@ LINE_RULES: tuple[QualityRule, ...] = (
     QualityRule(
         "test_data",
         ORDER_ITEMS,
-        "app_name matches the test-app pattern, a regular expression in any case (`BI_TEST_APP_PATTERN`, "
-        f"default `{DEFAULT_TEST_APP_PATTERN}`)",
+        f"app_name matches `BI_TEST_APP_PATTERN`, any case (default `{DEFAULT_TEST_APP_PATTERN}`)",
         "quarantined",
         _QUARANTINE,
     ),
