@@ -147,3 +147,12 @@ def test_status_of_an_empty_lake_says_how_to_fill_it(tmp_path: Path) -> None:
     result = bi("status", cwd=tmp_path)
     assert result.returncode == 0
     assert "bi run" in result.stdout
+
+
+def test_a_run_of_the_later_jobs_only_makes_no_demo_data(tmp_path: Path) -> None:
+    """Only extraction reads the source: `--only gold` on a fresh folder seeds nothing."""
+    result = bi("run", "--only", "gold", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "demo data" not in result.stderr
+    assert not (tmp_path / ".bi").exists()
+    assert "Silver holds no orders yet" in result.stdout

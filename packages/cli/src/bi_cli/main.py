@@ -295,7 +295,14 @@ def _command_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     # A lake that cannot be written stops the run before the demo data is made for it.
     Lake.from_settings(settings).root.check()
     default_file = sqlite_path(DEFAULT_SOURCE_URL)
-    if settings.source_url == DEFAULT_SOURCE_URL and default_file is not None and not default_file.exists():
+    # Only a run that extracts reads the source: `--only silver,gold` makes no demo data.
+    extracts = options.only is None or "ingest" in options.only
+    if (
+        extracts
+        and settings.source_url == DEFAULT_SOURCE_URL
+        and default_file is not None
+        and not default_file.exists()
+    ):
         err.print(f"no source at {DEFAULT_SOURCE_URL}: creating the demo data set first", highlight=False)
         _seed(settings, SeedConfig(), None, out, err)
     with ConsoleProgress(err) as progress:
