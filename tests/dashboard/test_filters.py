@@ -89,3 +89,11 @@ def test_a_links_dates_outside_the_data_are_narrowed_or_replaced_with_a_note() -
 def test_a_previous_period_before_the_first_order_is_known_as_such() -> None:
     assert not Filters("90d", *preset_range("90d", BOUNDS)).has_previous_period(BOUNDS)
     assert Filters("30d", *preset_range("30d", BOUNDS)).has_previous_period(BOUNDS)
+
+
+def test_a_file_size_reads_in_the_unit_a_person_says() -> None:
+    from bi_dashboard.views.data_health import size_text
+
+    assert [size_text(size) for size in (0, 999, 13_126, 22_109_404, 5.5e9, 3e12, None)] == [
+        "0 bytes", "999 bytes", "13.1 kB", "22.1 MB", "5.5 GB", "3,000.0 GB", "—",
+    ]  # fmt: skip

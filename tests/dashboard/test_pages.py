@@ -281,6 +281,11 @@ def test_data_health_says_when_in_words_not_raw_timestamps(gold_lake: Settings, 
     for when, age in zip(bronze["last_extracted_at"], bronze["age"], strict=True):
         assert when.endswith(" UTC") and not re.search(r"\d-\d\dT\d|\+00:00", when), when
         assert age.endswith(" ago"), age
+    # Sizes in the unit a person says: "22.1 MB", never a bare count of bytes.
+    assert "bytes" not in bronze.columns
+    assert all(re.fullmatch(r"[\d,]+(\.\d)? (bytes|kB|MB|GB)", size) for size in bronze["size"]), bronze[
+        "size"
+    ]
 
 
 def test_data_health_explains_each_quarantine_reason(gold_lake: Settings, open_app: OpenApp) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import pandas as pd
@@ -35,6 +36,17 @@ def _duration(seconds: object) -> str:
         return "—"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def size_text(size: object) -> str:
+    """A file size as a person reads it: 22.1 MB, not 22109404."""
+    if not isinstance(size, int | float) or pd.isna(size):
+        return "—"
+    if size < 1000:
+        return f"{size:,.0f} bytes"
+    units = ("kB", "MB", "GB")
+    power = min(len(units), int(math.log10(size)) // 3)
+    return f"{size / 1000**power:,.1f} {units[power - 1]}"
 
 
 def render() -> None:
@@ -70,7 +82,8 @@ def _bronze(tables: list[dict[str, Any]]) -> None:
     bronze["age_hours"] = [
         ago(v) if isinstance(v, int | float) and not pd.isna(v) else "—" for v in bronze["age_hours"]
     ]
-    ui.frame_table(bronze.rename(columns={"age_hours": "age"}), {})
+    bronze["bytes"] = [size_text(v) for v in bronze["bytes"]]
+    ui.frame_table(bronze.rename(columns={"age_hours": "age", "bytes": "size"}), {})
 
 
 def _gold(gold: dict[str, Any]) -> None:
