@@ -5,7 +5,7 @@ both sides read."""
 
 from __future__ import annotations
 
-from bi_contracts.gold import DATASETS, DATASETS_BY_NAME
+from bi_contracts.gold import CUSTOMER_ROWS, DATASETS, DATASETS_BY_NAME
 from bi_contracts.measures import MEASURES, MEASURES_BY_NAME, SILVER_AMOUNTS
 from bi_contracts.silver import FCT_ORDER, FCT_ORDER_LINE
 from bi_transform.gold.aggregates import SOURCES
@@ -27,7 +27,10 @@ def test_every_aggregate_totals_every_order_measure_it_has_a_column_for() -> Non
     assert {d.name for d in aggregates} == set(SOURCES)
     for dataset in aggregates:
         for name in dataset.column_names:
-            if name in MEASURES_BY_NAME:
+            if name == CUSTOMER_ROWS:
+                # A per-row flag, summed only where each row is one customer: never in general.
+                assert dataset.answers[name] == "count(DISTINCT user_id)", dataset.name
+            elif name in MEASURES_BY_NAME:
                 assert dataset.answers[name] == f"sum({name})", (dataset.name, name)
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bi_contracts.gold import DATASETS, DATASETS_BY_NAME, LOOKUP_KEYS
+from bi_contracts.gold import CUSTOMER_ROWS, DATASETS, DATASETS_BY_NAME, LOOKUP_KEYS
 from bi_contracts.measures import MEASURES_BY_NAME
 from bi_lake.errors import UserError
 from bi_metrics.catalogue import DIMENSIONS, DIMENSIONS_BY_NAME, METRICS, METRICS_BY_NAME
@@ -18,8 +18,11 @@ from bi_metrics.question import Question, parse_filters, split_names
 ROWS = {
     "agg_sales_daily": 44_000,
     "agg_category_daily": 180_000,
+    "agg_category_monthly": 17_000,
     "agg_item_daily": 190_000,
     "agg_customer_daily": 125_000,
+    "agg_customer_lifetime": 27_000,
+    "agg_customer_restaurant": 41_000,
     "agg_order_item": 198_000,
     "dim_calendar": 365,
     "dim_item": 151,
@@ -102,27 +105,36 @@ def test_every_measure_is_answered_by_the_fallback_and_every_answer_reads_declar
 @pytest.mark.parametrize(
     ("metrics", "by", "where", "expected"),
     [
-        ("net_sales,orders,aov", "", (), "agg_sales_daily"),
+        # The whole history's totals: fewer customers than days x restaurants x apps x flags here.
+        ("net_sales,orders,aov", "", (), "agg_customer_lifetime"),
+        ("net_sales,orders,aov", "app_name", (), "agg_sales_daily"),
         ("orders", "order_month,restaurant_id", (), "agg_sales_daily"),
         ("discount_rate", "day_of_week,is_holiday", (), "agg_sales_daily"),
         ("customers", "order_date", (), "agg_customer_daily"),
-        ("orders,net_sales_per_customer", "rfm_segment", (), "agg_customer_daily"),
-        ("repeat_rate", "loyalty_member", (), "agg_customer_daily"),
-        ("orders,net_sales", "order_month,item_category", (), "agg_category_daily"),
+        # Asked of the whole history, customer questions read the lifetime aggregates.
+        ("orders,net_sales_per_customer", "rfm_segment", (), "agg_customer_lifetime"),
+        ("repeat_rate", "loyalty_member", (), "agg_customer_lifetime"),
+        ("customers,repeat_rate", "", (), "agg_customer_lifetime"),
+        ("customers", "restaurant_id", (), "agg_customer_restaurant"),
+        ("customers", "rfm_segment", ("restaurant_id=R1",), "agg_customer_restaurant"),
+        ("customers", "rfm_segment", ("app_name=web",), "agg_customer_daily"),
+        ("orders,net_sales", "order_month,item_category", (), "agg_category_monthly"),
+        ("orders,net_sales", "order_week,item_category", (), "agg_category_daily"),
         ("orders", "item_category,item_name", (), "agg_item_daily"),
         ("orders", "", ("item_category=Entree", "item_name=Cheeseburger"), "agg_item_daily"),
         # Sums may collapse categories; order counts may not.
         ("net_sales", "item_name", (), "agg_item_daily"),
         ("orders", "item_name", (), "agg_order_item"),
-        ("net_sales", "", ("item_category=Entree", "item_category=Dessert"), "agg_category_daily"),
+        ("net_sales", "", ("item_category=Entree", "item_category=Dessert"), "agg_category_monthly"),
         ("orders", "", ("item_category=Entree", "item_category=Dessert"), "agg_order_item"),
         ("customers", "item_category", (), "agg_order_item"),
         ("repeat_customers", "rfm_segment,item_category", (), "agg_order_item"),
         # A restaurant's name and place are order-level: the pre-counted totals answer them.
-        ("net_sales,orders", "restaurant_name", (), "agg_sales_daily"),
-        ("orders", "region,city", ("city=Boston",), "agg_sales_daily"),
-        ("orders", "restaurant_name,item_category", (), "agg_category_daily"),
-        ("customers", "restaurant_name", (), "agg_customer_daily"),
+        ("net_sales,orders", "restaurant_name", (), "agg_customer_restaurant"),
+        ("orders", "region,city", ("city=Boston",), "agg_customer_restaurant"),
+        ("orders", "region,city", ("order_month=2023-03-01",), "agg_sales_daily"),
+        ("orders", "restaurant_name,item_category", (), "agg_category_monthly"),
+        ("customers", "restaurant_name", (), "agg_customer_restaurant"),
     ],
 )
 def test_the_smallest_exact_dataset_is_chosen(
@@ -147,7 +159,7 @@ def test_a_question_no_dataset_answers_exactly_is_refused_with_the_reasons() -> 
 
 def test_an_unbuilt_dataset_is_never_chosen() -> None:
     rows = {name: count for name, count in ROWS.items() if name != "agg_sales_daily"}
-    assert choose_dataset(Question(metrics=("orders",)), rows).name == "agg_customer_daily"
+    assert choose_dataset(Question(metrics=("orders",)), rows).name == "agg_customer_lifetime"
     with pytest.raises(UserError, match="agg_sales_daily is not built"):
         choose_dataset(Question(metrics=("orders",)), {})
 
@@ -197,6 +209,7 @@ def test_no_dimension_joined_from_a_lookup_is_named_like_a_column_of_a_dataset_i
         if dataset.role != "lookup"
         and LOOKUP_KEYS[dim.lookup] in dataset.grain
         and dim.name in dataset.column_names
+        and dim.lookup != dataset.carries
     ]
     assert not clashes
 
@@ -235,3 +248,72 @@ def test_a_question_by_a_lookup_gold_has_not_published_says_to_rebuild() -> None
     with pytest.raises(UserError, match=r"no dim_restaurant: it was built by an older version; run `bi run`"):
         compile_question(Question(metrics=("net_sales",), by=("restaurant_name",)), rows)
     compile_question(Question(metrics=("net_sales",), by=("restaurant_id",)), rows)
+
+
+def test_a_period_is_never_answered_from_whole_history_totals() -> None:
+    question = Question(metrics=("customers", "repeat_rate"), by=("rfm_segment",), start=dt.date(2023, 3, 1))
+    assert choose_dataset(question, ROWS).name == "agg_customer_daily"
+    with pytest.raises(UserError, match="agg_customer_lifetime has no order_date to limit the period by"):
+        choose_dataset(question, ROWS, [DATASETS_BY_NAME["agg_customer_lifetime"]])
+
+
+def test_customers_are_counted_as_rows_only_where_each_row_is_one_customer() -> None:
+    by_restaurant = compile_question(
+        Question(metrics=("customers", "repeat_customers"), by=("restaurant_name",)), ROWS
+    )
+    assert by_restaurant.dataset == "agg_customer_restaurant"
+    # Summed from a per-row flag: no customer id is read.
+    assert 'coalesce(sum(customers), 0) AS "customers"' in by_restaurant.sql
+    assert "sum(customers) FILTER (WHERE orders >= 2)" in by_restaurant.sql
+    assert all(CUSTOMER_ROWS not in d.column_names or "user_id" in d.grain for d in DATASETS)
+    every_order_key = Question(
+        metrics=("customers",),
+        by=("order_date", "restaurant_id"),
+        where=parse_filters(["app_name=web", "is_loyalty=true", "is_discounted=false"]),
+    )
+    daily = compile_question(every_order_key, ROWS)
+    assert daily.dataset == "agg_customer_daily"
+    assert 'coalesce(count(user_id), 0) AS "customers"' in daily.sql
+    assert "per_customer" not in by_restaurant.sql
+    # Two restaurants in one answer row: a customer of both has two rows, so ids are counted distinct.
+    two = Question(
+        metrics=("customers", "repeat_customers"), where=parse_filters(["restaurant_id=A", "restaurant_id=B"])
+    )
+    plan = compile_question(two, ROWS)
+    assert plan.dataset == "agg_customer_restaurant"
+    assert "count(DISTINCT user_id)" in plan.sql
+    assert "per_customer AS" in plan.sql
+
+
+def test_the_lifetime_aggregate_carries_every_customer_attribute_it_is_sliced_by() -> None:
+    lifetime = DATASETS_BY_NAME["agg_customer_lifetime"]
+    customer_level = {dim.source_column for dim in DIMENSIONS if dim.level == "customer"}
+    assert customer_level <= set(lifetime.carried)
+    snapshot = DATASETS_BY_NAME["dim_customer_snapshot"]
+    for name in lifetime.carried:
+        assert lifetime.column(name) == snapshot.column(name)
+    plan = compile_question(
+        Question(metrics=("customers",), by=("rfm_segment",), where=parse_filters(["clv_tier=High"])), ROWS
+    )
+    assert "JOIN" not in plan.sql
+    assert 'f."clv_tier" IN (?)' in plan.sql
+
+
+def test_a_restricted_reader_is_never_answered_from_a_dataset_without_restaurants() -> None:
+    from bi_metrics.access import RestaurantAccess
+
+    access = RestaurantAccess.only(["A"])
+    plan = compile_question(Question(metrics=("customers", "net_sales")), ROWS, access=access)
+    assert plan.dataset == "agg_customer_restaurant"
+
+
+def test_the_monthly_aggregate_reads_its_own_month_and_answers_no_finer_date() -> None:
+    plan = compile_question(Question(metrics=("net_sales",), by=("order_month", "item_category")), ROWS)
+    assert plan.dataset == "agg_category_monthly"
+    assert "JOIN" not in plan.sql
+    assert 'f."order_month" AS "order_month"' in plan.sql
+    monthly = [DATASETS_BY_NAME["agg_category_monthly"]]
+    with pytest.raises(UserError, match="agg_category_monthly has no order_date to find year by"):
+        choose_dataset(Question(metrics=("net_sales",), by=("year",)), ROWS, monthly)
+    with pytest.raises(UserError, match="agg_category_monthly has no order_date to limit the period by"):
+        choose_dataset(Question(metrics=("net_sales",), start=dt.date(2023, 3, 1)), ROWS, monthly)

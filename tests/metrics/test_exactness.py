@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -353,6 +354,24 @@ def test_distinct_counts_are_not_added_up_and_ratios_are_recomputed(
     assert aov == pytest.approx(float(net_sales) / orders_total, rel=1e-12)
     daily = ask("aov", "order_date")
     assert aov != pytest.approx(sum(row[1] for row in daily) / len(daily), rel=1e-9)
+
+
+def test_a_period_taking_in_every_order_is_answered_as_the_whole_history(
+    metrics: MetricsEngine, silver: duckdb.DuckDBPyConnection
+) -> None:
+    first, last = silver.execute("SELECT min(order_date), max(order_date) FROM s_orders").fetchone() or ()
+    whole = Question(metrics=("customers", "repeat_rate", "net_sales"), by=("rfm_segment",))
+    spanning = replace(whole, start=first - dt.timedelta(days=30), end=last)
+    narrower = replace(whole, start=first + dt.timedelta(days=1), end=last)
+    answers = [metrics.ask(question) for question in (whole, spanning, narrower)]
+    assert [answer.plan.dataset for answer in answers] == [
+        "agg_customer_lifetime",
+        "agg_customer_lifetime",
+        "agg_customer_daily",
+    ]
+    assert answers[1].rows == answers[0].rows
+    assert answers[1].question == spanning
+    assert answers[2].rows != answers[0].rows
 
 
 def test_the_customer_snapshot_equals_the_definitions_at_s(

@@ -11,10 +11,18 @@ new snapshot date never leaves an older partition stale.
 the measure's declaration (`bi_contracts.measures`). A pre-counted order count (`precounted_orders`)
 may be summed across rows that differ in order-level columns only: an order has one date, restaurant,
 app, loyalty and discount flag, but its lines may fall in several categories.
+
+The datasets without `order_date` answer only questions asked of the whole history. The lifetime
+aggregates hold them at the customer grain: in a slice that fixes every other grain column, each row
+is one customer, so customers are counted as rows instead of distinct ids. A dataset that `carries`
+a lookup holds some of its columns itself, written by the same run from the same rows, so a question
+by them reads no join: `agg_customer_lifetime` the snapshot's segment, tier and scores,
+`agg_category_monthly` the calendar's month.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Literal
@@ -55,6 +63,16 @@ class GoldDataset(DeclaredTable):
     precounted_orders: bool = False
     # The orders of one customer within a slice, for repeat_customers.
     orders_per_customer: str | None = None
+    # The lookup whose columns of the same name this dataset holds, as of the same Gold run.
+    carries: str | None = None
+
+    @property
+    def carried(self) -> tuple[str, ...]:
+        """The columns it copies from the lookup it carries (none when it carries none)."""
+        if self.carries is None:
+            return ()
+        lookup = DATASETS_BY_NAME[self.carries]
+        return tuple(n for n in self.column_names if n in lookup.column_names and n != lookup.grain[0])
 
     @property
     def sort_order(self) -> tuple[str, ...]:
@@ -63,7 +81,8 @@ class GoldDataset(DeclaredTable):
     def column(self, name: str) -> Column:
         return next(column for column in self.columns if column.name == name)
 
-    @property
+    # Asked for every dataset on every question: worked out once (a frozen dataclass's fields never change).
+    @functools.cached_property
     def answers(self) -> dict[str, str]:
         """Measure -> the SQL that totals it over this dataset's rows (an aggregate's measures only)."""
         if self.role != "aggregate":
@@ -71,10 +90,11 @@ class GoldDataset(DeclaredTable):
         return {m.name: sql for m in MEASURES if (sql := self._total(m)) is not None}
 
     def _total(self, measure: Measure) -> str | None:
-        if measure.name in self.column_names:
-            return f"sum({measure.name})"
+        # Never a sum, even where a column is named so (see _CUSTOMER_ROWS).
         if measure.kind == "customers":
             return "count(DISTINCT user_id)" if "user_id" in self.grain else None
+        if measure.name in self.column_names:
+            return f"sum({measure.name})"
         # A filter applies to pre-counted rows only when each row's orders all pass it or all fail.
         filterable = self.grain if self.precounted_orders else self.column_names
         if not measure.where_columns <= set(filterable):
@@ -120,6 +140,50 @@ _CUSTOMER_TOTALS = _columns(
     ("customer_orders", "bigint", "distinct orders with a customer"),
     ("customer_net_sales", _MONEY, "Σ line_net of orders with a customer"),
 )
+# Where each row of a slice is one customer, customers are the sum of this flag: no id is read.
+CUSTOMER_ROWS = "customers"
+_CUSTOMER_ROWS = _columns((CUSTOMER_ROWS, "bigint", "1 for a customer's row, 0 for the guests' row"))
+
+# dim_customer_snapshot's columns, named before the datasets so that one can carry some of them.
+_SNAPSHOT = _columns(
+    ("user_id", "string", "the customer"),
+    ("snapshot_date", "date", "S: the latest order date in Silver"),
+    ("first_order_date", "date", "first order date"),
+    ("last_order_date", "date", "latest order date up to S"),
+    ("lifetime_orders", "bigint", "orders up to S"),
+    ("clv", _MONEY, "lifetime net sales up to S"),
+    ("clv_percent_rank", "double", "PERCENT_RANK() over CLV ascending"),
+    ("clv_tier", "string", f"{c.HIGH} (>= {c.HIGH_TIER}), {c.MEDIUM} (>= {c.MEDIUM_TIER}), {c.LOW}"),
+    (
+        "recency_days",
+        "integer",
+        f"S - last order date, for customers active in the {c.RFM_DAYS} days to S",
+    ),
+    ("frequency", "bigint", f"orders in the {c.RFM_DAYS} days to S"),
+    ("monetary", _MONEY, f"net sales in the {c.RFM_DAYS} days to S"),
+    ("r_score", "integer", f"NTILE({c.SCORE_TILES}) over recency_days DESC, user_id"),
+    ("f_score", "integer", f"NTILE({c.SCORE_TILES}) over frequency, user_id"),
+    ("m_score", "integer", f"NTILE({c.SCORE_TILES}) over monetary, user_id"),
+    (
+        "rfm_segment",
+        "string",
+        f"{', '.join(c.SEGMENTS_IN_PRECEDENCE)} (the first that applies), or {c.INACTIVE}",
+    ),
+    ("days_since_last_order", "integer", "S - last order date"),
+    (
+        "churn_risk",
+        "string",
+        f"{c.ACTIVE} (<= {c.ACTIVE_MAX_DAYS} days), {c.AT_RISK} ({c.ACTIVE_MAX_DAYS + 1}-"
+        f"{c.AT_RISK_MAX_DAYS}), {c.CHURNED} (> {c.AT_RISK_MAX_DAYS})",
+    ),
+    ("avg_gap_days", "double", "(last - first order date) / (distinct order dates - 1)"),
+    ("spend_last_30", _MONEY, f"net sales S-{c.SPEND_DAYS - 1} .. S"),
+    ("spend_prev_30", _MONEY, f"net sales S-{2 * c.SPEND_DAYS - 1} .. S-{c.SPEND_DAYS}"),
+    ("spend_change_pct", "double", "(last - prev) / prev x 100; NULL when prev = 0"),
+    ("loyalty_member", "boolean", "is_loyalty of the customer's most recent order"),
+)
+# The snapshot's attributes a question may slice customers by: carried by agg_customer_lifetime.
+_CARRIED = ("clv_tier", "rfm_segment", "r_score", "f_score", "m_score", "churn_risk", "loyalty_member")
 
 
 DATASETS: tuple[GoldDataset, ...] = (
@@ -144,6 +208,25 @@ DATASETS: tuple[GoldDataset, ...] = (
         precounted_orders=True,
     ),
     GoldDataset(
+        name="agg_category_monthly",
+        description="Lines by month, restaurant, app, loyalty flag and category",
+        role="aggregate",
+        columns=(
+            Column("order_month", "date", "first day of the order date's month"),
+            *_ORDER_KEYS[1:],
+            *_CATEGORY,
+            *_SUMS,
+            *_ORDER_COUNTS,
+            *_CUSTOMER_TOTALS,
+            *_MONTH,
+        ),
+        grain=("order_month", *(c.name for c in (*_ORDER_KEYS[1:], *_CATEGORY))),
+        partitioning=BY_MONTH,
+        sort_by=("order_month", "item_category", "restaurant_id"),
+        precounted_orders=True,
+        carries=CALENDAR,
+    ),
+    GoldDataset(
         name="agg_item_daily",
         description="Lines by day, restaurant, app, loyalty flag, category and item",
         role="aggregate",
@@ -161,6 +244,36 @@ DATASETS: tuple[GoldDataset, ...] = (
         grain=tuple(c.name for c in (*_ORDER_KEYS, *_USER)),
         partitioning=BY_MONTH,
         sort_by=("order_date", "user_id"),
+        precounted_orders=True,
+        orders_per_customer="sum(orders)",
+    ),
+    GoldDataset(
+        name="agg_customer_lifetime",
+        description="Each customer's totals over the whole history (guests as one NULL customer), with the "
+        "customer snapshot's segment, tier, scores, churn risk and loyalty",
+        role="aggregate",
+        columns=(
+            *_USER,
+            *_SUMS,
+            *_ORDER_COUNTS,
+            *_CUSTOMER_TOTALS,
+            *_CUSTOMER_ROWS,
+            *(c for c in _SNAPSHOT if c.name in _CARRIED),
+        ),
+        grain=("user_id",),
+        sort_by=("user_id",),
+        precounted_orders=True,
+        orders_per_customer="sum(orders)",
+        carries=CUSTOMERS,
+    ),
+    GoldDataset(
+        name="agg_customer_restaurant",
+        description="Each customer's totals at each restaurant over the whole history (guests as one NULL "
+        "customer per restaurant)",
+        role="aggregate",
+        columns=(_ORDER_KEYS[1], *_USER, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS, *_CUSTOMER_ROWS),
+        grain=("restaurant_id", "user_id"),
+        sort_by=("restaurant_id", "user_id"),
         precounted_orders=True,
         orders_per_customer="sum(orders)",
     ),
@@ -251,43 +364,7 @@ DATASETS: tuple[GoldDataset, ...] = (
         name=CUSTOMERS,
         description="Every customer as of the snapshot date S: CLV, RFM, churn indicators, loyalty",
         role="lookup",
-        columns=_columns(
-            ("user_id", "string", "the customer"),
-            ("snapshot_date", "date", "S: the latest order date in Silver"),
-            ("first_order_date", "date", "first order date"),
-            ("last_order_date", "date", "latest order date up to S"),
-            ("lifetime_orders", "bigint", "orders up to S"),
-            ("clv", _MONEY, "lifetime net sales up to S"),
-            ("clv_percent_rank", "double", "PERCENT_RANK() over CLV ascending"),
-            ("clv_tier", "string", f"{c.HIGH} (>= {c.HIGH_TIER}), {c.MEDIUM} (>= {c.MEDIUM_TIER}), {c.LOW}"),
-            (
-                "recency_days",
-                "integer",
-                f"S - last order date, for customers active in the {c.RFM_DAYS} days to S",
-            ),
-            ("frequency", "bigint", f"orders in the {c.RFM_DAYS} days to S"),
-            ("monetary", _MONEY, f"net sales in the {c.RFM_DAYS} days to S"),
-            ("r_score", "integer", f"NTILE({c.SCORE_TILES}) over recency_days DESC, user_id"),
-            ("f_score", "integer", f"NTILE({c.SCORE_TILES}) over frequency, user_id"),
-            ("m_score", "integer", f"NTILE({c.SCORE_TILES}) over monetary, user_id"),
-            (
-                "rfm_segment",
-                "string",
-                f"{', '.join(c.SEGMENTS_IN_PRECEDENCE)} (the first that applies), or {c.INACTIVE}",
-            ),
-            ("days_since_last_order", "integer", "S - last order date"),
-            (
-                "churn_risk",
-                "string",
-                f"{c.ACTIVE} (<= {c.ACTIVE_MAX_DAYS} days), {c.AT_RISK} ({c.ACTIVE_MAX_DAYS + 1}-"
-                f"{c.AT_RISK_MAX_DAYS}), {c.CHURNED} (> {c.AT_RISK_MAX_DAYS})",
-            ),
-            ("avg_gap_days", "double", "(last - first order date) / (distinct order dates - 1)"),
-            ("spend_last_30", _MONEY, f"net sales S-{c.SPEND_DAYS - 1} .. S"),
-            ("spend_prev_30", _MONEY, f"net sales S-{2 * c.SPEND_DAYS - 1} .. S-{c.SPEND_DAYS}"),
-            ("spend_change_pct", "double", "(last - prev) / prev x 100; NULL when prev = 0"),
-            ("loyalty_member", "boolean", "is_loyalty of the customer's most recent order"),
-        ),
+        columns=_SNAPSHOT,
         grain=("user_id",),
         sort_by=("user_id",),
     ),

@@ -3,8 +3,11 @@
 A dataset answers a question exactly when it has every dimension asked for (as a column, or through
 the key of a lookup it can be joined to), totals every measure, and would not sum a pre-counted order
 count across rows that differ in a line-level column (one order can have lines in several categories).
-Customer counts are always distinct counts of `user_id`, never sums. Ratios are recomputed from their
-summed parts for each answer row. A question no dataset answers exactly is refused, not approximated.
+A dataset without `order_date` answers only questions asked of the whole history. Customer counts are distinct
+counts of `user_id`, never sums; where every other grain column is fixed, each row of a slice is one
+customer and the rows are counted instead (from the `customers` flag where the dataset has one, so
+no id is read). Ratios are recomputed from their summed parts for each answer row. A question no
+dataset answers exactly is refused, not approximated.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bi_contracts.gold import DATASETS, LOOKUP_KEYS, GoldDataset
+from bi_contracts.gold import CUSTOMER_ROWS, DATASETS, LOOKUP_KEYS, GoldDataset
 from bi_contracts.measures import MEASURES_BY_NAME
 from bi_contracts.restaurants import RESTAURANT_COLUMN
 from bi_lake.errors import UserError
@@ -44,14 +47,36 @@ def _grain_column(dim: Dimension) -> str | None:
     return dim.determines if dim.lookup else dim.source_column
 
 
-def refusal(dataset: GoldDataset, question: Question) -> str | None:
-    """Why `dataset` cannot answer `question` exactly, or None when it can."""
+def carried(dim: Dimension, dataset: GoldDataset) -> bool:
+    """Whether the dataset holds the dimension's lookup column itself (read in place, not joined)."""
+    return dim.lookup is not None and dim.lookup == dataset.carries and dim.source_column in dataset.carried
+
+
+def one_row_per_customer(dataset: GoldDataset, question: Question) -> bool:
+    """Whether each of the dataset's rows within an answer row is one customer: the question fixes
+    every grain column but `user_id`, so no customer has two rows in a slice."""
+    if "user_id" not in dataset.grain or "orders" not in dataset.column_names:
+        return False
+    fixed = {_grain_column(DIMENSIONS_BY_NAME[name]) for name in question.fixed_dimensions()}
+    return all(column in fixed for column in dataset.grain if column != "user_id")
+
+
+def refusal(dataset: GoldDataset, question: Question, access: RestaurantAccess = EVERYTHING) -> str | None:
+    """Why `dataset` cannot answer `question` exactly (or not for this reader), or None when it can."""
+    if access.restricted and RESTAURANT_COLUMN not in dataset.column_names:
+        return f"{dataset.name} is not shown to readers of some restaurants"
+    if (question.start or question.end) and "order_date" not in dataset.grain:
+        return f"{dataset.name} has no order_date to limit the period by"
     measures = _measures(question)
     for name in (*question.by, *question.filters):
         dim = DIMENSIONS_BY_NAME[name]
         if dim.lookup is None and dim.source_column not in dataset.grain:
             return f"{dataset.name} has no {name}"
-        if dim.lookup is not None and LOOKUP_KEYS[dim.lookup] not in dataset.grain:
+        if (
+            dim.lookup is not None
+            and not carried(dim, dataset)
+            and LOOKUP_KEYS[dim.lookup] not in dataset.grain
+        ):
             return f"{dataset.name} has no {LOOKUP_KEYS[dim.lookup]} to find {name} by"
     for name in measures:
         if name not in dataset.answers and not (
@@ -68,7 +93,10 @@ def refusal(dataset: GoldDataset, question: Question) -> str | None:
 
 
 def choose_dataset(
-    question: Question, rows: Mapping[str, int], datasets: Sequence[GoldDataset] = DATASETS
+    question: Question,
+    rows: Mapping[str, int],
+    datasets: Sequence[GoldDataset] = DATASETS,
+    access: RestaurantAccess = EVERYTHING,
 ) -> GoldDataset:
     """The smallest published aggregate that answers exactly (declaration order breaks ties)."""
     reasons = []
@@ -79,7 +107,7 @@ def choose_dataset(
         if dataset.name not in rows:
             reasons.append(f"{dataset.name} is not built")
             continue
-        reason = refusal(dataset, question)
+        reason = refusal(dataset, question, access)
         if reason:
             reasons.append(reason)
         else:
@@ -103,8 +131,8 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _dimension_expression(dim: Dimension) -> str:
-    table = _quote(dim.lookup) if dim.lookup else _FACT
+def _dimension_expression(dim: Dimension, dataset: GoldDataset) -> str:
+    table = _quote(dim.lookup) if dim.lookup and not carried(dim, dataset) else _FACT
     return f"{table}.{_quote(dim.source_column)}"
 
 
@@ -115,16 +143,17 @@ def compile_question(
     access: RestaurantAccess = EVERYTHING,
 ) -> Plan:
     """The SQL that answers `question`; for a restricted reader it only ever reads its restaurants."""
-    dataset = choose_dataset(question, rows, datasets)
+    dataset = choose_dataset(question, rows, datasets, access)
     asked = [DIMENSIONS_BY_NAME[name] for name in (*question.by, *question.filters)]
-    lookups = _lookups(asked, rows)
+    lookups = _lookups([dim for dim in asked if not carried(dim, dataset)], rows)
     _check_access(access, asked, dataset)
     dims = [_quote(name) for name in question.by]
-    steps, source = _total_steps(dims, _measures(question), dataset)
-    conditions, parameters = _conditions(question, access)
+    customer_rows = one_row_per_customer(dataset, question)
+    steps, source = _total_steps(dims, _measures(question), dataset, customer_rows)
+    conditions, parameters = _conditions(question, access, dataset)
     ctes = [_base(question, dataset, lookups, conditions, used="\n".join(steps)), *steps]
     outputs = [f"totals.{d}" for d in dims] + [
-        f"{_metric_expression(name)} AS {_quote(name)}" for name in question.metrics
+        f"{_metric_expression(name, customer_rows)} AS {_quote(name)}" for name in question.metrics
     ]
     order = f"\nORDER BY {', '.join(f'totals.{d}' for d in dims)}" if dims else ""
     sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(outputs)}\nFROM {source}{order}"
@@ -157,16 +186,24 @@ def _check_access(access: RestaurantAccess, asked: list[Dimension], dataset: Gol
         raise withheld_error(f"{dataset.name} has no restaurant")
 
 
-def _total_steps(dims: list[str], measures: list[str], dataset: GoldDataset) -> tuple[list[str], str]:
-    """The steps after `base` that total the measures by the dimensions, and the step to select from."""
+def _total_steps(
+    dims: list[str], measures: list[str], dataset: GoldDataset, customer_rows: bool
+) -> tuple[list[str], str]:
+    """The steps after `base` that total the measures by the dimensions, and the step to select from;
+    with `customer_rows` (each row one customer), customers are counted as rows."""
     group_by = f" GROUP BY {', '.join(dims)}" if dims else ""
-    # repeat_customers needs a step of its own; the row count keeps one total row when no dimension is asked.
+    # repeat_customers needs a step of its own unless each row is one customer; the row count keeps
+    # one total row when no dimension is asked.
     totals = [
         'count(*) AS "_rows"',
-        *(_total(name, dataset) for name in measures if name != "repeat_customers"),
+        *(
+            _total(name, dataset, customer_rows)
+            for name in measures
+            if name != "repeat_customers" or customer_rows
+        ),
     ]
     steps = [f"totals AS (SELECT {', '.join([*dims, *totals])} FROM base{group_by})"]
-    if "repeat_customers" not in measures:
+    if "repeat_customers" not in measures or customer_rows:
         return steps, "totals"
     assert dataset.orders_per_customer is not None
     steps.append(
@@ -195,12 +232,16 @@ def _base(
     where = f"\n    WHERE {' AND '.join(conditions)}" if conditions else ""
     # Only the columns the steps use: `base` is read twice when repeat customers are asked, and then
     # it is materialised, so every column it carries is decoded from Parquet.
-    plain_dims = {name for name in question.by if not DIMENSIONS_BY_NAME[name].lookup}
+    plain_dims = {
+        name
+        for name in question.by
+        if not DIMENSIONS_BY_NAME[name].lookup or carried(DIMENSIONS_BY_NAME[name], dataset)
+    }
     base_columns = ", ".join(
         [
             *(f"{_FACT}.{_quote(c)}" for c in dataset.column_names
               if c not in plain_dims and re.search(rf"\b{re.escape(c)}\b", used)),
-            *(f"{_dimension_expression(DIMENSIONS_BY_NAME[n])} AS {_quote(n)}" for n in question.by),
+            *(f"{_dimension_expression(DIMENSIONS_BY_NAME[n], dataset)} AS {_quote(n)}" for n in question.by),
         ]
     ) or "1 AS _row"  # fmt: skip
     return (
@@ -208,27 +249,36 @@ def _base(
     )
 
 
-def _total(measure: str, dataset: GoldDataset) -> str:
+def _customer_row_total(measure: str, dataset: GoldDataset) -> str | None:
+    """A customer measure totalled over rows of one customer each (the guests' row not counted)."""
+    counted = f"sum({CUSTOMER_ROWS})" if CUSTOMER_ROWS in dataset.column_names else "count(user_id)"
+    return {"customers": counted, "repeat_customers": f"{counted} FILTER (WHERE orders >= 2)"}.get(measure)
+
+
+def _total(measure: str, dataset: GoldDataset, customer_rows: bool) -> str:
+    total = _customer_row_total(measure, dataset) if customer_rows else None
     # An empty slice has zero sales and zero orders, not unknown ones.
-    return f"coalesce({dataset.answers[measure]}, 0) AS {_quote(measure)}"
+    return f"coalesce({total or dataset.answers[measure]}, 0) AS {_quote(measure)}"
 
 
-def _measure_reference(measure: str) -> str:
-    if measure == "repeat_customers":
+def _measure_reference(measure: str, customer_rows: bool) -> str:
+    if measure == "repeat_customers" and not customer_rows:
         return 'coalesce(repeats."repeat_customers", 0)'
     return f"totals.{_quote(measure)}"
 
 
-def _metric_expression(name: str) -> str:
+def _metric_expression(name: str, customer_rows: bool) -> str:
     metric = METRICS_BY_NAME[name]
-    numerator = _measure_reference(metric.numerator)
+    numerator = _measure_reference(metric.numerator, customer_rows)
     if metric.denominator is None:
         return numerator
-    denominator = _measure_reference(metric.denominator)
+    denominator = _measure_reference(metric.denominator, customer_rows)
     return f"CASE WHEN {denominator} = 0 THEN NULL ELSE CAST({numerator} AS DOUBLE) / {denominator} END"
 
 
-def _conditions(question: Question, access: RestaurantAccess) -> tuple[list[str], list[object]]:
+def _conditions(
+    question: Question, access: RestaurantAccess, dataset: GoldDataset
+) -> tuple[list[str], list[object]]:
     conditions: list[str] = []
     parameters: list[object] = []
     if access.restricted:
@@ -246,7 +296,7 @@ def _conditions(question: Question, access: RestaurantAccess) -> tuple[list[str]
         conditions.append(f"{_FACT}.order_date <= ?")
         parameters.append(question.end)
     for name, values in question.where:
-        expression = _dimension_expression(DIMENSIONS_BY_NAME[name])
+        expression = _dimension_expression(DIMENSIONS_BY_NAME[name], dataset)
         conditions.append(f"{expression} IN ({', '.join('?' for _ in values)})")
         parameters.extend(values)
     return conditions, parameters

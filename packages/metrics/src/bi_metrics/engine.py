@@ -4,14 +4,18 @@ Each Gold dataset is a view over its Iceberg table (`iceberg_scan`) at the snaps
 record names (see `bi_contracts.published`), so a reader never sees a run that is half committed. The
 views are rebuilt when Gold's version (the run id of that record) changes, so a long-lived engine picks
 up a new pipeline run at its next question; `as_of` pins the engine to an earlier run instead.
+
+A period that takes in every order (the dashboard's "all dates") is asked as the whole history, which
+Gold's lifetime aggregates answer at the customer grain: the answer is the same, read from fewer rows.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import duckdb
@@ -79,6 +83,7 @@ class MetricsEngine:
         self.connection = connect(self.on_s3)
         self._lock = threading.Lock()
         self._loaded: GoldState | None = None
+        self._order_dates: tuple[dt.date | None, dt.date | None] | None = None
         self._secret_at = -SECRET_TTL_S
 
     @classmethod
@@ -115,6 +120,7 @@ class MetricsEngine:
                     continue
                 self.connection.execute(self._view(dataset, state))
             self._loaded = state
+            self._order_dates = None
         return state
 
     def _readable(self, dataset: GoldDataset) -> bool:
@@ -154,12 +160,29 @@ class MetricsEngine:
             def answer() -> Answer:
                 state = self.refresh()
                 rows = {name: entry.rows for name, entry in state.datasets.items()}
-                plan = compile_question(question, rows, access=self.access)
+                plan = compile_question(self._without_open_bounds(question), rows, access=self.access)
                 started = time.perf_counter()
                 result = self.connection.execute(plan.sql, list(plan.parameters)).fetchall()
                 return Answer(question, plan, result, time.perf_counter() - started, state.run_id or "")
 
             return self._retrying(answer)
+
+    def _without_open_bounds(self, question: Question) -> Question:
+        """The question without a start before the first order or an end after the last one: they
+        exclude nothing, and a question of the whole history reads the lifetime aggregates."""
+        if question.start is None and question.end is None:
+            return question
+        if self._order_dates is None:
+            row = self.connection.execute(
+                "SELECT min(order_date), max(order_date) FROM agg_sales_daily"
+            ).fetchone()
+            self._order_dates = (row[0], row[1]) if row else (None, None)
+        first, last = self._order_dates
+        if first is None or last is None:
+            return question
+        start = None if question.start and question.start <= first else question.start
+        end = None if question.end and question.end >= last else question.end
+        return replace(question, start=start, end=end)
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Plain SQL over the Gold views, for views of the data that are not metric questions."""

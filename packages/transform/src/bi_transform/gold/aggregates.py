@@ -4,20 +4,22 @@ Each aggregate groups rows of one order each by its declared grain and computes 
 columns from the expressions below, defined once: fct_order's rows for the order-level aggregates,
 and for the line-level ones each order's matching lines summed within the group. Line aggregates take
 the restaurant, app, loyalty and discount flags and customer of the line's order (the order-level
-dimensions of docs/metrics.md, *Dimensions*).
+dimensions of docs/metrics.md, *Dimensions*). The lifetime aggregates group every order Silver holds;
+one that carries a lookup's columns takes them from the lookup's rows of the same run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from bi_contracts.gold import MONTH_PARTITION, GoldDataset
+from bi_contracts.gold import CUSTOMER_ROWS, LOOKUP_KEYS, MONTH_PARTITION, GoldDataset
 from bi_contracts.measures import MEASURES, SILVER_AMOUNTS
 
-Source = Literal["orders", "lines"]
+Source = Literal["orders", "lines", "all_orders"]
 
 
 # Built when called: a Column needs a running Spark session, which importing this module must not.
@@ -47,7 +49,10 @@ def order_totals() -> dict[str, Column]:
 SOURCES: dict[str, Source] = {
     "agg_sales_daily": "orders",
     "agg_customer_daily": "orders",
+    "agg_customer_lifetime": "all_orders",
+    "agg_customer_restaurant": "all_orders",
     "agg_category_daily": "lines",
+    "agg_category_monthly": "lines",
     "agg_item_daily": "lines",
     "agg_order_item": "lines",
 }
@@ -74,11 +79,31 @@ def per_order(lines: DataFrame, grain: tuple[str, ...]) -> DataFrame:
     )
 
 
-def build(dataset: GoldDataset, orders: DataFrame, lines: DataFrame) -> DataFrame:
-    source = orders if SOURCES[dataset.name] == "orders" else per_order(lines, dataset.grain)
+def build(
+    dataset: GoldDataset, orders: DataFrame, lines: DataFrame, lookups: Mapping[str, DataFrame]
+) -> DataFrame:
+    """The dataset's rows from `orders` (all of them for a lifetime aggregate) or `lines`; a dataset
+    that carries a lookup's columns outside its grain joins them from that lookup's rows (`lookups`,
+    by name); one in its grain (the month) is computed from the order date, as the lookup's is."""
+    if "order_month" in dataset.grain:
+        lines = lines.withColumn("order_month", F.trunc("order_date", "month"))
+    source = orders if SOURCES[dataset.name] != "lines" else per_order(lines, dataset.grain)
     totals = order_totals()
     # The partition column is derived from the order date when the dataset is written.
-    measures = [c for c in dataset.columns if c.name not in dataset.grain and c.name != MONTH_PARTITION]
-    return source.groupBy(*dataset.grain).agg(
+    joined = [name for name in dataset.carried if name not in dataset.grain]
+    measures = [
+        c
+        for c in dataset.columns
+        if c.name not in dataset.grain and c.name != MONTH_PARTITION and c.name not in joined
+    ]
+    if CUSTOMER_ROWS in dataset.column_names:
+        # The dataset's grain has user_id: one customer's rows, or the guests'.
+        totals[CUSTOMER_ROWS] = F.max(F.col("user_id").isNotNull().cast("int"))
+    built = source.groupBy(*dataset.grain).agg(
         *(totals[column.name].cast(column.type).alias(column.name) for column in measures)
     )
+    if not joined or dataset.carries is None:
+        return built
+    key = LOOKUP_KEYS[dataset.carries]
+    # A left join: guests (a NULL key) match no row and carry NULLs.
+    return built.join(lookups[dataset.carries].select(key, *joined), key, "left")

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -177,17 +178,21 @@ def build_datasets(
     clv = customers.clv_daily(silver.all_orders).where(
         F.trunc("order_date", "month") >= F.lit(first_month) if first_month else F.lit(False)
     )
+    # Written as a dataset of its own and carried by the customer lifetime aggregate: computed once.
+    snapshot = customers.customer_snapshot(silver.all_orders, s).persist(StorageLevel.MEMORY_AND_DISK)
+
+    def aggregate(dataset: GoldDataset) -> tuple[DataFrame, str]:
+        source = aggregates.SOURCES[dataset.name]
+        orders = silver.all_orders if source == "all_orders" else silver.orders
+        return aggregates.build(dataset, orders, order_lines, {CUSTOMERS: snapshot}), source
+
     return {
-        **{
-            d.name: (aggregates.build(d, silver.orders, order_lines), aggregates.SOURCES[d.name])
-            for d in DATASETS
-            if d.role == "aggregate"
-        },
+        **{d.name: aggregate(d) for d in DATASETS if d.role == "aggregate"},
         "agg_customer_clv_daily": (clv, "all_orders"),
         CALENDAR: (lookups.dim_calendar(silver.dim_date), "dim_date"),
         ITEMS: (lookups.dim_item(silver.dim_item), "dim_item"),
         RESTAURANTS: (lookups.dim_restaurant(silver.dim_restaurant), "dim_restaurant"),
-        CUSTOMERS: (customers.customer_snapshot(silver.all_orders, s), "all_orders"),
+        CUSTOMERS: (snapshot, "all_orders"),
     }
 
 
@@ -299,7 +304,8 @@ def _build_and_publish(
     started = time.monotonic()
     built, source = frame
     if dataset.partitioning is not None:
-        built = built.withColumn(MONTH_PARTITION, F.trunc("order_date", "month"))
+        month = F.col("order_month") if "order_date" not in built.columns else F.trunc("order_date", "month")
+        built = built.withColumn(MONTH_PARTITION, month)
     files = write_files(tables, dataset.declaration, conform(dataset, built), context.run_id)
     done = _publish(context, tables, dataset, files, changes.replacing(dataset.name), base, record)
     record.datasets[dataset.name] = PublishedDataset(snapshot_id=done.snapshot_id, rows=done.rows)
