@@ -249,8 +249,8 @@ DATASETS: tuple[GoldDataset, ...] = (
     ),
     GoldDataset(
         name="agg_customer_lifetime",
-        description="Each customer's totals over the whole history (guests as one NULL customer), with the "
-        "customer snapshot's segment, tier, scores, churn risk and loyalty",
+        description="Orders by customer over all dates (guests as one NULL customer), with the customer "
+        "snapshot's segment, tier, scores, churn risk and loyalty",
         role="aggregate",
         columns=(
             *_USER,
@@ -268,8 +268,8 @@ DATASETS: tuple[GoldDataset, ...] = (
     ),
     GoldDataset(
         name="agg_customer_restaurant",
-        description="Each customer's totals at each restaurant over the whole history (guests as one NULL "
-        "customer per restaurant)",
+        description="Orders by restaurant and customer over all dates (guests as one NULL customer per "
+        "restaurant)",
         role="aggregate",
         columns=(_ORDER_KEYS[1], *_USER, *_SUMS, *_ORDER_COUNTS, *_CUSTOMER_TOTALS, *_CUSTOMER_ROWS),
         grain=("restaurant_id", "user_id"),
