@@ -88,7 +88,8 @@ def test_no_dimension_means_one_total_row_and_csv_and_table_agree(
     table = bi("query", "customers,repeat_rate", "--lake", gold_lake.lake, cwd=tmp_path)
     assert table.returncode == 0
     assert f"{as_json[0]['customers']:,}" in table.stdout and "%" in table.stdout
-    assert "from agg_customer_daily" in table.stderr
+    # The whole history, at one row per customer.
+    assert "from agg_customer_lifetime" in table.stderr
 
 
 def test_the_table_reads_as_the_dashboard_does(gold_lake: Settings, tmp_path: Path) -> None:
