@@ -18,7 +18,7 @@ from bi_metrics.question import Question, parse_filters, split_names
 ROWS = {
     "agg_sales_daily": 44_000,
     "agg_category_daily": 180_000,
-    "agg_category_monthly": 17_000,
+    "agg_category_monthly": 32_000,
     "agg_item_daily": 190_000,
     "agg_customer_daily": 125_000,
     "agg_customer_lifetime": 27_000,
