@@ -4,6 +4,7 @@ of (order time, order id), at most one per instant, and the contract it must mee
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -17,7 +18,7 @@ NOON = dt.datetime(2024, 3, 9, 12, 0, 0)
 SCHEMA = "user_id string, order_id string, order_time_utc timestamp, order_date date, is_loyalty boolean"
 
 
-def orders(spark: SparkSession, rows: list[tuple[str | None, str, dt.datetime, bool]]) -> DataFrame:
+def orders(spark: SparkSession, rows: Sequence[tuple[str | None, str, dt.datetime, bool]]) -> DataFrame:
     return spark.createDataFrame(
         [(user, order, time, time.date(), loyal) for user, order, time, loyal in rows], SCHEMA
     )
@@ -71,3 +72,24 @@ def test_the_current_status_is_the_loyalty_member_of_the_latest_order_by_time_th
     current = {r.user_id: r.loyalty_member for r in built.where("is_current").collect()}
     assert current == {"u": True, "v": True}
     assert {r.user_id: r.orders for r in built.collect()} == {"u": 2, "v": 1}
+
+
+def test_a_merge_rebuilds_the_customers_of_the_changed_orders_as_a_build_of_all_would(
+    spark: SparkSession,
+) -> None:
+    later = NOON + dt.timedelta(days=1)
+    before = [
+        ("kept", "k1", NOON, False),
+        ("kept", "k2", later, True),
+        ("switched", "s1", NOON, False),
+        ("moved away", "m1", later, True),
+    ]
+    # The run replaces the later day: 'switched' gains a loyal order there, 'moved away' loses his only
+    # order, 'new' arrives; 'kept' has an order there that the run leaves as it was.
+    after = [*before[:3], ("switched", "s2", later, True), ("new", "n1", later, False)]
+    previous = dim_customer.build(orders(spark, before))
+    changed = orders(spark, [row for row in before + after if row[2] == later])
+    merged = dim_customer.merge(previous, orders(spark, after), changed)
+    rebuilt = dim_customer.build(orders(spark, after))
+    assert sorted(merged.collect()) == sorted(rebuilt.collect())
+    assert {row.user_id for row in merged.collect()} == {"kept", "switched", "new"}

@@ -92,6 +92,20 @@ DIM_RESTAURANT = SilverTable(
     ),
     key=("restaurant_id",),
 )
+DIM_ITEM_SPELLING = SilverTable(
+    name="dim_item_spelling",
+    description=(
+        "Every spelling and category of an item among the kept lines, with its number of lines: what "
+        "dim_item's name and category are chosen from, kept so a run counts only the lines it changes"
+    ),
+    columns=_columns(
+        ("item_key", "string"),
+        ("item_name_source", "string"),
+        ("item_category", "string"),
+        ("lines", "bigint"),
+    ),
+    key=("item_key", "item_name_source", "item_category"),
+)
 DIM_ITEM = SilverTable(
     name="dim_item",
     description="Every item with its canonical name and usual category",
@@ -189,6 +203,7 @@ FCT_ORDER = SilverTable(
 TABLES: tuple[SilverTable, ...] = (
     DIM_DATE,
     DIM_RESTAURANT,
+    DIM_ITEM_SPELLING,
     DIM_ITEM,
     DIM_CUSTOMER,
     FCT_ORDER_OPTION,

@@ -9,6 +9,9 @@ Orders are taken in the order of (order_time_utc, order_id), the same order that
 member at S. Several orders of one customer at one instant (a split check, a retried checkout, times
 recorded to the second) are ordinary data: the instant gives at most one period, with the status of
 the last of them, so a status that flips within an instant never opens two periods at one valid_from.
+
+A customer's rows follow from their own orders alone, so a run rebuilds only the customers it touches
+(`merge`): ordering every order of every customer again is what grew with history.
 """
 
 from __future__ import annotations
@@ -47,3 +50,12 @@ def build(orders: DataFrame) -> DataFrame:
         F.count(F.lit(1)).alias("orders"),
     )
     return periods.join(summary, "user_id")
+
+
+def merge(previous: DataFrame, orders: DataFrame, changed: DataFrame) -> DataFrame:
+    """dim_customer after a run: the customers with an order in `changed` (the orders of the partitions
+    the run replaces, as published before it and as it leaves them) rebuilt from all their `orders`,
+    the others' rows as `previous` holds them. A customer left without an order has no row."""
+    affected = changed.where(F.col("user_id").isNotNull()).select("user_id").distinct()
+    rebuilt = build(orders.join(affected, "user_id", "left_semi"))
+    return previous.join(affected, "user_id", "left_anti").unionByName(rebuilt)

@@ -1,5 +1,10 @@
 """dim_item: one row per item, its canonical name (the most frequent trimmed spelling of its
-case-insensitive variants) and its category (the most frequent real one)."""
+case-insensitive variants) and its category (the most frequent real one).
+
+Both are chosen from dim_item_spelling, the kept lines counted by item, spelling and category. A run
+keeps those counts up to date from the lines it changes (`merge_spellings`) instead of counting every
+line Silver holds again, which grew with history.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,31 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from bi_contracts.quality import UNKNOWN
+from bi_contracts.silver import DIM_ITEM_SPELLING
+
+SPELLING = DIM_ITEM_SPELLING.key
 
 
-def _most_frequent(lines: DataFrame, value: str, alias: str) -> DataFrame:
-    counted = lines.groupBy("item_key", value).agg(F.count(F.lit(1)).alias("_n"))
+def spellings(lines: DataFrame) -> DataFrame:
+    """`lines` (item_key, item_name_source, item_category per kept line) counted by spelling."""
+    return lines.groupBy(*SPELLING).agg(F.count(F.lit(1)).alias("lines"))
+
+
+def merge_spellings(previous: DataFrame, removed: DataFrame, added: DataFrame) -> DataFrame:
+    """The counts after a run: `previous` less the `removed` lines (those of the replaced partitions as
+    published) plus the `added` ones (those the run leaves there); a spelling no line has is dropped."""
+    change = spellings(added).unionByName(spellings(removed).withColumn("lines", -F.col("lines")))
+    return (
+        previous.select(*SPELLING, "lines")
+        .unionByName(change)
+        .groupBy(*SPELLING)
+        .agg(F.sum("lines").alias("lines"))
+        .where(F.col("lines") > 0)
+    )
+
+
+def _most_frequent(counts: DataFrame, value: str, alias: str) -> DataFrame:
+    counted = counts.groupBy("item_key", value).agg(F.sum("lines").alias("_n"))
     rank = Window.partitionBy("item_key").orderBy(F.col("_n").desc(), F.col(value))
     return (
         counted.withColumn("_rank", F.row_number().over(rank))
@@ -19,15 +45,15 @@ def _most_frequent(lines: DataFrame, value: str, alias: str) -> DataFrame:
     )
 
 
-def build(lines: DataFrame) -> DataFrame:
-    """`lines` needs item_key, item_name_source and item_category for every kept line."""
-    names = _most_frequent(lines, "item_name_source", "item_name")
+def build(counts: DataFrame) -> DataFrame:
+    """dim_item from dim_item_spelling's rows."""
+    names = _most_frequent(counts, "item_name_source", "item_name")
     categories = _most_frequent(
-        lines.where(F.col("item_category") != UNKNOWN), "item_category", "item_category"
+        counts.where(F.col("item_category") != UNKNOWN), "item_category", "item_category"
     )
-    counts = lines.groupBy("item_key").agg(F.count(F.lit(1)).alias("lines"))
+    lines = counts.groupBy("item_key").agg(F.sum("lines").cast("bigint").alias("lines"))
     return (
-        counts.join(names, "item_key")
+        lines.join(names, "item_key")
         .join(categories, "item_key", "left")
         .select(
             "item_key",

@@ -4,7 +4,8 @@ The job reads the new Bronze batches and calls Silver's steps (`bi_transform.sil
 classify (every row gets one outcome: kept, duplicate, quarantined with a reason; the kept lines
 repaired), merge (the kept lines joined with the order-date partitions they touch, read back and
 deduplicated by key, latest extraction winning), model (the facts of those partitions and every
-dimension, each written aside and checked by its contract as written), check (nothing lost or doubled,
+dimension, each written aside and checked by its contract as written; the item spellings counted
+and dim_customer rebuilt only for what those partitions change), check (nothing lost or doubled,
 every extracted row accounted for), then publish: commit table by table, the last commit carrying the
 run's record (see `bi_transform.silver.store`). A run that fails publishes nothing a reader sees.
 """
@@ -186,7 +187,8 @@ def _run(
         store.tables.remove_pre_iceberg_files(TABLES_BY_NAME)
     spark.sparkContext.setJobGroup(context.run_id, "silver")
     lines, touched, published_orders = _classify(context, spark, store, base, batch)
-    merged = steps.merge_lines(lines, store.read(spark, base, "fct_order_line", touched))
+    replaced_lines = store.read(spark, base, "fct_order_line", touched)
+    merged = steps.merge_lines(lines, replaced_lines)
     options = steps.classify_batch_options(
         _bronze(spark, context.lake.bronze, batch, "order_item_options"),
         _extracted(batch, "order_item_options"),
@@ -194,12 +196,14 @@ def _run(
         store.read(spark, base, "fct_order_option", touched),
     )
     write = _Writer(context, spark, store)
-    published_lines = store.read(spark, base, "fct_order_line", None)
-    orders, canonical = _model_facts(write, merged, options.kept, steps.untouched(published_lines, touched))
+    spellings = _spellings(spark, store, base, merged, replaced_lines)
+    orders, canonical = _model_facts(write, merged, options.kept, spellings)
     untouched_orders = steps.untouched(published_orders, touched)
     modelled = (write.rows["fct_order_line"], write.rows["fct_order_option"])
     steps.check_nothing_lost(merged, options.kept, modelled, orders, untouched_orders)
-    extractions = _model_dimensions(write, steps.union([orders, untouched_orders]) or orders, context)
+    all_orders = steps.union([orders, untouched_orders]) or orders
+    customers = _customers(spark, store, base, orders, all_orders, touched)
+    extractions = _model_dimensions(write, all_orders, customers, context)
     lines.check.repairs = steps.repairs(lines.repaired, canonical)
     steps.check_reconciled(lines.check, options.check)
     record = SilverState(
@@ -261,17 +265,31 @@ class _Writer:
         return written
 
 
+def _spellings(
+    spark: SparkSession,
+    store: SilverStore,
+    base: SilverState,
+    merged: DataFrame,
+    replaced_lines: DataFrame | None,
+) -> DataFrame:
+    """dim_item_spelling: the published counts less the replaced partitions' lines as published, plus
+    the lines the run leaves there; the run's lines counted when none is published (a first run or a
+    full refresh: a table created now makes the run a full refresh, so no published line goes
+    uncounted)."""
+    added = merged.select("item_key", F.col("item_name").alias("item_name_source"), "item_category")
+    previous = store.read(spark, base, "dim_item_spelling")
+    if previous is None:
+        return dim_item.spellings(added)
+    removed = replaced_lines.select(*dim_item.SPELLING) if replaced_lines is not None else added.limit(0)
+    return dim_item.merge_spellings(previous, removed, added)
+
+
 def _model_facts(
-    write: _Writer, merged: DataFrame, options: DataFrame | None, untouched_lines: DataFrame | None
+    write: _Writer, merged: DataFrame, options: DataFrame | None, spellings: DataFrame
 ) -> tuple[DataFrame, DataFrame]:
-    """dim_item and the facts of the touched partitions, written; the run's orders and the canonical
-    item names."""
-    spellings = merged.select("item_key", F.col("item_name").alias("item_name_source"), "item_category")
-    if untouched_lines is not None:
-        spellings = spellings.unionByName(
-            untouched_lines.select("item_key", "item_name_source", "item_category")
-        )
-    items = write("dim_item", dim_item.build(spellings))
+    """dim_item_spelling, dim_item and the facts of the touched partitions, written; the run's orders
+    and the canonical item names."""
+    items = write("dim_item", dim_item.build(write("dim_item_spelling", spellings)))
     built_options = (
         fct_order_option.build(options, fct_order_line.order_dates(merged))
         if options is not None
@@ -282,16 +300,36 @@ def _model_facts(
     return write("fct_order", fct_order.build(lines_out)), dim_item.canonical_names(items)
 
 
+def _customers(
+    spark: SparkSession,
+    store: SilverStore,
+    base: SilverState,
+    run_orders: DataFrame,
+    all_orders: DataFrame,
+    touched: set[str],
+) -> DataFrame:
+    """dim_customer: the published one with the customers of the replaced partitions rebuilt (their
+    orders there before the run and after it), or built from every order when none is published."""
+    previous = store.read(spark, base, "dim_customer")
+    if previous is None:
+        return dim_customer.build(all_orders)
+    replaced = store.read(spark, base, "fct_order", touched)
+    changed = run_orders.select("user_id")
+    if replaced is not None:
+        changed = changed.unionByName(replaced.select("user_id"))
+    return dim_customer.merge(previous, all_orders, changed)
+
+
 def _model_dimensions(
-    write: _Writer, orders: DataFrame, context: JobContext
+    write: _Writer, orders: DataFrame, customers: DataFrame, context: JobContext
 ) -> dict[str, tuple[str, DataFrame | None]]:
-    """The dimensions modelled from all of Silver's orders and the latest full extractions, written;
-    the extractions they came from."""
+    """The dimensions modelled from all of Silver's orders and the latest full extractions (the
+    customers as `customers` has them), written; the extractions they came from."""
     extractions = _full_extractions(write.spark, context.lake.bronze)
     calendar = extractions.get("date_dim", ("", None))[1]
     write("dim_date", dim_date.build(write.spark, steps.date_span(orders, calendar), calendar))
     write("dim_restaurant", dim_restaurant.build(orders, extractions.get("restaurants", ("", None))[1]))
-    write("dim_customer", dim_customer.build(orders))
+    write("dim_customer", customers)
     return extractions
 
 
