@@ -42,6 +42,9 @@ class Measure:
         return frozenset(re.findall(r"\b[a-z_][a-z0-9_]*\b", self.where or ""))
 
 
+# A repeat customer has at least this many orders in the slice asked about.
+REPEAT_MIN_ORDERS = 2
+
 MEASURES: tuple[Measure, ...] = (
     Measure("net_sales", "sum", "Σ line_net", amount="net_sales"),
     Measure("gross_sales", "sum", "Σ line_gross", amount="gross_sales"),
@@ -55,6 +58,6 @@ MEASURES: tuple[Measure, ...] = (
     Measure("loyalty_orders", "orders", "distinct orders with is_loyalty", where="is_loyalty"),
     Measure("customer_orders", "orders", "distinct orders with a customer", where=WITH_CUSTOMER),
     Measure("customers", "customers", "distinct non-NULL user_id"),
-    Measure("repeat_customers", "repeat_customers", "customers with 2 or more orders"),
+    Measure("repeat_customers", "repeat_customers", f"customers with {REPEAT_MIN_ORDERS} or more orders"),
 )
 MEASURES_BY_NAME = {measure.name: measure for measure in MEASURES}

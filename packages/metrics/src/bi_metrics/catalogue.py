@@ -13,6 +13,7 @@ from typing import Literal
 
 from bi_contracts import customers as c
 from bi_contracts.gold import CALENDAR, CUSTOMERS, ITEMS, RESTAURANTS
+from bi_contracts.measures import REPEAT_MIN_ORDERS
 from bi_contracts.restaurants import FALLBACK_ID_CHARS, FALLBACK_PREFIX
 from bi_lake.errors import UserError
 
@@ -108,7 +109,8 @@ METRICS: tuple[Metric, ...] = (
            "currency", "ratio", "customer_net_sales", "customers"),
     Metric("orders_per_customer", "Orders per customer", "orders with a customer / customers",
            "number", "ratio", "customer_orders", "customers"),
-    Metric("repeat_customers", "Repeat customers", "Customers with 2 or more orders in the range",
+    Metric("repeat_customers", "Repeat customers",
+           f"Customers with {REPEAT_MIN_ORDERS} or more orders in the range",
            "count", "distinct count", "repeat_customers"),
     Metric("repeat_rate", "Repeat rate", "repeat_customers / customers",
            "percent", "ratio", "repeat_customers", "customers"),

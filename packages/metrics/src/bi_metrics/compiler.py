@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bi_contracts.gold import CUSTOMER_ROWS, DATASETS, LOOKUP_KEYS, GoldDataset
-from bi_contracts.measures import MEASURES_BY_NAME
+from bi_contracts.measures import MEASURES_BY_NAME, REPEAT_MIN_ORDERS
 from bi_contracts.restaurants import RESTAURANT_COLUMN
 from bi_lake.errors import UserError
 from bi_metrics.access import EVERYTHING, RestaurantAccess, withheld_error
@@ -213,7 +213,9 @@ def _total_steps(
     )
     steps.append(
         "repeats AS (SELECT "
-        + ", ".join([*dims, 'count(*) FILTER (WHERE slice_orders >= 2) AS "repeat_customers"'])
+        + ", ".join(
+            [*dims, f'count(*) FILTER (WHERE slice_orders >= {REPEAT_MIN_ORDERS}) AS "repeat_customers"']
+        )
         + f" FROM per_customer{group_by})"
     )
     matches = " AND ".join(f"totals.{d} IS NOT DISTINCT FROM repeats.{d}" for d in dims) or "TRUE"
@@ -252,7 +254,10 @@ def _base(
 def _customer_row_total(measure: str, dataset: GoldDataset) -> str | None:
     """A customer measure totalled over rows of one customer each (the guests' row not counted)."""
     counted = f"sum({CUSTOMER_ROWS})" if CUSTOMER_ROWS in dataset.column_names else "count(user_id)"
-    return {"customers": counted, "repeat_customers": f"{counted} FILTER (WHERE orders >= 2)"}.get(measure)
+    return {
+        "customers": counted,
+        "repeat_customers": f"{counted} FILTER (WHERE orders >= {REPEAT_MIN_ORDERS})",
+    }.get(measure)
 
 
 def _total(measure: str, dataset: GoldDataset, customer_rows: bool) -> str:
