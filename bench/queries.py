@@ -1,9 +1,11 @@
 """How fast `bi query` answers the typical slices, warm and in-process, over a lake's Gold.
 
-    uv run python bench/queries.py [--lake ./lake] [--repeats 50] [--out FILE.json]
+    uv run python bench/queries.py [--lake ./lake] [--repeats 50] [--silver] [--times N] [--out FILE.json]
 
 Prints each slice's p50/p95 in milliseconds and the dataset it was answered from; with --silver, the
-same questions are also answered straight from Silver's fact tables for comparison.
+same questions are also answered straight from Silver's fact tables for comparison. With --times N,
+both are measured on the lake tiled N times in a temporary folder (bench/tile.py: the 10x lake tiled
+10 times stands for 100x), once the tiled Gold's answers are checked against the lake's.
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from bi_lake.settings import Settings, load_settings
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.question import Question
-from bi_transform.silver.job import open_store
+
+if TYPE_CHECKING:
+    from bench import tile
+else:
+    # Run as a script, bench/ itself is first on sys.path; mypy sees the folder as the `bench` package.
+    import tile
 
 # The slices business users ask for most: by day, by restaurant, by month x category, by segment.
 TYPICAL: dict[str, Question] = {
@@ -92,17 +100,15 @@ def measure_gold(settings: Settings, repeats: int) -> dict[str, Any]:
     return results
 
 
-def measure_silver(settings: Settings, repeats: int) -> dict[str, Any]:
-    store = open_store(settings)
-    state = store.state()
+def measure_silver(
+    settings: Settings, repeats: int, facts: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """The questions in plain SQL over Silver's fact tables: the lake's (or `facts`, Parquet files by
+    view name), with customer segments from the lake's Gold."""
     connection = duckdb.connect()
-
-    def files(table: str) -> list[str]:
-        return store.files(state, table)
-
-    for view, table in (("orders", "fct_order"), ("lines", "fct_order_line")):
+    for view, files in (facts or tile.silver_fact_files(settings)).items():
         connection.execute(
-            f"CREATE VIEW {view} AS SELECT * FROM read_parquet({files(table)!r}, hive_partitioning = true)"
+            f"CREATE VIEW {view} AS SELECT * FROM read_parquet({files!r}, hive_partitioning = true)"
         )
     engine = MetricsEngine.open(settings)
     engine.refresh()
@@ -127,27 +133,70 @@ def measure_silver(settings: Settings, repeats: int) -> dict[str, Any]:
     return results
 
 
+def measure_tiled(settings: Settings, times: int, repeats: int, folder: Path) -> dict[str, Any]:
+    """The lake tiled `times` times in `folder` (bench/tile.py), checked against the lake's answers,
+    then both measures there. Raises ValueError when the tiled answers are not the lake's x `times`."""
+    tiled = tile.tile_lake(settings, folder, times)
+    mismatches = tile.check(settings, tiled.settings, times, TYPICAL)
+    if mismatches:
+        raise ValueError(
+            f"the tiled lake does not answer as the lake x {times}: " + "; ".join(mismatches[:3])
+        )
+    return {
+        "times": times,
+        "tile_s": round(tiled.seconds, 1),
+        "gold_rows": {name: {"lake": lake, "tiled": rows} for name, (lake, rows) in tiled.gold_rows.items()},
+        "gold": measure_gold(tiled.settings, repeats),
+        "silver": measure_silver(tiled.settings, repeats, tiled.silver_facts),
+    }
+
+
+def _print(figures: dict[str, Any]) -> None:
+    silver = figures.get("silver")
+    print(
+        f"{'slice':<22} {'dataset':<24} {'p50 ms':>8} {'p95 ms':>8}"
+        + ("  silver p50/p95 ms" if silver else "")
+    )
+    for name, gold in figures["gold"].items():
+        line = f"{name:<22} {gold.get('dataset', ''):<24} {gold['p50_ms']:>8.2f} {gold['p95_ms']:>8.2f}"
+        if silver:
+            line += f"  {silver[name]['p50_ms']:.2f} / {silver[name]['p95_ms']:.2f}"
+        print(line)
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lake", help="lake folder (default BI_LAKE or ./lake)")
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--silver", action="store_true", help="also answer the questions from Silver")
+    parser.add_argument(
+        "--times",
+        type=int,
+        metavar="N",
+        help="measure on the lake's Gold and Silver facts tiled N times (bench/tile.py); implies --silver",
+    )
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
+    if args.times is not None and args.times < 2:
+        parser.error("--times must be at least 2")
     settings = load_settings(lake=args.lake)
-    figures: dict[str, Any] = {"gold": measure_gold(settings, args.repeats)}
-    if args.silver:
-        figures["silver"] = measure_silver(settings, args.repeats)
-    print(
-        f"{'slice':<22} {'dataset':<20} {'p50 ms':>8} {'p95 ms':>8}"
-        + ("  silver p50/p95 ms" if args.silver else "")
-    )
-    for name, gold in figures["gold"].items():
-        line = f"{name:<22} {gold.get('dataset', ''):<20} {gold['p50_ms']:>8.2f} {gold['p95_ms']:>8.2f}"
+    if args.times is None:
+        figures: dict[str, Any] = {"gold": measure_gold(settings, args.repeats)}
         if args.silver:
-            silver = figures["silver"][name]
-            line += f"  {silver['p50_ms']:.2f} / {silver['p95_ms']:.2f}"
-        print(line)
+            figures["silver"] = measure_silver(settings, args.repeats)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bi-tiled-") as folder:
+            print(f"tiling the lake {args.times} times in {folder}...", file=sys.stderr)
+            try:
+                figures = measure_tiled(settings, args.times, args.repeats, Path(folder))
+            except ValueError as exc:
+                print(f"queries.py: error: {exc}", file=sys.stderr)
+                return 1
+        print(
+            f"the lake tiled {args.times} times in {figures['tile_s']:.0f} s; answers checked",
+            file=sys.stderr,
+        )
+    _print(figures)
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2))
     return 0

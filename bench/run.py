@@ -1,6 +1,7 @@
 """The benchmark suite: build a source of N times the default size, fill a lake from it, and measure.
 
-    uv run python bench/run.py [--scale N] [--out FILE.json] [--keep DIR] [--repeats 50] [--page-repeats 10]
+    uv run python bench/run.py [--scale N] [--query-at S] [--out FILE.json] [--keep DIR] [--repeats 50]
+                               [--page-repeats 10]
 
 Everything happens in a temporary folder (the source database, the lake, each stage's output), removed
 at the end unless --keep names a folder to work in and leave behind. Progress goes to stderr, the table
@@ -24,6 +25,10 @@ of figures to stdout, and with --out the figures as JSON:
     query_p50_ms, query_p95_ms   the typical `bi query` slices of bench/queries.py, warm, in-process, over
                                  every repeat of every slice
     silver_query_p95_ms          the same questions straight from Silver's facts (bench/queries.py --silver)
+    query_p50_ms_<S>x,           with --query-at S: the same slices, and the same from Silver, on this lake
+    query_p95_ms_<S>x,           tiled S / scale times (bench/tile.py: every customer and order copied
+    silver_query_p95_ms_<S>x     under new ids, the tiled answers checked against the lake's), which
+                                 stands for a lake S times the default size without a Spark run at S
     dashboard_page_ms            the Overview page re-rendered by Streamlit's AppTest after a filter change
                                  (new questions reach DuckDB, nothing is cached), p50; as bench/dashboard.py
     glue_cost_usd_per_daily_run  infra's cost model (bi_infra.costs.run_cost) with the prod stack's job
@@ -65,7 +70,7 @@ from bi_dashboard.pages import PAGES
 from bi_infra.costs import requests_cost, run_cost, stack_job_sizes
 from bi_lake.layout import Lake
 from bi_lake.runs import load_run_reports
-from bi_lake.settings import load_settings
+from bi_lake.settings import Settings, load_settings
 from bi_source.config import SeedConfig
 from bi_source.generator import add_days, seed
 
@@ -282,7 +287,30 @@ def seed_source(source_url: str, config: SeedConfig) -> tuple[int, float]:
     return source_rows, seed_s
 
 
-def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[str, Any]:
+def measure_tiled(
+    scale: float, query_at: float, work: Path, settings: Settings, repeats: int
+) -> dict[str, Any]:
+    """`bi query` at `query_at` times the default size, on this lake tiled."""
+    times = round(query_at / scale)
+    log(f"bi query at {query_at:g}x: the lake tiled {times} times (no Spark run at {query_at:g}x)...")
+    with heartbeat("tiling and measuring"):
+        try:
+            tiled = queries.measure_tiled(settings, times, repeats, work / f"tiled-{query_at:g}x")
+        except ValueError as exc:
+            raise BenchError(str(exc)) from None
+    log(f"tiled in {tiled['tile_s']:.0f} s, answers checked")
+    suffix = f"{query_at:g}x"
+    return {
+        f"query_p50_ms_{suffix}": tiled["gold"]["all"]["p50_ms"],
+        f"query_p95_ms_{suffix}": tiled["gold"]["all"]["p95_ms"],
+        f"silver_query_p95_ms_{suffix}": tiled["silver"]["all"]["p95_ms"],
+        "tiled": {"scale": query_at} | tiled,
+    }
+
+
+def measure(
+    scale: float, work: Path, repeats: int, page_repeats: int, query_at: float | None = None
+) -> dict[str, Any]:
     source_url = f"sqlite:///{work / 'source.db'}"
     lake_dir = work / "lake"
     os.environ.update(BI_SOURCE_URL=source_url, BI_LAKE=str(lake_dir))
@@ -319,6 +347,8 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
     app, start_ms = dashboard.start_app(str(lake_dir))
     page, _ = dashboard.measure_page(app, PAGES[0], page_repeats)
 
+    tiled = measure_tiled(scale, query_at, work, settings, repeats) if query_at is not None else {}
+
     jobs, glue_usd = run_cost(
         stack_job_sizes(COST_STACK), {stage: run.seconds for stage, run in incremental.items()}
     )
@@ -341,6 +371,7 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
         "query_p50_ms": gold_figures["all"]["p50_ms"],
         "query_p95_ms": gold_figures["all"]["p95_ms"],
         "silver_query_p95_ms": silver_figures["all"]["p95_ms"],
+        **{key: value for key, value in tiled.items() if key != "tiled"},
         "dashboard_page_ms": page["filter_change_p50_ms"],
         "glue_cost_usd_per_daily_run": round(glue_usd, 5),
         "machine": machine(),
@@ -350,7 +381,8 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
             dataclasses.asdict(run) for run in (*full.values(), *noop.values(), *incremental.values())
         ],
         "jvm_reaped": subreaper,
-        "queries": {"gold": gold_figures, "silver": silver_figures},
+        "queries": {"gold": gold_figures, "silver": silver_figures}
+        | ({"tiled": tiled["tiled"]} if tiled else {}),
         "dashboard": {"app_start_ms": round(start_ms, 1), PAGES[0].name: page},
         "glue_cost": {
             "stack": COST_STACK,
@@ -362,6 +394,21 @@ def measure(scale: float, work: Path, repeats: int, page_repeats: int) -> dict[s
 
 def _mb(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
+
+
+def _tiled_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    tiled = figures["queries"].get("tiled")
+    if tiled is None:
+        return []
+    at = f"{tiled['scale']:g}x"
+    gold, silver = tiled["gold"]["all"], tiled["silver"]["all"]
+    return [
+        (
+            f"bi query at {at} (the lake tiled {tiled['times']}x), p50 / p95",
+            f"{gold['p50_ms']:,.1f} / {gold['p95_ms']:,.1f} ms",
+        ),
+        (f"the same from Silver at {at}, p50 / p95", f"{silver['p50_ms']:,.1f} / {silver['p95_ms']:,.1f} ms"),
+    ]
 
 
 def render(figures: dict[str, Any]) -> str:
@@ -390,6 +437,7 @@ def render(figures: dict[str, Any]) -> str:
             f"(slowest slice p50 {max(s['p50_ms'] for s in gold_slices):,.1f} ms)",
         ),
         ("the same from Silver, p50 / p95", f"{silver_p50:,.1f} / {f['silver_query_p95_ms']:,.1f} ms"),
+        *_tiled_rows(f),
         ("dashboard Overview after a filter change, p50", f"{f['dashboard_page_ms']:,.1f} ms"),
         (
             f"Glue cost of a daily run ({f['glue_cost']['stack']} job sizes)",
@@ -423,6 +471,13 @@ def render(figures: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="times the default orders per day")
+    parser.add_argument(
+        "--query-at",
+        type=float,
+        metavar="S",
+        help="also measure bi query at S times the default size, on the lake tiled S / --scale times "
+        "(a whole multiple of --scale, e.g. --scale 10 --query-at 100)",
+    )
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR (new or empty) and keep it")
     parser.add_argument("--repeats", type=int, default=50, help="repeats per query slice (default 50)")
@@ -432,6 +487,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.scale <= 0:
         parser.error("--scale must be greater than zero")
+    if args.query_at is not None and (
+        args.query_at < 2 * args.scale
+        or abs(args.query_at / args.scale - round(args.query_at / args.scale)) > 1e-9
+    ):
+        parser.error("--query-at must be a whole multiple of --scale, at least twice it")
     if args.repeats < 1 or args.page_repeats < 1:
         parser.error("--repeats and --page-repeats must be at least 1")
     if args.keep is not None and args.keep.exists() and (not args.keep.is_dir() or any(args.keep.iterdir())):
@@ -441,7 +501,7 @@ def main() -> int:
     work = args.keep.resolve() if args.keep is not None else Path(tempfile.mkdtemp(prefix="bi-bench-"))
     log(f"working in {work}")
     try:
-        figures = measure(args.scale, work, args.repeats, args.page_repeats)
+        figures = measure(args.scale, work, args.repeats, args.page_repeats, args.query_at)
     except BenchError as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 1
