@@ -12,8 +12,8 @@ Every customer and every order is copied N times under new ids (copy 0 keeps its
   restaurant, month x category) keeps the lake's keys, each N times the sales and orders;
 - lookups without customers (dates, items, restaurants) are the lake's.
 
-Silver's two fact tables are tiled the same way into plain Parquet, for the comparison with asking
-Silver directly.
+Silver's two fact tables are tiled the same way into plain Parquet files laid out as the lake's (one
+per order date), for the comparison with asking Silver directly.
 
 What a real 100x source would differ in: its ranks, tiers and segments are computed over all its
 customers (here each copy keeps the lake's), and it fills keys the lake leaves empty (a rare item
@@ -152,21 +152,29 @@ def silver_fact_files(settings: Settings) -> dict[str, list[str]]:
     return {view: store.files(state, table) for view, table in SILVER_FACTS.items()}
 
 
+def _parquet(file: str) -> str:
+    return f"read_parquet({sql_literal(file)}, hive_partitioning = false)"
+
+
 def tile_silver_facts(source: Settings, folder: Path, times: int) -> dict[str, list[str]]:
-    """Silver's fact tables tiled as Gold is, one Parquet file per copy."""
+    """Silver's fact tables tiled as Gold is: each of the lake's files (one per order date) becomes one
+    file holding its copies, so the tiled tables are laid out as the lake's, each file N times larger."""
     connection = duckdb.connect()
-    tiled: dict[str, list[str]] = {}
+    tiled: dict[str, list[str]] = {view: [] for view in SILVER_FACTS}
     try:
         for view, files in silver_fact_files(source).items():
             (folder / view).mkdir(parents=True, exist_ok=True)
-            scan = f"read_parquet({files!r}, hive_partitioning = false)"
-            names = [row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
-            tiled[view] = []
-            for copy in range(times):
-                columns = ", ".join(_copy_of(c, str(copy)) for c in names)
-                path = str(folder / view / f"copy-{copy}.parquet")
+            described = connection.execute(f"DESCRIBE SELECT * FROM {_parquet(files[0])}") if files else None
+            columns = (
+                ", ".join(_copy_of(row[0], "copies.copy") for row in described.fetchall())
+                if described
+                else ""
+            )
+            for number, file in enumerate(files):
+                path = str(folder / view / f"part-{number:05d}.parquet")
                 connection.execute(
-                    f"COPY (SELECT {columns} FROM {scan}) TO {sql_literal(path)} (FORMAT parquet)"
+                    f"COPY (SELECT {columns} FROM {_parquet(file)}, range({times}) AS copies(copy)) "
+                    f"TO {sql_literal(path)} (FORMAT parquet)"
                 )
                 tiled[view].append(path)
     finally:
