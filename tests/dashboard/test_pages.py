@@ -306,3 +306,29 @@ def test_data_health_explains_each_quarantine_reason(gold_lake: Settings, open_a
     declared = {(rule.label, rule.catches.replace("`", "")) for rule in QUARANTINE_RULES.values()}
     for reason, catches in zip(reasons["reason"], reasons["what it catches"], strict=True):
         assert "_" not in reason and (reason, catches) in declared, reason
+
+
+def test_the_churn_list_shows_the_most_valuable_customers_and_counts_them_all(
+    gold_lake: Settings, open_app: OpenApp
+) -> None:
+    """The page reads only the rows it shows; how many there are comes from a count, not the list."""
+    from bi_dashboard.components import WHOLE_TABLE_ROWS
+    from bi_dashboard.views.churn_risk import AT_STAKE, SHOWN_CUSTOMERS
+    from bi_metrics.engine import MetricsEngine
+
+    engine = MetricsEngine.open(gold_lake)
+    try:
+        expected = engine.query(
+            "SELECT user_id FROM dim_customer_snapshot WHERE churn_risk IN ? ORDER BY clv DESC, user_id",
+            [list(AT_STAKE)],
+        )
+    finally:
+        engine.close()
+    app = open_app(gold_lake.lake, "views/churn_risk.py")
+    assert_clean(app)
+    listed = next(table.value for table in app.dataframe if "user_id" in table.value.columns)
+    assert list(listed["user_id"]) == [user for (user,) in expected[:SHOWN_CUSTOMERS]]
+    captions = " ".join(caption.value for caption in app.caption)
+    assert len(expected) > WHOLE_TABLE_ROWS, "GOLD_CONFIG should put more customers at stake than one screen"
+    counted = f"{len(expected):,} customers"
+    assert counted in captions, captions

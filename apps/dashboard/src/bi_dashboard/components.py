@@ -179,9 +179,14 @@ def table(
     columns: Sequence[str] | None = None,
     rows_said: str = "rows",
     download: str = "business-insights.csv",
+    total: int | None = None,
+    csv: Callable[[], str] | None = None,
 ) -> None:
     """An answer as a table, formatted as its metrics declare; with a limit, the first rows of it, and
-    with `columns`, those of its columns (so it fits a laptop's width); the CSV has all of it."""
+    with `columns`, those of its columns (so it fits a laptop's width); the CSV has all of it.
+
+    `result` may itself be the first rows of a longer answer: `total` then says how many rows there
+    are, and `csv` makes the CSV of all of them when it is asked for."""
     shown = result.head(limit) if limit is not None else result
     frame = display_frame(shown)
     if columns is not None:
@@ -189,8 +194,8 @@ def table(
     frame_table(
         frame,
         {column: style_of(column, result) for column in frame.columns},
-        total=len(result.rows),
-        csv=lambda: rows_csv(result.columns, result.rows),
+        total=len(result.rows) if total is None else total,
+        csv=csv or (lambda: rows_csv(result.columns, result.rows)),
         rows_said=rows_said,
         download=download,
     )

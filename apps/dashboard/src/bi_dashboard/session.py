@@ -31,7 +31,7 @@ from bi_lake.tables import LayerTables
 from bi_metrics.access import RestaurantAccess
 from bi_metrics.duckdb_extensions import PreparedConnections
 from bi_metrics.engine import MetricsEngine
-from bi_metrics.formatting import Value
+from bi_metrics.formatting import Value, rows_csv
 from bi_metrics.question import Question
 
 _ENGINE, _STATE, _FILTERS, _BOUNDS = "bi_engine", "bi_gold_state", "bi_filters", "bi_bounds"
@@ -187,6 +187,27 @@ def sql(statement: str, *parameters: Any) -> Result:
     return _current(
         lambda uri, version: _sql(found, uri, version, found.access, statement, tuple(parameters))
     )
+
+
+def count(statement: str, *parameters: Any) -> int:
+    """How many rows a query has, cached as its answers are."""
+    (rows,) = sql(f"SELECT count(*) FROM ({statement})", *parameters).rows[0]
+    assert isinstance(rows, int)
+    return rows
+
+
+def deferred_csv(statement: str, *parameters: Any) -> Callable[[], str]:
+    """The CSV of every row of a query, made when a reader asks for it (a download's click runs it
+    outside the script) rather than at every rerun: a long list is then neither held in the cache nor
+    copied out of it on each interaction. On the session's engine, so its restaurant access holds, and
+    on Gold as published at the click."""
+    found = engine()
+
+    def make() -> str:
+        table = found.table(statement, list(parameters))
+        return rows_csv(table.columns, table.rows)
+
+    return make
 
 
 @st.cache_data(ttl=30, max_entries=20, show_spinner=False)
