@@ -16,16 +16,15 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, ViewportSize, sync_playwright
+from playwright.sync_api import Page, ViewportSize
 
 from bi_dashboard.pages import PAGES, PageSpec
-from tests.dashboard.browsing import dashboard, settled
-from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.dashboard.browsing import served_page, settled
+from tests.dashboard.conftest import CHROMIUM
 
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 
@@ -39,13 +38,7 @@ def _visit(page: Page, spec: PageSpec) -> float:
 
 
 def measure(lake: str, repeats: int) -> dict[str, Any]:
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        dashboard(lake, Path(scratch) / "server.log") as url,
-        sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT)
+    with served_page(lake, VIEWPORT) as (url, page):
         started = time.monotonic()
         page.goto(f"{url}/")
         opened = settled(page, PAGES[0].title, since=started)
@@ -56,7 +49,6 @@ def measure(lake: str, repeats: int) -> dict[str, Any]:
         for _ in range(repeats):
             for spec in order:
                 warm[spec.name].append(_visit(page, spec))
-        browser.close()
     pages = {
         spec.name: {
             "title": spec.title,

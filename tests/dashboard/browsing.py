@@ -7,15 +7,16 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 from bi_dashboard.serve import WARMED
-from tests.dashboard.conftest import free_port, wait_until_healthy
+from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_healthy
 
 # A page is drawn when its script run has finished, nothing is still a placeholder (Streamlit shows a
 # skeleton until an element's code has loaded, and marks the previous run's elements stale), every KPI
@@ -83,6 +84,22 @@ def dashboard(lake: str, log: Path, *, ready_timeout_s: float = 180) -> Iterator
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+@contextmanager
+def served_page(lake: str, viewport: ViewportSize) -> Iterator[tuple[str, Page]]:
+    """`bi dashboard` on `lake` and a page of a new headless Chromium of that size: the dashboard's
+    URL and the page, both closed at the end."""
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        dashboard(lake, Path(scratch) / "server.log") as url,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield url, browser.new_page(viewport=viewport)
+        finally:
+            browser.close()
 
 
 def prepared_seconds(log: Path) -> str:

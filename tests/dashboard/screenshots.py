@@ -14,16 +14,15 @@ import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from playwright.sync_api import ViewportSize, sync_playwright
+from playwright.sync_api import ViewportSize
 
 from bi_dashboard.pages import PAGES
 from bi_lake.settings import Settings
 from bi_metrics.engine import MetricsEngine
-from tests.dashboard.browsing import dashboard, lake_environment, settled
-from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.dashboard.browsing import lake_environment, served_page, settled
+from tests.dashboard.conftest import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -43,13 +42,7 @@ def take(lake: str, out: Path = DOCS) -> list[Path]:
     folder = out / "dashboard"
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        dashboard(lake, Path(scratch) / "server.log") as url,
-        sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT)
+    with served_page(lake, VIEWPORT) as (url, page):
         for spec in PAGES:
             page.goto(f"{url}/{spec.url_path}")
             settled(page, spec.title)
@@ -59,7 +52,6 @@ def take(lake: str, out: Path = DOCS) -> list[Path]:
             page.screenshot(path=str(path))
             written.append(path)
             print(f"{spec.title}: {path}", flush=True)
-        browser.close()
     overview = out / "dashboard-overview.png"
     shutil.copyfile(folder / f"{PAGES[0].name}.png", overview)
     return [*written, overview]
