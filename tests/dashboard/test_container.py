@@ -7,11 +7,13 @@ balancer's key endpoint)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -289,17 +291,85 @@ def _bi_query_on_s3(lake: AwsLake, *args: str) -> dict[str, Any]:
     return row
 
 
+class LoadBalancerStandIn:
+    """What the load balancer does to every request it passes on: the identity header set to the one it
+    signed, whatever the browser sent, on the WebSocket's handshake too (where Streamlit reads a
+    session's headers). A browser's own extra headers are no stand-in for it: with Debian's Chromium
+    150 they no longer reached the WebSocket's handshake, and the app rightly asked for sign-in."""
+
+    def __init__(self, upstream: str, identity: str) -> None:
+        host, port = upstream.removeprefix("http://").split(":")
+        self.upstream = (host, int(port))
+        self.header = f"{IDENTITY_HEADER}: {identity}".encode()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(self.upstream)
+                threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+                threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
+
+    def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
+        """Each request's head passed on with the header in place of any the browser sent, its body as
+        it is; after a WebSocket's handshake, the connection's bytes as they are."""
+        pending = b""
+        with contextlib.suppress(OSError):
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    received = client.recv(65536)
+                    if not received:
+                        upstream.shutdown(socket.SHUT_WR)
+                        return
+                    pending += received
+                head, pending = pending.split(b"\r\n\r\n", 1)
+                request, *fields = head.split(b"\r\n")
+                fields = [f for f in fields if not f.lower().startswith(IDENTITY_HEADER.encode() + b":")]
+                upstream.sendall(b"\r\n".join([request, *fields, self.header]) + b"\r\n\r\n")
+                named = {f.split(b":", 1)[0].strip().lower(): f.split(b":", 1)[1].strip() for f in fields}
+                length = int(named.get(b"content-length", b"0"))
+                while len(pending) < length:
+                    received = client.recv(65536)
+                    if not received:
+                        return
+                    pending += received
+                upstream.sendall(pending[:length])
+                pending = pending[length:]
+                if named.get(b"upgrade", b"").lower() == b"websocket":
+                    upstream.sendall(pending)
+                    _pipe(client, upstream)
+                    return
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while received := source.recv(65536):
+            target.sendall(received)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
 def _open(
     browser: Browser, container: Container, identity: str | None
 ) -> tuple[BrowserContext, Page, list[str]]:
-    """The app's main page, the identity header sent as the load balancer sends it (on the WebSocket's
-    handshake too, where Streamlit reads a session's headers)."""
-    headers = {IDENTITY_HEADER: identity} if identity else {}
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, extra_http_headers=headers)
+    """The app's main page, through the load balancer's stand-in adding `identity` (straight to the
+    container, around the load balancer, without one)."""
+    url = container.url
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    if identity is not None:
+        load_balancer = LoadBalancerStandIn(container.url, identity)
+        context.on("close", lambda _: load_balancer.close())
+        url = load_balancer.url
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(f"{container.url}/")
+    page.goto(f"{url}/")
     return context, page, requested
 
 
