@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from bi_contracts.gold import DATASETS, MONTH_PARTITION, GoldDataset
+from bi_contracts.gold import MONTH_PARTITION, GoldDataset
 from bi_contracts.published import (
     GOLD_RUN_PROPERTY,
     PUBLISHED_LAST,
@@ -48,6 +48,7 @@ from bi_lake.tables import RUN_ID_PROPERTY, LayerTables, file_uri
 from bi_metrics.catalogue import METRICS_BY_NAME
 from bi_metrics.engine import MetricsEngine
 from bi_metrics.question import Question, sql_literal
+from bi_transform.gold.job import COMMIT_ORDER
 from bi_transform.silver.job import open_store
 
 # The ids that tell one copy's customers and orders from another's.
@@ -127,14 +128,12 @@ def tile_gold(source: Settings, target: Settings, times: int) -> dict[str, tuple
     record = GoldState.model_validate(base.model_dump() | {"run_id": run_id, "datasets": {}})
     rows: dict[str, tuple[int, int]] = {}
     try:
-        # Lookups first and the customer snapshot last, as the Gold job commits: the last commit
-        # carries the run's record.
-        ordered = sorted(DATASETS, key=lambda d: (d.name == PUBLISHED_LAST, d.role != "lookup"))
-        for dataset in ordered:
+        # In the Gold job's order: its last commit carries the run's record.
+        for dataset in COMMIT_ORDER:
             table, _ = tables.ensure(dataset.declaration)
             files = _write_gold(engine.connection, tables, dataset, times, run_id)
             properties = {RUN_ID_PROPERTY: run_id}
-            if dataset is ordered[-1]:
+            if dataset.name == PUBLISHED_LAST:
                 record.committed_at = utc_now()
                 properties[GOLD_RUN_PROPERTY] = record.model_dump_json()
             done = tables.publish(table, dataset.declaration, files, None, properties, built_on=None)

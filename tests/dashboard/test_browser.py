@@ -4,6 +4,7 @@ a filter is changed in the sidebar; a fresh server's first page is timed."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -257,3 +258,32 @@ def test_no_page_shows_a_raw_value_or_cut_off_text(dashboard_url: str, browser: 
         page.close()
     print("\n" + ("\n".join(report) or "no defects"))
     assert not report, "\n".join(report)
+
+
+def test_the_churn_csv_holds_every_customer_at_stake_though_the_page_shows_a_thousand(
+    dashboard_url: str, browser: Browser, gold_lake: Settings
+) -> None:
+    """The list shows its first rows; the CSV, made when its button is clicked, has all of them in the
+    same order, as Gold holds them."""
+    from bi_dashboard.views.churn_risk import AT_STAKE
+    from bi_metrics.engine import MetricsEngine
+
+    engine = MetricsEngine.open(gold_lake)
+    try:
+        at_stake = engine.query(
+            "SELECT user_id, churn_risk, CAST(clv AS VARCHAR) FROM dim_customer_snapshot "
+            "WHERE churn_risk IN ? ORDER BY clv DESC, user_id",
+            [list(AT_STAKE)],
+        )
+    finally:
+        engine.close()
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{dashboard_url}/churn_risk")
+    settled(page, "Churn risk")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    with Path(download.value.path()).open(newline="") as written:
+        rows = list(csv.DictReader(written))
+    page.close()
+    assert len(at_stake) > 1_000
+    assert [(r["user_id"], r["churn_risk"], r["clv"]) for r in rows] == [tuple(r) for r in at_stake]
