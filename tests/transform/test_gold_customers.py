@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from bi_transform.gold.customers import (
     clv_daily,
+    customer_days,
     customer_snapshot,
     with_ntile,
     with_percent_rank,
@@ -40,7 +41,7 @@ def _orders(spark: SparkSession, rows: list[tuple[str, int, str | float, bool]])
 
 def _snapshot(spark: SparkSession, rows: list[tuple[str, int, str | float, bool]]) -> dict[str, Any]:
     orders = _orders(spark, rows)
-    return {row["user_id"]: row for row in customer_snapshot(orders, S).collect()}
+    return {row["user_id"]: row for row in customer_snapshot(customer_days(orders), S).collect()}
 
 
 def test_guests_are_not_customers(spark: SparkSession) -> None:
@@ -49,7 +50,7 @@ def test_guests_are_not_customers(spark: SparkSession) -> None:
         [("g1", S, dt.datetime.combine(S, dt.time(13)), None, False, Decimal("7.00"))], ORDERS
     )
     every = orders.unionByName(guest)
-    rows = customer_snapshot(every, S).collect()
+    rows = customer_snapshot(customer_days(every), S).collect()
     assert sorted(row["user_id"] for row in rows) == ["a", "b"]
     assert {row["snapshot_date"] for row in rows} == {S}
 
@@ -166,6 +167,7 @@ def test_average_gap_and_loyalty_of_the_most_recent_order(spark: SparkSession) -
         [
             ("three_dates", 10, 1, True), ("three_dates", 4, 1, True), ("three_dates", 0, 1, False),
             ("one_date", 3, 1, True), ("one_date", 3, 1, True),
+            ("later_that_day", 1, 1, True), ("later_that_day", 1, 1, False), ("later_that_day", 5, 1, True),
         ],
     )  # fmt: skip
     assert customers["three_dates"]["avg_gap_days"] == pytest.approx(5.0)
@@ -173,18 +175,24 @@ def test_average_gap_and_loyalty_of_the_most_recent_order(spark: SparkSession) -
     assert customers["three_dates"]["loyalty_member"] is False
     assert customers["one_date"]["loyalty_member"] is True
     assert customers["one_date"]["lifetime_orders"] == 2
+    # The last order of the last day decides, not the day's first.
+    assert customers["later_that_day"]["loyalty_member"] is False
 
 
 def test_clv_evolves_as_a_running_total(spark: SparkSession) -> None:
     orders = _orders(
-        spark, [("a", 10, 5, False), ("a", 10, 7, False), ("a", 2, 1.5, False), ("b", 0, 3, False)]
+        spark, [("a", 10, 5, False), ("a", 10, 7, True), ("a", 2, 1.5, False), ("b", 0, 3, False)]
     )
-    rows = sorted(tuple(row) for row in clv_daily(orders).collect())
+    days = customer_days(orders)
+    rows = sorted(tuple(row) for row in clv_daily(days, S - dt.timedelta(days=10)).collect())
     assert rows == [
-        ("a", S - dt.timedelta(days=10), 2, Decimal("12.00"), Decimal("12.00")),
-        ("a", S - dt.timedelta(days=2), 1, Decimal("1.50"), Decimal("13.50")),
-        ("b", S, 1, Decimal("3.00"), Decimal("3.00")),
+        ("a", S - dt.timedelta(days=10), 2, Decimal("12.00"), True, Decimal("12.00")),
+        ("a", S - dt.timedelta(days=2), 1, Decimal("1.50"), False, Decimal("13.50")),
+        ("b", S, 1, Decimal("3.00"), False, Decimal("3.00")),
     ]
+    # From a later day on: the days before count in the totals, and are not rebuilt.
+    later = sorted(tuple(row) for row in clv_daily(days, S - dt.timedelta(days=5)).collect())
+    assert later == rows[1:]
 
 
 @pytest.mark.parametrize("customers", [0, 1, 2, 4, 5, 6, 7, 11, 3001])

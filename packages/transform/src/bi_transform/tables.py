@@ -3,11 +3,12 @@ commit to publish (see `bi_lake.tables`), and a table's files at a snapshot read
 
 from __future__ import annotations
 
+import pyspark.sql.types as T
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from bi_lake.tables import LayerTables, TableDeclaration
+from bi_lake.tables import LayerTables, TableDeclaration, decimal_digits
 
 
 def write_files(
@@ -44,3 +45,27 @@ def read_files(
         return spark.createDataFrame([], schema)
     # The declared columns only: Spark would otherwise add the folder column it finds in the paths.
     return spark.read.schema(schema).parquet(*files).select(*(name for name, _ in declaration.columns))
+
+
+def spark_type(kind: str) -> T.DataType:
+    """A declared type (`string`, `decimal(18,2)`, ...) as Spark's; no Spark session needed."""
+    if digits := decimal_digits(kind):
+        return T.DecimalType(*digits)
+    return _SIMPLE_TYPES[kind]()
+
+
+_SIMPLE_TYPES: dict[str, type[T.DataType]] = {
+    "string": T.StringType,
+    "date": T.DateType,
+    "timestamp": T.TimestampType,
+    "boolean": T.BooleanType,
+    "int": T.IntegerType,
+    "integer": T.IntegerType,
+    "bigint": T.LongType,
+    "double": T.DoubleType,
+}
+
+
+def declared_schema(declaration: TableDeclaration) -> T.StructType:
+    """A table's declared columns as a Spark schema (every column nullable)."""
+    return T.StructType([T.StructField(name, spark_type(kind)) for name, kind in declaration.columns])

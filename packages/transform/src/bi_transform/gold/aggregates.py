@@ -4,22 +4,25 @@ Each aggregate groups rows of one order each by its declared grain and computes 
 columns from the expressions below, defined once: fct_order's rows for the order-level aggregates,
 and for the line-level ones each order's matching lines summed within the group. Line aggregates take
 the restaurant, app, loyalty and discount flags and customer of the line's order (the order-level
-dimensions of docs/metrics.md, *Dimensions*). The lifetime aggregates group every order Silver holds;
-one that carries a lookup's columns takes them from the lookup's rows of the same run.
+dimensions of docs/metrics.md, *Dimensions*). The lifetime aggregates are rolled up from
+`agg_customer_daily`'s rows of every month (those a run did not rebuild as Gold keeps them), so a run
+reads only the orders of the days that changed; one that carries a lookup's columns takes them from
+the lookup's rows of the same run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Final, Literal
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from bi_contracts.gold import CUSTOMER_ROWS, LOOKUP_KEYS, MONTH_PARTITION, GoldDataset
-from bi_contracts.measures import MEASURES, SILVER_AMOUNTS
+from bi_contracts.gold import Column as GoldColumn
+from bi_contracts.measures import MEASURES, MEASURES_BY_NAME, SILVER_AMOUNTS
 
-Source = Literal["orders", "lines", "all_orders"]
+Source = Literal["orders", "lines", "agg_customer_daily"]
 
 
 # Built when called: a Column needs a running Spark session, which importing this module must not.
@@ -46,11 +49,15 @@ def order_totals() -> dict[str, Column]:
     return totals
 
 
+# The aggregate the lifetime ones are rolled up from: its rows of every month are the whole history,
+# and a run rebuilds only the months that changed.
+CUSTOMER_DAILY: Final = "agg_customer_daily"
+
 SOURCES: dict[str, Source] = {
     "agg_sales_daily": "orders",
-    "agg_customer_daily": "orders",
-    "agg_customer_lifetime": "all_orders",
-    "agg_customer_restaurant": "all_orders",
+    CUSTOMER_DAILY: "orders",
+    "agg_customer_lifetime": CUSTOMER_DAILY,
+    "agg_customer_restaurant": CUSTOMER_DAILY,
     "agg_category_daily": "lines",
     "agg_category_monthly": "lines",
     "agg_item_daily": "lines",
@@ -82,26 +89,55 @@ def per_order(lines: DataFrame, grain: tuple[str, ...]) -> DataFrame:
 def build(
     dataset: GoldDataset, orders: DataFrame, lines: DataFrame, lookups: Mapping[str, DataFrame]
 ) -> DataFrame:
-    """The dataset's rows from `orders` (all of them for a lifetime aggregate) or `lines`; a dataset
-    that carries a lookup's columns outside its grain joins them from that lookup's rows (`lookups`,
-    by name); one in its grain (the month) is computed from the order date, as the lookup's is."""
+    """The dataset's rows from `orders` or `lines`; a dataset that carries a lookup's columns outside
+    its grain joins them from that lookup's rows (`lookups`, by name); one in its grain (the month) is
+    computed from the order date, as the lookup's is."""
     if "order_month" in dataset.grain:
         lines = lines.withColumn("order_month", F.trunc("order_date", "month"))
-    source = orders if SOURCES[dataset.name] != "lines" else per_order(lines, dataset.grain)
+    source = orders if SOURCES[dataset.name] == "orders" else per_order(lines, dataset.grain)
     totals = order_totals()
-    # The partition column is derived from the order date when the dataset is written.
-    joined = [name for name in dataset.carried if name not in dataset.grain]
-    measures = [
-        c
-        for c in dataset.columns
-        if c.name not in dataset.grain and c.name != MONTH_PARTITION and c.name not in joined
-    ]
     if CUSTOMER_ROWS in dataset.column_names:
         # The dataset's grain has user_id: one customer's rows, or the guests'.
         totals[CUSTOMER_ROWS] = F.max(F.col("user_id").isNotNull().cast("int"))
     built = source.groupBy(*dataset.grain).agg(
-        *(totals[column.name].cast(column.type).alias(column.name) for column in measures)
+        *(totals[column.name].cast(column.type).alias(column.name) for column in _measures(dataset))
     )
+    return _carry(dataset, built, lookups)
+
+
+def rollup(
+    dataset: GoldDataset, finer: GoldDataset, rows: DataFrame, lookups: Mapping[str, DataFrame]
+) -> DataFrame:
+    """The dataset's rows from the rows of a finer aggregate (`finer`, whose grain holds the dataset's):
+    each measure totalled by the SQL the metric layer totals it with over `finer` (`answers`), so the
+    rollup is exact wherever a question over `finer` is. A filtered total with no row passing is zero,
+    as in `order_totals`."""
+    totals: dict[str, Column] = {}
+    for column in _measures(dataset):
+        if column.name == CUSTOMER_ROWS:
+            total = F.max(F.col("user_id").isNotNull().cast("int"))
+        else:
+            total = F.expr(finer.answers[column.name])
+            if MEASURES_BY_NAME[column.name].where is not None:
+                total = F.coalesce(total, F.lit(0))
+        totals[column.name] = total.cast(column.type).alias(column.name)
+    built = rows.groupBy(*dataset.grain).agg(*totals.values())
+    return _carry(dataset, built, lookups)
+
+
+def _measures(dataset: GoldDataset) -> list[GoldColumn]:
+    """The columns the dataset totals: neither its grain, nor its partition (derived from the order
+    date when the dataset is written), nor a lookup's it carries."""
+    carried = set(dataset.carried)
+    return [
+        c
+        for c in dataset.columns
+        if c.name not in dataset.grain and c.name != MONTH_PARTITION and c.name not in carried
+    ]
+
+
+def _carry(dataset: GoldDataset, built: DataFrame, lookups: Mapping[str, DataFrame]) -> DataFrame:
+    joined = [name for name in dataset.carried if name not in dataset.grain]
     if not joined or dataset.carries is None:
         return built
     key = LOOKUP_KEYS[dataset.carries]

@@ -114,7 +114,7 @@ def _on_or_after(days_before_s: int, s: Column) -> Column:
 
 
 def _sum_when(condition: Column) -> Column:
-    return F.coalesce(F.sum(F.when(condition, F.col("net_amount"))), F.lit(0)).cast(TOTAL.sql)
+    return F.coalesce(F.sum(F.when(condition, F.col("net_sales"))), F.lit(0)).cast(TOTAL.sql)
 
 
 def _rfm_segment(at: Column) -> Column:
@@ -134,10 +134,11 @@ def _rfm_segment(at: Column) -> Column:
     return segment.otherwise(rest.name)
 
 
-def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
-    """One row per customer who ordered on or before `s`: lifetime, CLV tier, RFM and churn as of `s`."""
+def customer_snapshot(days: DataFrame, s: dt.date) -> DataFrame:
+    """One row per customer who ordered on or before `s`: lifetime, CLV tier, RFM and churn as of `s`,
+    from the customers' days (`customer_days`)."""
     at = F.lit(s)
-    per_customer = with_percent_rank(customer_totals(orders, s), "clv", "clv_percent_rank")
+    per_customer = with_percent_rank(customer_totals(days, s), "clv", "clv_percent_rank")
     return per_customer.join(rfm_scores(per_customer), "user_id", "left").select(
         "user_id",
         at.alias("snapshot_date"),
@@ -170,27 +171,44 @@ def customer_snapshot(orders: DataFrame, s: dt.date) -> DataFrame:
     )
 
 
-def customer_totals(orders: DataFrame, s: dt.date) -> DataFrame:
-    """Per customer, from the orders on or before `s`: lifetime figures, the RFM window's frequency and
-    monetary value (`_frequency`, `_monetary`), spend in the last two 30-day windows, loyalty."""
+def customer_days(orders: DataFrame) -> DataFrame:
+    """Per customer and order date: that day's orders and net sales, and whether the day's last order
+    was a loyalty order. Everything the snapshot and CLV's running totals need of a customer's orders:
+    Gold keeps it (`agg_customer_clv_daily`), so a run reads only the orders of the days that changed."""
+    return (
+        orders.where(F.col("user_id").isNotNull())
+        .groupBy("user_id", "order_date")
+        .agg(
+            F.count(F.lit(1)).alias("orders"),
+            F.sum("net_amount").cast(TOTAL.sql).alias("net_sales"),
+            F.max_by("is_loyalty", F.struct("order_time_utc", "order_id")).alias("loyalty_member"),
+        )
+    )
+
+
+def customer_totals(days: DataFrame, s: dt.date) -> DataFrame:
+    """Per customer, from the customers' days on or before `s`: lifetime figures, the RFM window's
+    frequency and monetary value (`_frequency`, `_monetary`), spend in the last two 30-day windows,
+    loyalty."""
     at = F.lit(s)
     in_window = _on_or_after(RFM_DAYS - 1, at)
     last_30 = _on_or_after(SPEND_DAYS - 1, at)
     prev_30 = _on_or_after(2 * SPEND_DAYS - 1, at) & ~last_30
     return (
-        orders.where(F.col("user_id").isNotNull() & (F.col("order_date") <= at))
+        days.where(F.col("order_date") <= at)
         .groupBy("user_id")
         .agg(
             F.min("order_date").alias("first_order_date"),
             F.max("order_date").alias("last_order_date"),
-            F.count(F.lit(1)).alias("lifetime_orders"),
-            F.sum("net_amount").cast(TOTAL.sql).alias("clv"),
-            F.count_distinct("order_date").alias("_order_dates"),
-            F.count(F.when(in_window, 1)).alias("_frequency"),
+            F.sum("orders").alias("lifetime_orders"),
+            F.sum("net_sales").cast(TOTAL.sql).alias("clv"),
+            F.count(F.lit(1)).alias("_order_dates"),
+            F.coalesce(F.sum(F.when(in_window, F.col("orders"))), F.lit(0)).alias("_frequency"),
             _sum_when(in_window).alias("_monetary"),
             _sum_when(last_30).alias("spend_last_30"),
             _sum_when(prev_30).alias("spend_prev_30"),
-            F.max_by("is_loyalty", F.struct("order_time_utc", "order_id")).alias("loyalty_member"),
+            # Days are distinct per customer: the latest one's last order is the customer's.
+            F.max_by("loyalty_member", "order_date").alias("loyalty_member"),
         )
         .withColumn("days_since_last_order", F.datediff(at, F.col("last_order_date")))
     )
@@ -228,12 +246,15 @@ def _spend_change_pct() -> Column:
     )
 
 
-def clv_daily(orders: DataFrame) -> DataFrame:
-    """Per customer and order date: that day's orders and net sales, and the lifetime total to that day."""
-    daily = (
-        orders.where(F.col("user_id").isNotNull())
-        .groupBy("user_id", "order_date")
-        .agg(F.count(F.lit(1)).alias("orders"), F.sum("net_amount").cast(TOTAL.sql).alias("net_sales"))
+def clv_daily(days: DataFrame, since: dt.date) -> DataFrame:
+    """The customers' days from `since` on, each with `clv`: the customer's lifetime net sales to that
+    day. The days before count as one total per customer, so only the days rebuilt are ordered."""
+    later = days.where(F.col("order_date") >= F.lit(since))
+    before = (
+        days.where(F.col("order_date") < F.lit(since))
+        .groupBy("user_id")
+        .agg(F.sum("net_sales").alias("_before"))
     )
     to_date = Window.partitionBy("user_id").orderBy("order_date").rowsBetween(Window.unboundedPreceding, 0)
-    return daily.withColumn("clv", F.sum("net_sales").over(to_date).cast(TOTAL.sql))
+    running = F.coalesce(F.col("_before"), F.lit(0)) + F.sum("net_sales").over(to_date)
+    return later.join(before, "user_id", "left").withColumn("clv", running.cast(TOTAL.sql)).drop("_before")

@@ -2,14 +2,16 @@
 
 The month partitions of the aggregates are rebuilt when any Silver order-date partition in that month
 changed since Gold was last built (Gold's record keeps a digest of the Silver partitions of each
-month it was built from); CLV's running totals from the earliest such month on; the customer snapshot
-and the lookups every run, because S moves. Every dataset is checked against its declaration, written
-aside and committed to its Iceberg table, the last commit carrying the run's record (see
-`bi_contracts.published`).
+month it was built from); CLV's running totals from the earliest such month on; the customer snapshot,
+the lifetime aggregates and the lookups every run, because S moves. A run reads Silver's orders of the
+changed months only: the whole-history datasets take the other months from Gold's own per-customer
+rows (`KeptRows`), so a run's cost follows what changed, not the history behind it. Every dataset is
+checked against its declaration, written aside and committed to its Iceberg table, the last commit
+carrying the run's record (see `bi_contracts.published`).
 
-Steps: `Changes.between` (what to rebuild), `read_inputs` (Silver's tables), `build_datasets` (every
-dataset's rows, DataFrames in and out), then each dataset conformed, written and committed in
-`COMMIT_ORDER`.
+Steps: `Changes.between` (what to rebuild), `read_inputs` (Silver's changed days), `read_kept` (Gold's
+rows of the other months), `build_datasets` (every dataset's rows, DataFrames in and out), then each
+dataset conformed, written and committed in `COMMIT_ORDER`.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ from bi_transform.gold import aggregates, customers, lookups
 from bi_transform.silver.job import store_of as silver_store
 from bi_transform.silver.store import SilverStore
 from bi_transform.spark import spark_session
-from bi_transform.tables import write_files
+from bi_transform.tables import declared_schema, read_files, write_files
 
+CLV_DAILY = "agg_customer_clv_daily"
 # Spark's names for the declared column types, where they differ.
 _SPARK_TYPE_NAMES = {"integer": "int"}
 
@@ -138,16 +141,15 @@ class Changes:
     def replacing(self, dataset: str) -> Callable[[dt.date], bool]:
         """Which of the dataset's month partitions the run replaces (by the partition's first day)."""
         first_month = self.first_month
-        if dataset == "agg_customer_clv_daily":
+        if dataset == CLV_DAILY:
             return lambda first_day: first_month is not None and first_day >= first_month
         return lambda first_day: first_day.isoformat() in self.months
 
 
 @dataclass(frozen=True)
 class SilverInputs:
-    """What Gold reads from Silver: all orders, the orders and lines of the changed days, the dimensions."""
+    """What Gold reads from Silver: the orders and lines of the changed days, the dimensions."""
 
-    all_orders: DataFrame
     orders: DataFrame
     lines: DataFrame
     dim_date: DataFrame
@@ -155,44 +157,99 @@ class SilverInputs:
     dim_restaurant: DataFrame
 
 
-def read_inputs(
-    spark: SparkSession, silver: SilverStore, state: SilverState, all_orders: DataFrame, days: set[str]
-) -> SilverInputs:
+def read_inputs(spark: SparkSession, silver: SilverStore, state: SilverState, days: set[str]) -> SilverInputs:
+    def changed(table: str) -> DataFrame:
+        return silver.read(spark, state, table, days) or silver.read_files(spark, table, [])
+
     return SilverInputs(
-        all_orders=all_orders,
-        orders=silver.read(spark, state, "fct_order", days) or all_orders.limit(0),
-        lines=silver.read(spark, state, "fct_order_line", days)
-        or _read(spark, silver, state, "fct_order_line").limit(0),
+        orders=changed("fct_order"),
+        lines=changed("fct_order_line"),
         dim_date=_read(spark, silver, state, "dim_date"),
         dim_item=_read(spark, silver, state, "dim_item"),
         dim_restaurant=_read(spark, silver, state, "dim_restaurant"),
     )
 
 
-def build_datasets(
-    silver: SilverInputs, s: dt.date, first_month: dt.date | None
-) -> dict[str, tuple[DataFrame, str]]:
-    """Every Gold dataset's rows as of `s`, with the name of the Silver input it counts as built from;
-    the CLV running totals from `first_month` on (none when None)."""
-    order_lines = aggregates.order_lines(silver.lines, silver.orders)
-    clv = customers.clv_daily(silver.all_orders).where(
-        F.trunc("order_date", "month") >= F.lit(first_month) if first_month else F.lit(False)
+@dataclass(frozen=True)
+class KeptRows:
+    """What a run builds on of the last Gold run: its per-customer rows of the months no Silver change
+    touched, which hold those months' orders as the whole-history datasets need them."""
+
+    customer_daily: DataFrame
+    customer_days: DataFrame
+
+
+def read_kept(spark: SparkSession, tables: LayerTables, base: GoldState, changes: Changes) -> KeptRows:
+    """The rows of `agg_customer_daily` and `agg_customer_clv_daily` (without its running total) in
+    the months `changes` does not rebuild, as `base` published them (none when it published none)."""
+
+    def kept(name: str) -> DataFrame:
+        dataset = DATASETS_BY_NAME[name]
+        declaration = dataset.declaration
+        assert declaration.partitioning is not None, f"{name} is partitioned by month"
+        entry = base.datasets.get(name)
+        table = tables.load(name) if entry is not None else None
+        files = (
+            []
+            if table is None or entry is None
+            else [
+                task.file.file_path
+                for task in table.scan(snapshot_id=entry.snapshot_id).plan_files()
+                if declaration.partitioning.first_day(task.file.partition[0]).isoformat()
+                not in changes.months
+            ]
+        )
+        return read_files(spark, declaration, files, declared_schema(declaration))
+
+    return KeptRows(
+        customer_daily=kept(aggregates.CUSTOMER_DAILY),
+        customer_days=kept(CLV_DAILY).drop("clv", MONTH_PARTITION),
     )
-    # Written as a dataset of its own and carried by the customer lifetime aggregate: computed once.
-    snapshot = customers.customer_snapshot(silver.all_orders, s).persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def build_datasets(
+    silver: SilverInputs, kept: KeptRows, s: dt.date, first_month: dt.date | None
+) -> dict[str, tuple[DataFrame, str]]:
+    """Every Gold dataset's rows as of `s` (those of the months it rebuilds, for a partitioned one),
+    with the name of the Silver input it counts as built from; the CLV running totals from
+    `first_month` on (none when None).
+
+    The whole-history datasets take the months the run does not rebuild from `kept`: the customer
+    snapshot and CLV from the customers' days, the lifetime aggregates from `agg_customer_daily`."""
+    order_lines = aggregates.order_lines(silver.lines, silver.orders)
+    customer_daily_dataset = DATASETS_BY_NAME[aggregates.CUSTOMER_DAILY]
+    # Each is written and read again by the datasets built from it: computed once.
+    changed_customer_daily = aggregates.build(customer_daily_dataset, silver.orders, order_lines, {}).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    customer_daily = kept.customer_daily.select(*changed_customer_daily.columns).unionByName(
+        changed_customer_daily
+    )
+    days = kept.customer_days.unionByName(customers.customer_days(silver.orders)).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    snapshot = customers.customer_snapshot(days, s).persist(StorageLevel.MEMORY_AND_DISK)
+    # With no month rebuilt, the running totals from the day after S on: none.
+    clv = customers.clv_daily(days, first_month or s + dt.timedelta(days=1))
 
     def aggregate(dataset: GoldDataset) -> tuple[DataFrame, str]:
         source = aggregates.SOURCES[dataset.name]
-        orders = silver.all_orders if source == "all_orders" else silver.orders
-        return aggregates.build(dataset, orders, order_lines, {CUSTOMERS: snapshot}), source
+        if dataset.name == aggregates.CUSTOMER_DAILY:
+            return changed_customer_daily, "orders"
+        if source == aggregates.CUSTOMER_DAILY:
+            rolled_up = aggregates.rollup(
+                dataset, customer_daily_dataset, customer_daily, {CUSTOMERS: snapshot}
+            )
+            return rolled_up, "orders"
+        return aggregates.build(dataset, silver.orders, order_lines, {CUSTOMERS: snapshot}), source
 
     return {
         **{d.name: aggregate(d) for d in DATASETS if d.role == "aggregate"},
-        "agg_customer_clv_daily": (clv, "all_orders"),
+        CLV_DAILY: (clv, "orders"),
         CALENDAR: (lookups.dim_calendar(silver.dim_date), "dim_date"),
         ITEMS: (lookups.dim_item(silver.dim_item), "dim_item"),
         RESTAURANTS: (lookups.dim_restaurant(silver.dim_restaurant), "dim_restaurant"),
-        CUSTOMERS: (snapshot, "all_orders"),
+        CUSTOMERS: (snapshot, "orders"),
     }
 
 
@@ -201,7 +258,6 @@ def _rows_in(silver: SilverStore, state: SilverState, days: set[str]) -> dict[st
     return {
         "orders": silver.rows(state, "fct_order", days),
         "lines": silver.rows(state, "fct_order_line", days),
-        "all_orders": silver.rows(state, "fct_order"),
         **{table: silver.rows(state, table) for table in ("dim_date", "dim_item", "dim_restaurant")},
     }
 
@@ -220,10 +276,9 @@ def run(context: JobContext) -> JobReport:
     )
     spark.sparkContext.setJobGroup(context.run_id, "gold")
     base = _base(tables, previous, rebuild_all)
-    all_orders = silver.read(spark, silver_state, "fct_order")
     current = silver.partition_digests(silver_state, "fct_order")
     # The latest order date is the latest order-date partition's: no order is read for it.
-    s = dt.date.fromisoformat(max(current)) if current and all_orders is not None else None
+    s = dt.date.fromisoformat(max(current)) if current else None
     record = GoldState(
         run_id=context.run_id,
         snapshot_date=s,
@@ -231,12 +286,13 @@ def run(context: JobContext) -> JobReport:
         definitions=definitions,
         code_version=code_version(),
     )
-    if all_orders is None or s is None:
+    if s is None:
         return _publish_empty(context, tables, base, record)
     record.silver_months = _month_digests(current)
     changes = Changes.between(record.silver_months, base.silver_months, current)
-    inputs = read_inputs(spark, silver, silver_state, all_orders, changes.days)
-    frames = build_datasets(inputs, s, changes.first_month)
+    inputs = read_inputs(spark, silver, silver_state, changes.days)
+    kept = read_kept(spark, tables, base, changes)
+    frames = build_datasets(inputs, kept, s, changes.first_month)
     rows_in = _rows_in(silver, silver_state, changes.days)
     counts = [
         _build_and_publish(context, tables, dataset, frames[dataset.name], rows_in, changes, base, record)

@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 
 from bi_contracts.silver import SilverTable
 from bi_lake.errors import UserError
-from bi_lake.tables import decimal_digits
+from bi_transform.tables import spark_type
 
 
 class ContractBroken(UserError):
@@ -81,23 +81,6 @@ def _null_rows(frame: DataFrame, column: str, key: list[str]) -> tuple[str, list
     ]
     naming = key or frame.columns[:SHOWN]
     return "; ".join(f"({_shown({n: r[n] for n in naming})})" for r in rows[:SHOWN]), rows
-
-
-def spark_type(kind: str) -> T.DataType:
-    """A declared type (`string`, `decimal(18,2)`, ...) as Spark's; no Spark session needed."""
-    if digits := decimal_digits(kind):
-        return T.DecimalType(*digits)
-    return _SIMPLE_TYPES[kind]()
-
-
-_SIMPLE_TYPES: dict[str, type[T.DataType]] = {
-    "string": T.StringType,
-    "date": T.DateType,
-    "timestamp": T.TimestampType,
-    "boolean": T.BooleanType,
-    "int": T.IntegerType,
-    "bigint": T.LongType,
-}
 
 
 def schema_of(table: SilverTable) -> DataFrameSchema:
