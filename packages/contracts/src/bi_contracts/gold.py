@@ -306,7 +306,7 @@ DATASETS: tuple[GoldDataset, ...] = (
                 ("orders", "bigint", "the customer's orders that day"),
                 ("net_sales", _MONEY, "the customer's net sales that day"),
                 ("clv", _MONEY, "lifetime net sales up to and including that day"),
-                ("loyalty_member", "boolean", "is_loyalty of the customer's last order that day"),
+                ("last_order_loyalty", "boolean", "is_loyalty of the customer's last order that day"),
             ),
             *_MONTH,
         ),

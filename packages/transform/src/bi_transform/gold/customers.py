@@ -181,7 +181,7 @@ def customer_days(orders: DataFrame) -> DataFrame:
         .agg(
             F.count(F.lit(1)).alias("orders"),
             F.sum("net_amount").cast(TOTAL.sql).alias("net_sales"),
-            F.max_by("is_loyalty", F.struct("order_time_utc", "order_id")).alias("loyalty_member"),
+            F.max_by("is_loyalty", F.struct("order_time_utc", "order_id")).alias("last_order_loyalty"),
         )
     )
 
@@ -208,7 +208,7 @@ def customer_totals(days: DataFrame, s: dt.date) -> DataFrame:
             _sum_when(last_30).alias("spend_last_30"),
             _sum_when(prev_30).alias("spend_prev_30"),
             # Days are distinct per customer: the latest one's last order is the customer's.
-            F.max_by("loyalty_member", "order_date").alias("loyalty_member"),
+            F.max_by("last_order_loyalty", "order_date").alias("loyalty_member"),
         )
         .withColumn("days_since_last_order", F.datediff(at, F.col("last_order_date")))
     )
