@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from bi_contracts import customers as c
 from bi_contracts.declared import DeclaredTable
@@ -37,6 +37,9 @@ from bi_lake.tables import Partitioning
 # The lookups, by name: the metric catalogue's dimensions say which one each is joined from.
 CALENDAR, ITEMS, CUSTOMERS = "dim_calendar", "dim_item", "dim_customer_snapshot"
 RESTAURANTS = "dim_restaurant"
+# The per-customer datasets an incremental Gold run builds its whole-history datasets from.
+CUSTOMER_DAILY: Final = "agg_customer_daily"
+CLV_DAILY: Final = "agg_customer_clv_daily"
 _MONEY = TOTAL.sql
 # The aggregates and series are partitioned by month: the first day of the order date's month, kept
 # in a column of its own (see bi_lake.tables.Partitioning).
@@ -237,7 +240,7 @@ DATASETS: tuple[GoldDataset, ...] = (
         precounted_orders=True,
     ),
     GoldDataset(
-        name="agg_customer_daily",
+        name=CUSTOMER_DAILY,
         description="Orders by day, restaurant, app, loyalty flag and customer (guests as one NULL customer)",
         role="aggregate",
         columns=(*_ORDER_KEYS, *_USER, *_SUMS, *_ORDER_COUNTS, *_MONTH),
@@ -296,7 +299,7 @@ DATASETS: tuple[GoldDataset, ...] = (
         orders_per_customer="count(DISTINCT order_id)",
     ),
     GoldDataset(
-        name="agg_customer_clv_daily",
+        name=CLV_DAILY,
         description="CLV as it evolves: per customer and order date, that day's net sales and running total",
         role="series",
         columns=(

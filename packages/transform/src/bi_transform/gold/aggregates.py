@@ -13,15 +13,16 @@ the lookup's rows of the same run.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Literal
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from bi_contracts.gold import CUSTOMER_ROWS, LOOKUP_KEYS, MONTH_PARTITION, GoldDataset
+from bi_contracts.gold import CUSTOMER_DAILY, CUSTOMER_ROWS, LOOKUP_KEYS, MONTH_PARTITION, GoldDataset
 from bi_contracts.gold import Column as GoldColumn
 from bi_contracts.measures import MEASURES, MEASURES_BY_NAME, SILVER_AMOUNTS
 
+# The lifetime aggregates are rolled up from CUSTOMER_DAILY: its rows of every month are the whole history.
 Source = Literal["orders", "lines", "agg_customer_daily"]
 
 
@@ -48,10 +49,6 @@ def order_totals() -> dict[str, Column]:
             totals[measure.name] = F.sum(value)
     return totals
 
-
-# The aggregate the lifetime ones are rolled up from: its rows of every month are the whole history,
-# and a run rebuilds only the months that changed.
-CUSTOMER_DAILY: Final = "agg_customer_daily"
 
 SOURCES: dict[str, Source] = {
     "agg_sales_daily": "orders",
@@ -97,8 +94,7 @@ def build(
     source = orders if SOURCES[dataset.name] == "orders" else per_order(lines, dataset.grain)
     totals = order_totals()
     if CUSTOMER_ROWS in dataset.column_names:
-        # The dataset's grain has user_id: one customer's rows, or the guests'.
-        totals[CUSTOMER_ROWS] = F.max(F.col("user_id").isNotNull().cast("int"))
+        totals[CUSTOMER_ROWS] = _customer_row()
     built = source.groupBy(*dataset.grain).agg(
         *(totals[column.name].cast(column.type).alias(column.name) for column in _measures(dataset))
     )
@@ -115,7 +111,7 @@ def rollup(
     totals: dict[str, Column] = {}
     for column in _measures(dataset):
         if column.name == CUSTOMER_ROWS:
-            total = F.max(F.col("user_id").isNotNull().cast("int"))
+            total = _customer_row()
         else:
             total = F.expr(finer.answers[column.name])
             if MEASURES_BY_NAME[column.name].where is not None:
@@ -123,6 +119,11 @@ def rollup(
         totals[column.name] = total.cast(column.type).alias(column.name)
     built = rows.groupBy(*dataset.grain).agg(*totals.values())
     return _carry(dataset, built, lookups)
+
+
+def _customer_row() -> Column:
+    """The dataset's grain has user_id: 1 for one customer's rows, 0 for the guests'."""
+    return F.max(F.col("user_id").isNotNull().cast("int"))
 
 
 def _measures(dataset: GoldDataset) -> list[GoldColumn]:

@@ -32,6 +32,8 @@ from bi_contracts import measures as measure_rules
 from bi_contracts import restaurants as restaurant_rule
 from bi_contracts.gold import (
     CALENDAR,
+    CLV_DAILY,
+    CUSTOMER_DAILY,
     CUSTOMERS,
     DATASETS,
     DATASETS_BY_NAME,
@@ -59,11 +61,7 @@ from bi_transform.gold import aggregates, customers, lookups
 from bi_transform.silver.job import store_of as silver_store
 from bi_transform.silver.store import SilverStore
 from bi_transform.spark import spark_session
-from bi_transform.tables import declared_schema, read_files, write_files
-
-CLV_DAILY = "agg_customer_clv_daily"
-# Spark's names for the declared column types, where they differ.
-_SPARK_TYPE_NAMES = {"integer": "int"}
+from bi_transform.tables import declared_schema, read_files, spark_type, write_files
 
 
 def month_of(day: str) -> str:
@@ -77,7 +75,7 @@ def conform(dataset: GoldDataset, frame: DataFrame) -> DataFrame:
         f"{dataset.name}.{column.name}: "
         + (f"is {actual[column.name]}, declared {column.type}" if column.name in actual else "is missing")
         for column in dataset.columns
-        if actual.get(column.name) != _SPARK_TYPE_NAMES.get(column.type, column.type)
+        if actual.get(column.name) != spark_type(column.type).simpleString()
     ]
     if problems:
         raise UserError(
@@ -202,7 +200,7 @@ def read_kept(spark: SparkSession, tables: LayerTables, base: GoldState, changes
         return read_files(spark, declaration, files, declared_schema(declaration))
 
     return KeptRows(
-        customer_daily=kept(aggregates.CUSTOMER_DAILY),
+        customer_daily=kept(CUSTOMER_DAILY),
         customer_days=kept(CLV_DAILY).drop("clv", MONTH_PARTITION),
     )
 
@@ -217,7 +215,7 @@ def build_datasets(
     The whole-history datasets take the months the run does not rebuild from `kept`: the customer
     snapshot and CLV from the customers' days, the lifetime aggregates from `agg_customer_daily`."""
     order_lines = aggregates.order_lines(silver.lines, silver.orders)
-    customer_daily_dataset = DATASETS_BY_NAME[aggregates.CUSTOMER_DAILY]
+    customer_daily_dataset = DATASETS_BY_NAME[CUSTOMER_DAILY]
     # Each is written and read again by the datasets built from it: computed once.
     changed_customer_daily = aggregates.build(customer_daily_dataset, silver.orders, order_lines, {}).persist(
         StorageLevel.MEMORY_AND_DISK
@@ -234,9 +232,9 @@ def build_datasets(
 
     def aggregate(dataset: GoldDataset) -> tuple[DataFrame, str]:
         source = aggregates.SOURCES[dataset.name]
-        if dataset.name == aggregates.CUSTOMER_DAILY:
+        if dataset.name == CUSTOMER_DAILY:
             return changed_customer_daily, "orders"
-        if source == aggregates.CUSTOMER_DAILY:
+        if source == CUSTOMER_DAILY:
             rolled_up = aggregates.rollup(
                 dataset, customer_daily_dataset, customer_daily, {CUSTOMERS: snapshot}
             )
