@@ -332,3 +332,18 @@ def test_the_churn_list_shows_the_most_valuable_customers_and_counts_them_all(
     assert len(expected) > WHOLE_TABLE_ROWS, "GOLD_CONFIG should put more customers at stake than one screen"
     counted = f"{len(expected):,} customers"
     assert counted in captions, captions
+
+
+def test_a_number_missing_from_some_rows_reads_as_a_dash_aligned_with_the_numbers(
+    gold_lake: Settings, open_app: OpenApp
+) -> None:
+    """Guests have no customers, so their net sales per customer is missing: the column is written out
+    as text for the dash, and must still line up on the right like every other figure."""
+    app = open_app(gold_lake.lake, "views/customer_value.py")
+    assert_clean(app)
+    table = next(t for t in app.dataframe if "net_sales_per_customer" in t.value.columns)
+    values = list(table.value["net_sales_per_customer"])
+    assert "—" in values and all(v == "—" or v.startswith("$") for v in values), values
+    columns = json.loads(table.proto.columns)
+    assert columns["net_sales_per_customer"]["alignment"] == "right"
+    assert columns["net_sales_per_customer"]["label"] == "Net sales per customer"

@@ -214,6 +214,8 @@ def frame_table(
     it has and offers them all as CSV. A number missing from a row reads as a dash (a ratio over
     nothing), never as None."""
     frame = frame.copy()
+    # Numbers written out as text because some are missing: still aligned as numbers.
+    figures: set[str] = set()
     for column in frame.columns:
         values = frame[column]
         if pd.api.types.is_bool_dtype(values):
@@ -221,10 +223,13 @@ def frame_table(
         elif pd.api.types.is_numeric_dtype(values):
             if values.isna().any():
                 frame[column] = [_figure(column, styles.get(column, "number"), v) for v in values]
+                figures.add(column)
         elif not pd.api.types.is_datetime64_any_dtype(values):
             frame[column] = [_cell(v) for v in values]
     config = {
-        column: _column_config(column, styles.get(column, "number"), frame[column])
+        column: st.column_config.TextColumn(label(column), alignment="right")
+        if column in figures
+        else _column_config(column, styles.get(column, "number"), frame[column])
         for column in frame.columns
     }
     total = len(frame) if total is None else total
