@@ -116,8 +116,14 @@ def test_bi_run_on_a_fresh_checkout_seeds_the_demo_data_and_fills_the_lake(tmp_p
     assert 185_000 <= tables["order_items"]["rows"] <= 215_000
     assert tables["date_dim"]["rows"] == 365
     assert {mark["table"] for mark in data["watermarks"]} == set(tables)
-    reconciliation = data["silver"]["reconciliation"]["order_items"]
-    assert reconciliation["balanced"] and reconciliation["extracted"] == tables["order_items"]["rows"]
+    # The demo data's quirks, each with its outcome (docs/metrics.md, the quality rules).
+    reconciliation = data["silver"]["reconciliation"]
+    lines, options = reconciliation["order_items"], reconciliation["order_item_options"]
+    assert lines["balanced"] and options["balanced"] and lines["extracted"] == tables["order_items"]["rows"]
+    assert lines["extracted"] == lines["kept"] + lines["duplicates"] + lines["quarantined"]
+    assert set(lines["quarantined_by_reason"]) == {"missing_key", "invalid_quantity", "test_data"}
+    assert options["duplicates"] > 0 and options["quarantined_by_reason"]["orphan_option"] > 0
+    assert {"category_unknown", "item_name_variant", "item_name_missing"} <= set(lines["repairs"])
     assert "silver" in result.stdout and "test_data" in result.stdout
     assert data["gold"]["snapshot_date"] == "2023-12-31"
     assert {d["dataset"] for d in data["gold"]["datasets"]} >= {"agg_sales_daily", "dim_customer_snapshot"}
