@@ -43,7 +43,10 @@ LOCAL_CONFIG: dict[str, str] = {
     "spark.driver.memory": "4g",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.compression.codec": "zstd",
-    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_LOG_CONFIG}",
+    # The parallel collector: a batch job wants throughput, and on two cores the default (G1) spends
+    # some on concurrent work. Measured (README, Performance): an incremental `bi run` 7% faster at 1x
+    # and 12% at 10x, a full one 5% at 10x.
+    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_LOG_CONFIG} -XX:+UseParallelGC",
 }
 # Everywhere: one time zone, so dates derived from timestamps are UTC dates.
 SESSION_CONFIG: dict[str, str] = {
