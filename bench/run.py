@@ -22,6 +22,14 @@ of figures to stdout, and with --out the figures as JSON:
     incremental_run_s            one day added with the generator's add_days (what `bi seed --add-days 1`
                                  does), then the same three stage processes, incremental as usual; their sum
     incremental_ratio            incremental_run_s / full_run_s
+    incremental_floor_s          the same incremental run (three stage processes, one day added) on a
+                                 source of FLOOR_CONFIG's size: a week of about twenty orders a day. What an
+                                 incremental run costs whatever the data: the interpreter, the imports,
+                                 starting Spark, its warm-up, each table's Spark actions and commit
+    floor_ratio                  incremental_floor_s / full_run_s: the least incremental_ratio can be
+                                 with one Spark process per stage, as the jobs run on Glue
+    incremental_above_floor_s    incremental_run_s - incremental_floor_s: what the day's data and the
+                                 history behind it add
     query_p50_ms, query_p95_ms   the typical `bi query` slices of bench/queries.py, warm, in-process, over
                                  every repeat of every slice
     silver_query_p95_ms          the same questions straight from Silver's facts (bench/queries.py --silver)
@@ -93,6 +101,12 @@ ORPHAN_WAIT_S = 60.0
 PR_SET_CHILD_SUBREAPER = 36
 
 _CLOCK = time.perf_counter()
+
+
+# The floor: a source so small that its runs cost what any run costs (a week, two restaurants, about
+# twenty orders a day). Its incremental run is measured as the benchmark's: one day added, three stages.
+# (Its added day has 6 orders: a day without one would make the run a check that nothing changed.)
+FLOOR_CONFIG = SeedConfig(days=7, restaurants=2, orders_per_day=20.0, seed=7)
 
 
 class BenchError(Exception):
@@ -217,8 +231,11 @@ def stderr_tail(path: Path) -> str:
     return "\n".join(lines[-STDERR_TAIL_LINES:])
 
 
-def run_stage(run: str, stage: str, work: Path, lake: Lake, reported: set[str]) -> StageRun:
-    """`bi run --only STAGE` as its own process, timed from start to exit, with its own peak memory."""
+def run_stage(
+    run: str, stage: str, work: Path, lake: Lake, reported: set[str], env: dict[str, str] | None = None
+) -> StageRun:
+    """`bi run --only STAGE` as its own process, timed from start to exit, with its own peak memory
+    (on the source and lake of this process's environment, or of `env`)."""
     logs = work / "logs"
     logs.mkdir(exist_ok=True)
     out_file, err_file = logs / f"{run}-{stage}.out", logs / f"{run}-{stage}.err"
@@ -227,7 +244,7 @@ def run_stage(run: str, stage: str, work: Path, lake: Lake, reported: set[str]) 
     with out_file.open("wb") as out, err_file.open("wb") as err, heartbeat(f"{stage} ({run})"):
         started = time.perf_counter()
         # cwd: Spark leaves spark-warehouse/ and derby files where it starts; keep them in the work folder.
-        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=work)
+        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=work, env=env)
         memory = PeakMemory(process.pid)
         process.wait()
         seconds = time.perf_counter() - started
@@ -287,6 +304,30 @@ def seed_source(source_url: str, config: SeedConfig) -> tuple[int, float]:
     return source_rows, seed_s
 
 
+def measure_floor(work: Path) -> dict[str, StageRun]:
+    """The incremental run's stages on FLOOR_CONFIG's source (seeded, run in full, one day added), in
+    a folder of their own: the run's cost with next to no data."""
+    folder = work / "floor"
+    folder.mkdir()
+    source_url = f"sqlite:///{folder / 'source.db'}"
+    env = os.environ | {"BI_SOURCE_URL": source_url, "BI_LAKE": str(folder / "lake")}
+    lake = Lake.from_settings(load_settings(source_url=source_url, lake=str(folder / "lake")))
+    log("the floor: the same runs on a week of a few orders a day...")
+    seed_source(source_url, FLOOR_CONFIG)
+    reported: set[str] = set()
+    for stage in STAGES:
+        run_stage("floor full", stage, folder, lake, reported, env)
+    engine = sa.create_engine(source_url)
+    try:
+        added = add_days(engine, 1, FLOOR_CONFIG.seed)
+    finally:
+        engine.dispose()
+    if not added.order_lines:
+        raise BenchError("the floor's added day has no order: its run would not be an incremental one")
+    log(f"added {added.order_lines:,} order lines ({added.orders:,} orders)")
+    return {stage: run_stage("floor", stage, folder, lake, reported, env) for stage in STAGES}
+
+
 def measure_tiled(
     scale: float, query_at: float, work: Path, settings: Settings, repeats: int
 ) -> dict[str, Any]:
@@ -338,6 +379,7 @@ def measure(
         engine.dispose()
     log(f"added {added.order_lines + added.option_rows:,} rows ({added.late_lines:,} late lines)")
     incremental = {stage: run_stage("incremental", stage, work, lake, reported) for stage in STAGES}
+    floor = measure_floor(work)
 
     log(f"bi query: {len(queries.TYPICAL)} typical slices x {repeats}, from Gold...")
     gold_figures = queries.measure_gold(settings, repeats)
@@ -353,6 +395,8 @@ def measure(
         stack_job_sizes(COST_STACK), {stage: run.seconds for stage, run in incremental.items()}
     )
     ingest = full["ingest"]
+    full_s, incremental_s = (sum(run.seconds for run in runs.values()) for runs in (full, incremental))
+    floor_s = sum(run.seconds for run in floor.values())
     return {
         "scale": scale,
         "source_rows": source_rows,
@@ -362,11 +406,12 @@ def measure(
         "ingest_peak_rss_mb": ingest.peak_rss_mb,
         "silver_s": full["silver"].seconds,
         "gold_s": full["gold"].seconds,
-        "full_run_s": round(sum(run.seconds for run in full.values()), 3),
-        "incremental_run_s": round(sum(run.seconds for run in incremental.values()), 3),
-        "incremental_ratio": round(
-            sum(run.seconds for run in incremental.values()) / sum(run.seconds for run in full.values()), 3
-        ),
+        "full_run_s": round(full_s, 3),
+        "incremental_run_s": round(incremental_s, 3),
+        "incremental_ratio": round(incremental_s / full_s, 3),
+        "incremental_floor_s": round(floor_s, 3),
+        "floor_ratio": round(floor_s / full_s, 3),
+        "incremental_above_floor_s": round(incremental_s - floor_s, 3),
         "noop_run_s": round(sum(run.seconds for run in noop.values()), 3),
         "query_p50_ms": gold_figures["all"]["p50_ms"],
         "query_p95_ms": gold_figures["all"]["p95_ms"],
@@ -378,8 +423,14 @@ def measure(
         # The detail behind the figures above.
         "orders_per_day": config.orders_per_day,
         "stages": [
-            dataclasses.asdict(run) for run in (*full.values(), *noop.values(), *incremental.values())
+            dataclasses.asdict(run)
+            for run in (*full.values(), *noop.values(), *incremental.values(), *floor.values())
         ],
+        "floor_config": {
+            "days": FLOOR_CONFIG.days,
+            "restaurants": FLOOR_CONFIG.restaurants,
+            "orders_per_day": FLOOR_CONFIG.orders_per_day,
+        },
         "jvm_reaped": subreaper,
         "queries": {"gold": gold_figures, "silver": silver_figures}
         | ({"tiled": tiled["tiled"]} if tiled else {}),
@@ -430,6 +481,11 @@ def render(figures: dict[str, Any]) -> str:
         (
             "incremental run (one more day)",
             f"{f['incremental_run_s']:.1f} s ({f['incremental_ratio']:.0%} of the full run)",
+        ),
+        (
+            "the same at the floor (a week of ~20 orders a day)",
+            f"{f['incremental_floor_s']:.1f} s ({f['floor_ratio']:.0%} of the full run); "
+            f"above it: {f['incremental_above_floor_s']:.1f} s",
         ),
         (
             "bi query, typical slices warm, p50 / p95",
