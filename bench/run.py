@@ -80,7 +80,7 @@ from bi_lake.layout import Lake
 from bi_lake.runs import load_run_reports
 from bi_lake.settings import Settings, load_settings
 from bi_source.config import SeedConfig
-from bi_source.generator import add_days, seed
+from bi_source.generator import SeedSummary, add_days, seed
 
 if TYPE_CHECKING:
     from bench import dashboard, queries
@@ -304,6 +304,15 @@ def seed_source(source_url: str, config: SeedConfig) -> tuple[int, float]:
     return source_rows, seed_s
 
 
+def add_one_day(source_url: str, config: SeedConfig) -> SeedSummary:
+    """One more day at the source, as `bi seed --add-days 1` adds it."""
+    engine = sa.create_engine(source_url)
+    try:
+        return add_days(engine, 1, config.seed)
+    finally:
+        engine.dispose()
+
+
 def measure_floor(work: Path) -> dict[str, StageRun]:
     """The incremental run's stages on FLOOR_CONFIG's source (seeded, run in full, one day added), in
     a folder of their own: the run's cost with next to no data."""
@@ -312,16 +321,12 @@ def measure_floor(work: Path) -> dict[str, StageRun]:
     source_url = f"sqlite:///{folder / 'source.db'}"
     env = os.environ | {"BI_SOURCE_URL": source_url, "BI_LAKE": str(folder / "lake")}
     lake = Lake.from_settings(load_settings(source_url=source_url, lake=str(folder / "lake")))
-    log("the floor: the same runs on a week of a few orders a day...")
+    log("the floor: the same runs on a week of about twenty orders a day...")
     seed_source(source_url, FLOOR_CONFIG)
     reported: set[str] = set()
     for stage in STAGES:
         run_stage("floor full", stage, folder, lake, reported, env)
-    engine = sa.create_engine(source_url)
-    try:
-        added = add_days(engine, 1, FLOOR_CONFIG.seed)
-    finally:
-        engine.dispose()
+    added = add_one_day(source_url, FLOOR_CONFIG)
     if not added.order_lines:
         raise BenchError("the floor's added day has no order: its run would not be an incremental one")
     log(f"added {added.order_lines:,} order lines ({added.orders:,} orders)")
@@ -372,11 +377,7 @@ def measure(
     noop = {stage: run_stage("nothing new", stage, work, lake, reported) for stage in STAGES}
 
     log("adding one day to the source...")
-    engine = sa.create_engine(source_url)
-    try:
-        added = add_days(engine, 1, config.seed)
-    finally:
-        engine.dispose()
+    added = add_one_day(source_url, config)
     log(f"added {added.order_lines + added.option_rows:,} rows ({added.late_lines:,} late lines)")
     incremental = {stage: run_stage("incremental", stage, work, lake, reported) for stage in STAGES}
     floor = measure_floor(work)
@@ -426,11 +427,7 @@ def measure(
             dataclasses.asdict(run)
             for run in (*full.values(), *noop.values(), *incremental.values(), *floor.values())
         ],
-        "floor_config": {
-            "days": FLOOR_CONFIG.days,
-            "restaurants": FLOOR_CONFIG.restaurants,
-            "orders_per_day": FLOOR_CONFIG.orders_per_day,
-        },
+        "floor_config": dataclasses.asdict(FLOOR_CONFIG) | {"start": FLOOR_CONFIG.start.isoformat()},
         "jvm_reaped": subreaper,
         "queries": {"gold": gold_figures, "silver": silver_figures}
         | ({"tiled": tiled["tiled"]} if tiled else {}),
